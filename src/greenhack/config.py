@@ -1,0 +1,619 @@
+"""The event YAML: one file configures one Green AI Hack event.
+
+``load_event(path)`` reads the file into :class:`EventConfig` or raises :class:`~greenhack.errors.ConfigError`
+listing *every* problem as ``FILE:LINE: key.path: message``. Unknown keys are refused (a typo must not silently
+fall back to a default); durations are written ``20m``, ``5s``, ``1h30m``; times carry their UTC offset; the
+location is a BoaviztAPI zone code; exporter selectors are PromQL label selectors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
+
+from greenhack.errors import ConfigError, ConfigProblem
+
+__all__ = [
+    "BOAVIZTA_ZONES",
+    "METRICS",
+    "BoaviztaSection",
+    "Duration",
+    "EventConfig",
+    "EventSection",
+    "GitLabSection",
+    "HardwareConfig",
+    "IdleCalibration",
+    "ImpactSection",
+    "LabelSelector",
+    "LimitsSection",
+    "PerformanceSection",
+    "RankingSection",
+    "ServerConfig",
+    "TaskSection",
+    "TelemetrySection",
+    "load_event",
+    "parse_duration",
+    "parse_label_selector",
+]
+
+# Performance metrics and whether a higher value is better.
+METRICS: dict[str, bool] = {
+    "accuracy": True,
+    "balanced_accuracy": True,
+    "f1_macro": True,
+    "f1_weighted": True,
+    "precision_macro": True,
+    "recall_macro": True,
+    "rmse": False,
+    "mae": False,
+    "r2": True,
+}
+
+# Electricity zones BoaviztAPI 2.x knows (data/crowdsourcing/electrical_mix.csv): WOR (world), EEE (Europe)
+# and ISO 3166-1 alpha-3 country codes. The impacts step checks again against the live /v1/utils/country_code.
+BOAVIZTA_ZONES: frozenset[str] = frozenset(
+    """
+    WOR EEE ZWE ZMB ZAF YEM VNM VEN UZB URY USA UKR TZA TWN TTO TUR TUN TKM TJK THA TGO SYR SLV SEN SVK
+    SVN SGP SWE SDN SAU RUS SCG ROU QAT PRY PRT POL PAK PHL PER PAN OMN NZL NPL NOR NLD NIC NGA NAM MOZ
+    MYS MEX MLT MNG MMR MKD MDA MAR LBY LVA LUX LTU LKA LBN KAZ KWT KOR PRK KHM KGZ KEN JPN JOR JAM ITA
+    ISL IRN IRQ IND ISR IRL IDN HUN HTI HRV HND HKG GTM GRC GIB GHA GEO GBR GAB FRA FIN ETH ESP ERI EGY
+    EST ECU DZA DOM DNK DEU CZE CYP CUB CRI COL CHN CMR CHL CIV CHE COG COD CAN BLR BWA BRA BOL BRN BEN
+    BHR BGR BEL BGD BIH AZE AUS AUT ARG AGO ANT ARM ALB ARE
+    """.split()
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Value types
+# ---------------------------------------------------------------------------------------------------------------
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_DURATION_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse ``20m``, ``5s``, ``1h30m``, ``250ms`` (or a number of seconds) into a positive timedelta."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool):
+        raise ValueError("expected a duration such as 5s, 20m or 1h30m")
+    elif isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        pos, seconds = 0, 0.0
+        for match in _DURATION_PART.finditer(text):
+            if match.start() != pos:
+                break
+            seconds += float(match.group(1)) * _DURATION_UNIT_S[match.group(2)]
+            pos = match.end()
+        if not text or pos != len(text):
+            raise ValueError(f"{value!r} is not a duration; write it like 5s, 20m, 1h30m or 250ms")
+    else:
+        raise ValueError("expected a duration such as 5s, 20m or 1h30m")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+def _format_duration(value: timedelta) -> str:
+    seconds = value.total_seconds()
+    if seconds == int(seconds):
+        return f"{int(seconds)}s"
+    return f"{seconds}s"
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(parse_duration), PlainSerializer(_format_duration, return_type=str)
+]
+
+# A PromQL label matcher: name, operator, quoted value (double, single or back quotes, with escapes).
+_MATCHER = re.compile(
+    r"""\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*"""
+)
+
+
+def parse_label_selector(value: object) -> str:
+    """Check a PromQL label selector such as ``{instance="gpu-1:8080"}`` and return it normalised.
+
+    The selector names series without a metric name; greenhack appends it to each exporter metric it queries.
+    """
+    if not isinstance(value, str):
+        raise ValueError('expected a PromQL label selector such as {instance="gpu-1:8080"}')
+    text = value.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        raise ValueError(
+            f'{value!r} is not a PromQL label selector; write it like {{instance="gpu-1:8080"}}'
+        )
+    body = text[1:-1].strip()
+    matchers: list[str] = []
+    pos = 0
+    while pos < len(body):
+        match = _MATCHER.match(body, pos)
+        if match is None:
+            raise ValueError(f"{value!r}: cannot read a label matcher at character {pos + 2}")
+        name, op, quoted = match.groups()
+        matchers.append(f"{name}{op}{quoted}")
+        pos = match.end()
+        if pos < len(body):
+            if body[pos] != ",":
+                raise ValueError(f"{value!r}: expected ',' between label matchers at character {pos + 2}")
+            pos += 1
+    if not matchers:
+        raise ValueError(f"{value!r}: a selector needs at least one label matcher")
+    if all(m.endswith(('=""', "=''", "=``", '=~""', "=~''")) for m in matchers):
+        raise ValueError(f"{value!r}: at least one matcher must match a non-empty value")
+    return "{" + ", ".join(matchers) + "}"
+
+
+LabelSelector = Annotated[str, BeforeValidator(parse_label_selector)]
+
+
+def _zone_code(value: str) -> str:
+    if value not in BOAVIZTA_ZONES:
+        hint = " (codes are upper case)" if value.upper() in BOAVIZTA_ZONES else ""
+        raise ValueError(
+            f"{value!r} is not an ISO 3166-1 alpha-3 code BoaviztAPI knows{hint}; e.g. FRA, DEU, USA, "
+            "or WOR (world average), EEE (Europe)"
+        )
+    return value
+
+
+ZoneCode = Annotated[str, AfterValidator(_zone_code)]
+
+
+class _Section(BaseModel):
+    # frozen: a loaded event is a value; extra=forbid: a typo is an error, not a silent default
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sections of the file
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class EventSection(_Section):
+    """When the event runs; all times carry a UTC offset."""
+
+    name: str = Field(min_length=1)
+    opens: AwareDatetime
+    closes: AwareDatetime
+    freeze: AwareDatetime | None = None
+    # seeds the public/private split of the truth rows; defaults to the event name
+    seed: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EventSection:
+        if self.closes <= self.opens:
+            raise ValueError("event.closes must be after event.opens")
+        if self.freeze is not None and not (self.opens <= self.freeze <= self.closes):
+            raise ValueError("event.freeze must lie between event.opens and event.closes")
+        return self
+
+    @property
+    def split_seed(self) -> str:
+        return self.seed if self.seed is not None else self.name
+
+
+class TaskSection(_Section):
+    """The prediction task: where the team's predictions are and the hidden truth they are scored against."""
+
+    predictions: str = Field(min_length=1)
+    truth: Path
+    id_column: str = Field(default="id", min_length=1)
+    target_column: str = Field(default="label", min_length=1)
+    public_fraction: float = Field(gt=0.0, le=1.0)
+    max_predictions_mb: float = Field(default=200.0, gt=0.0)
+
+    @property
+    def max_predictions_bytes(self) -> int:
+        return int(self.max_predictions_mb * 1_000_000)
+
+
+class PerformanceSection(_Section):
+    metric: Literal[
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "f1_weighted",
+        "precision_macro",
+        "recall_macro",
+        "rmse",
+        "mae",
+        "r2",
+    ]
+    minimum: float | None = None
+
+    @property
+    def higher_is_better(self) -> bool:
+        return METRICS[self.metric]
+
+
+class LifecycleSection(_Section):
+    """Project a deployment footprint: train + inferences x (predict energy per row)."""
+
+    inferences: int = Field(gt=0)
+
+
+class ImpactSection(_Section):
+    criterion: Literal["gwp", "adpe", "pe", "energy"]
+    include: list[Literal["use", "embodied"]] = Field(default_factory=lambda: ["use", "embodied"], min_length=1)
+    pue: float = Field(default=1.0, ge=1.0, le=5.0)
+    location: ZoneCode = "WOR"
+    carbon_intensity_g_per_kwh: float | None = Field(default=None, ge=0.0, le=3000.0)
+    idle: Literal["include", "subtract"] = "include"
+    lifecycle: LifecycleSection | None = None
+
+    @model_validator(mode="after")
+    def _no_duplicates(self) -> ImpactSection:
+        if len(set(self.include)) != len(self.include):
+            raise ValueError("impact.include lists a phase twice")
+        return self
+
+    @property
+    def unit(self) -> str:
+        return {"gwp": "kgCO2e", "adpe": "kgSbeq", "pe": "MJ", "energy": "kWh"}[self.criterion]
+
+
+class RankingWeights(_Section):
+    performance: float = Field(ge=0.0)
+    impact: float = Field(ge=0.0)
+
+
+class RankingSection(_Section):
+    method: Literal["weighted", "ratio", "pareto", "threshold", "expression"]
+    weights: RankingWeights | None = None
+    expression: str | None = None
+    per_team: Literal["best", "latest", "selected"] = "best"
+
+    @model_validator(mode="after")
+    def _method_needs(self) -> RankingSection:
+        if self.method in ("weighted", "pareto"):
+            if self.weights is None:
+                raise ValueError(f"ranking.method {self.method!r} needs ranking.weights")
+            total = self.weights.performance + self.weights.impact
+            if not math.isclose(total, 1.0, abs_tol=1e-9):
+                raise ValueError(
+                    f"ranking.weights sum to {total:g}; performance + impact must sum to 1"
+                )
+        if self.method == "expression" and not (self.expression and self.expression.strip()):
+            raise ValueError("ranking.method 'expression' needs ranking.expression")
+        if self.method != "expression" and self.expression is not None:
+            raise ValueError("ranking.expression is only read when ranking.method is 'expression'")
+        return self
+
+
+class LimitsSection(_Section):
+    submissions_per_day: int = Field(default=10, gt=0)
+    job_timeout: Duration = timedelta(minutes=20)
+    carbon_budget_g: float | None = Field(default=None, gt=0.0)
+
+
+class TelemetrySection(_Section):
+    prometheus: HttpUrl
+    scrape_interval: Duration = timedelta(seconds=5)
+
+
+class BoaviztaSection(_Section):
+    url: HttpUrl
+
+
+class CpuHardware(_Section):
+    name: str = Field(min_length=1)
+    units: int = Field(default=1, gt=0, le=16)
+
+
+class GpuHardware(_Section):
+    name: str = Field(min_length=1)
+    units: int = Field(default=1, gt=0, le=64)
+
+
+class HardwareConfig(_Section):
+    cpu: CpuHardware
+    ram_gb: float = Field(gt=0.0)
+    gpu: GpuHardware | None = None
+    lifetime_years: float = Field(default=5.0, gt=0.0, le=30.0)
+
+    @property
+    def lifetime_hours(self) -> float:
+        return self.lifetime_years * 365.25 * 24.0
+
+
+class IdleCalibration(_Section):
+    """A quiet period of the server (no job running) from which its idle power is measured."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IdleCalibration:
+        if self.end <= self.start:
+            raise ValueError("idle_calibration.end must be after idle_calibration.start")
+        return self
+
+
+class ServerConfig(_Section):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    runner_tags: list[str] = Field(default_factory=list)
+    scaphandre: LabelSelector
+    gpu: LabelSelector | None = None
+    gpu_exporter: Literal["nvidia_smi", "dcgm"] = "nvidia_smi"
+    # None means telemetry.scrape_interval; EventConfig.scrape_interval_for() resolves it
+    scrape_interval: Duration | None = None
+    hardware: HardwareConfig
+    idle_calibration: IdleCalibration | None = None
+    # a measured idle power may be written directly instead of a calibration period
+    idle_power_w: float | None = Field(default=None, ge=0.0)
+
+
+class GitLabSection(_Section):
+    url: HttpUrl
+    group: str = Field(min_length=1)
+    token_env: str = Field(default="GREENHACK_GITLAB_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    webhook_secret_env: str = Field(default="GREENHACK_WEBHOOK_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # the CI job name(s) the template gives the measured submission job
+    submission_jobs: list[str] = Field(default_factory=lambda: ["submission"], min_length=1)
+
+
+class EventConfig(_Section):
+    """One Green AI Hack event, as the admins configured it."""
+
+    event: EventSection
+    task: TaskSection
+    performance: PerformanceSection
+    impact: ImpactSection
+    ranking: RankingSection
+    limits: LimitsSection = LimitsSection()
+    telemetry: TelemetrySection
+    boavizta: BoaviztaSection
+    servers: list[ServerConfig] = Field(min_length=1)
+    gitlab: GitLabSection | None = None
+
+    # where the file was read from; relative paths in it (task.truth) are relative to its folder
+    source: Path | None = Field(default=None, exclude=True)
+
+    def server(self, name: str) -> ServerConfig:
+        """The server called ``name``; ``KeyError`` names the known ones."""
+        for server in self.servers:
+            if server.name == name:
+                return server
+        known = ", ".join(s.name for s in self.servers)
+        raise KeyError(f"no server {name!r} in the event (known: {known})")
+
+    def server_for_runner_tags(self, tags: list[str]) -> ServerConfig | None:
+        """The server whose runner tag a job ran with, or None when no tag is measured."""
+        for server in self.servers:
+            if set(server.runner_tags) & set(tags):
+                return server
+        return None
+
+    def scrape_interval_for(self, server: ServerConfig) -> timedelta:
+        return server.scrape_interval or self.telemetry.scrape_interval
+
+    @property
+    def truth_path(self) -> Path:
+        if self.task.truth.is_absolute() or self.source is None:
+            return self.task.truth
+        return self.source.parent / self.task.truth
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading, with every problem located in the file
+# ---------------------------------------------------------------------------------------------------------------
+
+Loc = tuple[str | int, ...]
+
+
+def _format_path(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _walk_nodes(
+    node: yaml.Node, loc: Loc, lines: dict[Loc, int], duplicates: list[tuple[Loc, int]]
+) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = (*loc, key)
+            if key in seen:
+                duplicates.append((child, key_node.start_mark.line + 1))
+            seen.add(key)
+            lines.setdefault(child, key_node.start_mark.line + 1)
+            _walk_nodes(value_node, child, lines, duplicates)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            child = (*loc, index)
+            lines.setdefault(child, item.start_mark.line + 1)
+            _walk_nodes(item, child, lines, duplicates)
+
+
+class _LocatedYaml:
+    """A YAML document with the line of every key and list item."""
+
+    def __init__(self, text: str, filename: str) -> None:
+        self.filename = filename
+        self.lines: dict[Loc, int] = {}
+        self.duplicates: list[tuple[Loc, int]] = []
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is not None:
+            self.lines[()] = root.start_mark.line + 1
+            _walk_nodes(root, (), self.lines, self.duplicates)
+        self.data: Any = yaml.safe_load(text)
+
+    def line_of(self, loc: Loc) -> int | None:
+        for end in range(len(loc), -1, -1):
+            line = self.lines.get(loc[:end])
+            if line is not None:
+                return line
+        return None
+
+    def problem(self, loc: Loc, message: str) -> ConfigProblem:
+        return ConfigProblem(self.filename, self.line_of(loc), _format_path(loc), message)
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> Loc:
+    # pydantic adds the names of validator functions and union members to locations; they are not YAML keys
+    return tuple(p for p in loc if isinstance(p, int) or not ("[" in p or p.startswith("function-")))
+
+
+def _pydantic_message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check its spelling; see examples/event.yaml for every key)"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    if kind not in ("value_error",) and "input" in error and not isinstance(error["input"], dict | list):
+        message += f" (got {error['input']!r})"
+    return message
+
+
+def _cross_checks(config: EventConfig, located: _LocatedYaml) -> Iterator[ConfigProblem]:
+    """Problems that involve more than one key, or the file system."""
+    names: dict[str, int] = {}
+    tags: dict[str, str] = {}
+    for index, server in enumerate(config.servers):
+        loc: Loc = ("servers", index)
+        if server.name in names:
+            yield located.problem(
+                (*loc, "name"), f"server name {server.name!r} is used twice (also servers[{names[server.name]}])"
+            )
+        names.setdefault(server.name, index)
+        if not server.runner_tags:
+            yield located.problem(
+                (*loc, "runner_tags"),
+                f"server {server.name!r} is referenced nowhere: give it the GitLab runner tag(s) that send "
+                "jobs to it",
+            )
+        for tag in server.runner_tags:
+            if tag in tags and tags[tag] != server.name:
+                yield located.problem(
+                    (*loc, "runner_tags"),
+                    f"runner tag {tag!r} also sends jobs to server {tags[tag]!r}; a job must map to one server",
+                )
+            tags.setdefault(tag, server.name)
+        if server.gpu is None and server.hardware.gpu is not None:
+            yield located.problem(
+                (*loc, "hardware", "gpu"),
+                "the server has a GPU but no 'gpu' exporter selector, so its energy would go unmeasured",
+            )
+        if config.impact.idle == "subtract" and server.idle_calibration is None and server.idle_power_w is None:
+            yield located.problem(
+                loc,
+                "impact.idle is 'subtract' but this server has neither idle_calibration nor idle_power_w",
+            )
+    if config.ranking.method == "threshold" and config.performance.minimum is None:
+        yield located.problem(("ranking", "method"), "method 'threshold' needs performance.minimum")
+    if config.impact.carbon_intensity_g_per_kwh is not None and config.impact.criterion not in ("gwp",):
+        yield located.problem(
+            ("impact", "carbon_intensity_g_per_kwh"),
+            f"only changes the gwp criterion, but impact.criterion is {config.impact.criterion!r}",
+        )
+    truth = config.truth_path
+    if not truth.is_file():
+        yield located.problem(("task", "truth"), f"truth file {str(truth)!r} does not exist")
+
+
+def parse_event(text: str, *, filename: str = "<event>", source: Path | None = None) -> EventConfig:
+    """Parse an event YAML text; raise ConfigError with every problem located."""
+    try:
+        located = _LocatedYaml(text, filename)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(
+            [ConfigProblem(filename, line, "", f"not valid YAML: {exc.problem or exc}")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigProblem(filename, None, "", f"not valid YAML: {exc}")]) from None
+
+    problems = [
+        located.problem(loc, "key given twice; the second would silently win") for loc, _ in located.duplicates
+    ]
+    if not isinstance(located.data, dict):
+        problems.append(ConfigProblem(filename, located.line_of(()), "", "the file must be a mapping of sections"))
+        raise ConfigError(problems)
+
+    try:
+        config = EventConfig.model_validate({**located.data, "source": source})
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = _clean_loc(error["loc"])
+            problems.append(located.problem(loc, _pydantic_message(error)))
+    else:
+        problems.extend(_cross_checks(config, located))
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.path))
+        raise ConfigError(problems)
+    return config
+
+
+def load_event(path: str | Path) -> EventConfig:
+    """Read and validate an event YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(str(path), None, "", "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigProblem(str(path), None, "", f"not UTF-8 text ({exc.reason})")]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {exc.strerror}")]) from None
+    return parse_event(text, filename=str(path), source=path.resolve())
+
+
+def event_summary(config: EventConfig) -> list[str]:
+    """A few lines describing a valid event, for ``greenhack check-config``."""
+    ev = config.event
+
+    def when(moment: datetime | None) -> str:
+        return moment.isoformat() if moment is not None else "-"
+
+    lines = [
+        f"event      {ev.name}: {when(ev.opens)} → {when(ev.closes)} (freeze {when(ev.freeze)})",
+        f"task       {config.performance.metric} on {config.task.target_column!r}, "
+        f"{config.task.public_fraction:.0%} of rows public",
+        f"impact     {config.impact.criterion} ({config.impact.unit}), {'+'.join(config.impact.include)}, "
+        f"PUE {config.impact.pue}, "
+        + (
+            f"{config.impact.carbon_intensity_g_per_kwh} gCO2e/kWh"
+            if config.impact.carbon_intensity_g_per_kwh is not None
+            else f"grid {config.impact.location}"
+        ),
+        f"ranking    {config.ranking.method}, per team: {config.ranking.per_team}",
+    ]
+    for server in config.servers:
+        hw = server.hardware
+        gpu = f", {hw.gpu.units}x {hw.gpu.name}" if hw.gpu else ""
+        lines.append(
+            f"server     {server.name}: {hw.cpu.units}x {hw.cpu.name}{gpu}, {hw.ram_gb:g} GB RAM; "
+            f"tags {', '.join(server.runner_tags)}; scrape {config.scrape_interval_for(server).total_seconds():g}s"
+        )
+    return lines

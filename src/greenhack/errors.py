@@ -1,0 +1,153 @@
+"""Every error greenhack raises on purpose, in one tree.
+
+GreenhackError
+  x ConfigError            the event YAML is not valid (carries every problem with its file and line)
+  x SettingsError          an environment variable is not valid
+  x TelemetryError         Prometheus could not give the energy of a window
+  |  x PrometheusUnavailable   the server did not answer (connection, timeout, 5xx)
+  |  x NoSamplesError          a query returned no sample where one was needed
+  x ImpactsError           BoaviztAPI could not turn energy and hardware into impacts
+  |  x BoaviztaUnavailable     the server did not answer or answered an error; retry later
+  |  x HardwareNameError       a CPU/GPU name or location BoaviztAPI does not know
+  x ScoringError           predictions could not be scored or ranked
+  |  x PredictionsError        the team's file is bad; carries every problem with its place
+  |  x ExpressionError         a ranking expression does not parse or evaluate; carries the column
+  x GitLabError            the GitLab API refused or failed
+  x StoreError             the database refused or failed
+  x ServiceError           a local helper service (Prometheus, BoaviztAPI, ...) could not be started
+
+Errors from libraries underneath (httpx, python-gitlab, SQLAlchemy) are translated into these at the
+adapter that calls them, with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "BoaviztaUnavailable",
+    "ConfigError",
+    "ConfigProblem",
+    "ExpressionError",
+    "GitLabError",
+    "GreenhackError",
+    "HardwareNameError",
+    "ImpactsError",
+    "NoSamplesError",
+    "PredictionsError",
+    "PrometheusUnavailable",
+    "ScoringError",
+    "ServiceError",
+    "SettingsError",
+    "StoreError",
+    "TelemetryError",
+]
+
+
+class GreenhackError(Exception):
+    """Base of every error greenhack raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem in an event YAML file, with its place."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        key = f" {self.path}:" if self.path else ""
+        return f"{where}:{key} {self.message}"
+
+
+class ConfigError(GreenhackError):
+    """The event YAML is not valid; ``problems`` lists every problem found, in file order."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class SettingsError(GreenhackError):
+    """An environment setting is missing or not valid."""
+
+
+class TelemetryError(GreenhackError):
+    """The energy of a window could not be obtained from Prometheus."""
+
+
+class PrometheusUnavailable(TelemetryError):
+    """Prometheus did not answer, or answered with a server error."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class NoSamplesError(TelemetryError):
+    """A query returned no sample where one was needed."""
+
+    def __init__(self, message: str, *, query: str) -> None:
+        super().__init__(message)
+        self.query = query
+
+
+class ImpactsError(GreenhackError):
+    """Impacts could not be computed."""
+
+
+class BoaviztaUnavailable(ImpactsError):
+    """BoaviztAPI is unreachable or answered an error; the evaluation should retry later."""
+
+    def __init__(self, message: str, *, url: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status_code = status_code
+
+
+class HardwareNameError(ImpactsError):
+    """A hardware name or location that BoaviztAPI does not know; ``key`` names the YAML key."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+class ScoringError(GreenhackError):
+    """Predictions could not be scored, or submissions could not be ranked."""
+
+
+class PredictionsError(ScoringError):
+    """The predictions file is bad; ``problems`` are messages for the team, each with its place."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class ExpressionError(ScoringError):
+    """A ranking expression is not valid; ``column`` is 1-based in the formula."""
+
+    def __init__(self, message: str, *, expression: str, column: int) -> None:
+        self.expression = expression
+        self.column = column
+        super().__init__(f"column {column}: {message}\n  {expression}\n  {' ' * (column - 1)}^")
+
+
+class GitLabError(GreenhackError):
+    """The GitLab API refused or failed."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class StoreError(GreenhackError):
+    """The database refused or failed."""
+
+
+class ServiceError(GreenhackError):
+    """A local service (Prometheus, BoaviztAPI, a database) could not be started or reached."""
