@@ -50,7 +50,9 @@ __all__ = [
     "TaskSection",
     "TelemetrySection",
     "load_event",
+    "event_summary",
     "parse_duration",
+    "parse_event",
     "parse_label_selector",
 ]
 
@@ -202,9 +204,9 @@ class EventSection(_Section):
     @model_validator(mode="after")
     def _ordered(self) -> EventSection:
         if self.closes <= self.opens:
-            raise ValueError("event.closes must be after event.opens")
+            raise ValueError("@closes: must be after event.opens")
         if self.freeze is not None and not (self.opens <= self.freeze <= self.closes):
-            raise ValueError("event.freeze must lie between event.opens and event.closes")
+            raise ValueError("@freeze: must lie between event.opens and event.closes")
         return self
 
     @property
@@ -264,7 +266,7 @@ class ImpactSection(_Section):
     @model_validator(mode="after")
     def _no_duplicates(self) -> ImpactSection:
         if len(set(self.include)) != len(self.include):
-            raise ValueError("impact.include lists a phase twice")
+            raise ValueError("@include: lists a phase twice")
         return self
 
     @property
@@ -287,16 +289,14 @@ class RankingSection(_Section):
     def _method_needs(self) -> RankingSection:
         if self.method in ("weighted", "pareto"):
             if self.weights is None:
-                raise ValueError(f"ranking.method {self.method!r} needs ranking.weights")
+                raise ValueError(f"@method: method {self.method!r} needs ranking.weights")
             total = self.weights.performance + self.weights.impact
             if not math.isclose(total, 1.0, abs_tol=1e-9):
-                raise ValueError(
-                    f"ranking.weights sum to {total:g}; performance + impact must sum to 1"
-                )
+                raise ValueError(f"@weights: sum to {total:g}; performance + impact must sum to 1")
         if self.method == "expression" and not (self.expression and self.expression.strip()):
-            raise ValueError("ranking.method 'expression' needs ranking.expression")
+            raise ValueError("@method: method 'expression' needs ranking.expression")
         if self.method != "expression" and self.expression is not None:
-            raise ValueError("ranking.expression is only read when ranking.method is 'expression'")
+            raise ValueError("@expression: only read when ranking.method is 'expression'")
         return self
 
 
@@ -345,7 +345,7 @@ class IdleCalibration(_Section):
     @model_validator(mode="after")
     def _ordered(self) -> IdleCalibration:
         if self.end <= self.start:
-            raise ValueError("idle_calibration.end must be after idle_calibration.start")
+            raise ValueError("@end: must be after idle_calibration.start")
         return self
 
 
@@ -460,7 +460,7 @@ class _LocatedYaml:
         self.duplicates: list[tuple[Loc, int]] = []
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         if root is not None:
-            self.lines[()] = root.start_mark.line + 1
+            self.lines[()] = 1  # problems of the whole document point at its top
             _walk_nodes(root, (), self.lines, self.duplicates)
         self.data: Any = yaml.safe_load(text)
 
@@ -486,6 +486,8 @@ def _pydantic_message(error: Any) -> str:
         return "unknown key (check its spelling; see examples/event.yaml for every key)"
     if kind == "missing":
         return "required key is missing"
+    if kind == "timezone_aware":
+        return "a time needs its UTC offset, e.g. 2026-12-01T09:00:00+01:00"
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
@@ -495,50 +497,78 @@ def _pydantic_message(error: Any) -> str:
     return message
 
 
-def _cross_checks(config: EventConfig, located: _LocatedYaml) -> Iterator[ConfigProblem]:
-    """Problems that involve more than one key, or the file system."""
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _locate_message(loc: Loc, message: str) -> tuple[Loc, str]:
+    """A section validator names the key it is about as '@key.sub: message'; move that into the location."""
+    if message.startswith("@") and ": " in message:
+        keys, _, rest = message[1:].partition(": ")
+        return (*loc, *keys.split(".")), rest
+    return loc, message
+
+
+def _cross_checks(data: dict[str, Any], located: _LocatedYaml, source: Path | None) -> Iterator[ConfigProblem]:
+    """Problems that involve more than one key, or the file system.
+
+    They read the raw YAML data (defensively), so they are reported together with type errors rather than only
+    once every key has the right type.
+    """
+    impact = _mapping(data.get("impact"))
+    ranking = _mapping(data.get("ranking"))
+    performance = _mapping(data.get("performance"))
+    servers = data.get("servers") if isinstance(data.get("servers"), list) else []
     names: dict[str, int] = {}
     tags: dict[str, str] = {}
-    for index, server in enumerate(config.servers):
+    for index, raw in enumerate(servers):
+        server = _mapping(raw)
         loc: Loc = ("servers", index)
-        if server.name in names:
+        name = server.get("name")
+        if isinstance(name, str):
+            if name in names:
+                yield located.problem((*loc, "name"), f"server name {name!r} is used twice (also servers[{names[name]}])")
+            names.setdefault(name, index)
+        runner_tags = server.get("runner_tags")
+        if not runner_tags:
             yield located.problem(
-                (*loc, "name"), f"server name {server.name!r} is used twice (also servers[{names[server.name]}])"
-            )
-        names.setdefault(server.name, index)
-        if not server.runner_tags:
-            yield located.problem(
-                (*loc, "runner_tags"),
-                f"server {server.name!r} is referenced nowhere: give it the GitLab runner tag(s) that send "
+                (*loc, "runner_tags") if "runner_tags" in server else loc,
+                f"server {name!r} is referenced nowhere: give it runner_tags, the GitLab runner tag(s) that send "
                 "jobs to it",
             )
-        for tag in server.runner_tags:
-            if tag in tags and tags[tag] != server.name:
+        for tag in runner_tags if isinstance(runner_tags, list) else []:
+            if isinstance(tag, str) and tag in tags and tags[tag] != name:
                 yield located.problem(
                     (*loc, "runner_tags"),
                     f"runner tag {tag!r} also sends jobs to server {tags[tag]!r}; a job must map to one server",
                 )
-            tags.setdefault(tag, server.name)
-        if server.gpu is None and server.hardware.gpu is not None:
+            if isinstance(tag, str) and isinstance(name, str):
+                tags.setdefault(tag, name)
+        hardware = _mapping(server.get("hardware"))
+        if server.get("gpu") is None and hardware.get("gpu") is not None:
             yield located.problem(
                 (*loc, "hardware", "gpu"),
                 "the server has a GPU but no 'gpu' exporter selector, so its energy would go unmeasured",
             )
-        if config.impact.idle == "subtract" and server.idle_calibration is None and server.idle_power_w is None:
+        if impact.get("idle") == "subtract" and not (server.get("idle_calibration") or "idle_power_w" in server):
             yield located.problem(
-                loc,
-                "impact.idle is 'subtract' but this server has neither idle_calibration nor idle_power_w",
+                loc, "impact.idle is 'subtract' but this server has neither idle_calibration nor idle_power_w"
             )
-    if config.ranking.method == "threshold" and config.performance.minimum is None:
+    if ranking.get("method") == "threshold" and performance.get("minimum") is None:
         yield located.problem(("ranking", "method"), "method 'threshold' needs performance.minimum")
-    if config.impact.carbon_intensity_g_per_kwh is not None and config.impact.criterion not in ("gwp",):
+    if impact.get("carbon_intensity_g_per_kwh") is not None and impact.get("criterion", "gwp") != "gwp":
         yield located.problem(
             ("impact", "carbon_intensity_g_per_kwh"),
-            f"only changes the gwp criterion, but impact.criterion is {config.impact.criterion!r}",
+            f"only changes the gwp criterion, but impact.criterion is {impact.get('criterion')!r}",
         )
-    truth = config.truth_path
-    if not truth.is_file():
-        yield located.problem(("task", "truth"), f"truth file {str(truth)!r} does not exist")
+    truth = _mapping(data.get("task")).get("truth")
+    if isinstance(truth, str) and truth:
+        path = Path(truth)
+        if not path.is_absolute() and source is not None:
+            path = source.parent / path
+        if not path.is_file():
+            relative = "" if Path(truth).is_absolute() else " (relative to the YAML file's folder)"
+            yield located.problem(("task", "truth"), f"truth file {truth!r}{relative} does not exist")
 
 
 def parse_event(text: str, *, filename: str = "<event>", source: Path | None = None) -> EventConfig:
@@ -555,21 +585,22 @@ def parse_event(text: str, *, filename: str = "<event>", source: Path | None = N
         raise ConfigError([ConfigProblem(filename, None, "", f"not valid YAML: {exc}")]) from None
 
     problems = [
-        located.problem(loc, "key given twice; the second would silently win") for loc, _ in located.duplicates
+        ConfigProblem(filename, line, _format_path(loc), "key given twice; the second would silently win")
+        for loc, line in located.duplicates
     ]
     if not isinstance(located.data, dict):
         problems.append(ConfigProblem(filename, located.line_of(()), "", "the file must be a mapping of sections"))
         raise ConfigError(problems)
 
+    config: EventConfig | None = None
     try:
         config = EventConfig.model_validate({**located.data, "source": source})
     except ValidationError as exc:
         for error in exc.errors():
-            loc = _clean_loc(error["loc"])
-            problems.append(located.problem(loc, _pydantic_message(error)))
-    else:
-        problems.extend(_cross_checks(config, located))
-    if problems:
+            loc, message = _locate_message(_clean_loc(error["loc"]), _pydantic_message(error))
+            problems.append(located.problem(loc, message))
+    problems.extend(_cross_checks(located.data, located, source))
+    if problems or config is None:
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise ConfigError(problems)
     return config

@@ -10,6 +10,8 @@ import typer
 from greenhack.cli._common import load_config_or_exit
 from greenhack.config import event_summary
 
+__all__ = ["check_config", "register"]
+
 
 def check_config(
     file: Annotated[Path, typer.Argument(help="The event YAML to check.", show_default=False)],

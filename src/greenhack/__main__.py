@@ -1,0 +1,5 @@
+"""``python -m greenhack``: the same as the ``greenhack`` console script."""
+
+from greenhack.cli import main
+
+main()
