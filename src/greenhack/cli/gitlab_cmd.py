@@ -1,0 +1,341 @@
+"""greenhack provision | worker | evaluate: the GitLab side of an event.
+
+- ``provision --config FILE --teams teams.csv [--dry-run]``: group, projects, Developer members, CI config path,
+  webhook (idempotent).
+- ``worker --config FILE``: claim queued evaluations and run them (any number of workers); reconcile with GitLab
+  every ``--reconcile-every`` so that a dropped webhook only costs latency.
+- ``evaluate --config FILE --project PATH --job ID``: evaluate one job by hand and print the outcome; ``--queue``
+  also queues it for the workers, which store it.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from greenhack.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_UNAVAILABLE,
+    OutputFormat,
+    fail,
+    load_config_or_exit,
+    print_json,
+)
+from greenhack.config import EventConfig, parse_duration
+from greenhack.errors import (
+    BoaviztaUnavailable,
+    ConfigError,
+    GitLabError,
+    GitLabUnavailable,
+    GreenhackError,
+    PrometheusUnavailable,
+    StoreError,
+    TelemetryNotReady,
+)
+from greenhack.evaluation import EvaluationContext, EvaluationOutcome, run_evaluation
+from greenhack.gitlab.credentials import gitlab_token, webhook_secret
+from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
+from greenhack.gitlab.hook_router import enqueue_hook_jobs
+from greenhack.gitlab.provisioning import provision, read_teams_csv
+from greenhack.gitlab.webhooks import HookJob
+from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
+from greenhack.reconciler import reconcile
+from greenhack.scoring.evaluate import split_for
+from greenhack.scoring.truth import load_truth
+from greenhack.settings import Settings
+from greenhack.store import crud
+from greenhack.store.db import create_db_engine, make_session_factory, transaction
+from greenhack.store.models import utcnow
+from greenhack.telemetry import PrometheusClient
+from greenhack.worker import Worker, WorkerOptions, default_worker_name
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The event YAML.", show_default=False)]
+_UNAVAILABLE = (GitLabUnavailable, PrometheusUnavailable, BoaviztaUnavailable, TelemetryNotReady, StoreError)
+
+
+def _gateway(config: EventConfig, settings: Settings) -> GitLabGateway:
+    if config.gitlab is None:
+        fail("the event YAML has no gitlab section (url, group)", EXIT_BAD_INPUT)
+    token = gitlab_token(config, settings)
+    if token is None:
+        fail(f"set the platform's GitLab token in ${config.gitlab.token_env}", EXIT_BAD_INPUT)
+    return GitLabGateway(make_gitlab_client(str(config.gitlab.url).rstrip("/"), token.get_secret_value()))
+
+
+def _context(config: EventConfig, settings: Settings, gateway: GitLabGateway) -> EvaluationContext:
+    """The clients an evaluation reads (built here, at the edge; closed with the process)."""
+    try:
+        truth = load_truth(config)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    prometheus = PrometheusClient(settings.prometheus_url or str(config.telemetry.prometheus))
+    boavizta = BoaviztaClient(settings.boavizta_url or str(config.boavizta.url))
+    return EvaluationContext(
+        config=config,
+        gitlab=gateway,
+        telemetry=prometheus,
+        impacts=ImpactCalculator(boavizta, FactorCache.in_data_dir(settings.data_dir)),
+        truth=truth,
+        split=split_for(config, truth),
+        now=utcnow,
+    )
+
+
+# --- provision --------------------------------------------------------------------------------------------------
+
+
+def provision_cmd(
+    config: ConfigOption,
+    teams: Annotated[
+        Path, typer.Option("--teams", help="CSV with a header team,username; one row per member.")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    hook_url: Annotated[
+        str | None,
+        typer.Option(help="Webhook address (default: GREENHACK_PUBLIC_URL + /api/v1/hooks/gitlab)."),
+    ] = None,
+    ci_config_path: Annotated[
+        str | None,
+        typer.Option(
+            help="CI configuration file of every team project (default: pipeline.yml@GROUP/organisers)."
+        ),
+    ] = None,
+    rotate_secret: Annotated[
+        bool, typer.Option(help="Send the webhook secret again to existing hooks.")
+    ] = False,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """Create the event's GitLab group, one project per team, Developer members, CI config path and webhook."""
+    event = load_config_or_exit(config)
+    settings = Settings()
+    try:
+        specs = read_teams_csv(teams)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    gateway = _gateway(event, settings)
+    assert event.gitlab is not None
+    secret = webhook_secret(event, settings)
+    if secret is None:
+        fail(f"set the webhook secret in ${event.gitlab.webhook_secret_env}", EXIT_BAD_INPUT)
+    try:
+        report = provision(
+            gateway,
+            group=event.gitlab.group,
+            teams=specs,
+            ci_config_path=ci_config_path or f"pipeline.yml@{event.gitlab.group}/organisers",
+            hook_url=hook_url or settings.public_url.rstrip("/") + "/api/v1/hooks/gitlab",
+            webhook_secret=secret.get_secret_value(),
+            dry_run=dry_run,
+            rotate_secret=rotate_secret,
+        )
+    except GitLabUnavailable as exc:
+        fail(str(exc), EXIT_UNAVAILABLE)
+    except GitLabError as exc:
+        fail(str(exc))
+    if output is OutputFormat.json:
+        print_json(
+            {
+                "dry_run": report.dry_run,
+                "actions": [asdict(a) for a in report.actions],
+                "problems": list(report.problems),
+            }
+        )
+    else:
+        verb = "would" if dry_run else "did"
+        for action in report.actions:
+            typer.echo(f"{verb} {action.kind:<15} {action.target:<40} {action.detail}")
+        if not report.actions:
+            typer.echo(f"nothing to do: {len(specs)} team(s) already provisioned in {event.gitlab.group}")
+        for problem in report.problems:
+            typer.secho(f"problem: {problem}", err=True, fg="yellow")
+    if report.problems:
+        raise typer.Exit(1)
+
+
+# --- worker -----------------------------------------------------------------------------------------------------
+
+
+def worker_cmd(
+    config: ConfigOption,
+    name: Annotated[
+        str | None, typer.Option(help="This worker's name in the queue (default host:pid).")
+    ] = None,
+    lease: Annotated[
+        str, typer.Option(help="How long a claim holds before another worker takes it over.")
+    ] = "15m",
+    max_attempts: Annotated[
+        int, typer.Option(min=1, max=50, help="Tries before a submission is failed.")
+    ] = 8,
+    retry_delay: Annotated[str, typer.Option(help="First retry delay (doubles each attempt).")] = "30s",
+    reconcile_every: Annotated[str, typer.Option(help="How often to list GitLab for missed jobs.")] = "5m",
+    lookback: Annotated[str, typer.Option(help="How far back the reconciler looks.")] = "6h",
+    once: Annotated[
+        bool, typer.Option("--once", help="Reconcile once, work until the queue is idle, exit.")
+    ] = False,
+) -> None:
+    """Evaluate queued jobs: GitLab window → Prometheus energy → BoaviztAPI impacts → scoring → store."""
+    event = load_config_or_exit(config)
+    settings = Settings()
+    try:
+        lease_s, delay_s = parse_duration(lease).total_seconds(), parse_duration(retry_delay).total_seconds()
+        every_s, look = parse_duration(reconcile_every).total_seconds(), parse_duration(lookback)
+    except ValueError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    gateway = _gateway(event, settings)
+    ctx = _context(event, settings, gateway)
+    try:
+        engine = create_db_engine(settings.database_url)
+        sessions = make_session_factory(engine)
+        with transaction(sessions, "registering the event") as session:
+            event_id = crud.ensure_event(session=session, name=event.event.name).id
+    except StoreError as exc:
+        fail(str(exc), EXIT_UNAVAILABLE)
+    options = WorkerOptions(
+        name=name or default_worker_name(), lease_s=lease_s, max_attempts=max_attempts, base_delay_s=delay_s
+    )
+    worker = Worker(ctx=ctx, sessions=sessions, event_id=event_id, options=options)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: finishing the current evaluation, then stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+
+    def _reconcile() -> None:
+        try:
+            report = reconcile(config=event, gitlab=gateway, sessions=sessions, now=utcnow(), lookback=look)
+            log.info(
+                "reconciled %d project(s), %d job(s) seen, %d queued",
+                report.projects,
+                report.jobs_seen,
+                len(report.queued),
+            )
+        except GreenhackError as exc:  # GitLab or the database down: the next pass catches up
+            log.warning("reconciler: %s", exc)
+
+    typer.echo(f"worker {options.name}: evaluating jobs of {event.event.name!r}", err=True)
+    handled = 0
+    try:
+        if once:
+            _reconcile()
+            handled = worker.run(stop, until_idle=True)
+        else:
+            next_reconcile = 0.0
+            while not stop.is_set():
+                if time.monotonic() >= next_reconcile:
+                    _reconcile()
+                    next_reconcile = time.monotonic() + every_s
+                handled += worker.run(stop, until_idle=True)
+                stop.wait(options.poll_s)
+    finally:
+        engine.dispose()
+    typer.echo(f"worker {options.name}: {handled} evaluation(s) handled", err=True)
+
+
+# --- evaluate ---------------------------------------------------------------------------------------------------
+
+
+def _outcome_json(outcome: EvaluationOutcome) -> dict[str, object]:
+    window = outcome.window
+    return {
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "job": {
+            "id": outcome.job.id,
+            "name": outcome.job.name,
+            "status": outcome.job.status,
+            "project": outcome.job.project_path,
+            "web_url": outcome.job.web_url,
+        },
+        "server": window.server.name if window else None,
+        "window": [window.start.isoformat(), window.end.isoformat()] if window else None,
+        "duration_s": window.duration_s if window else None,
+        "energy_j": outcome.energy.total_energy_j if outcome.energy else None,
+        "impact": (
+            {
+                "criterion": outcome.impacts.criterion,
+                "total": outcome.impacts.headline.total,
+                "unit": outcome.impacts.headline.unit,
+            }
+            if outcome.impacts
+            else None
+        ),
+        "performance": asdict(outcome.performance) if outcome.performance else None,
+        "problems": list(outcome.problems),
+    }
+
+
+def evaluate_cmd(
+    config: ConfigOption,
+    project: Annotated[str, typer.Option(help="The team project: its path (group/team) or numeric id.")],
+    job: Annotated[int, typer.Option(help="The GitLab job id.")],
+    queue_it: Annotated[
+        bool, typer.Option("--queue", help="Also queue it for the workers to store.")
+    ] = False,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """Evaluate one GitLab job by hand (nothing is stored unless --queue) and print the outcome."""
+    event = load_config_or_exit(config)
+    settings = Settings()
+    gateway = _gateway(event, settings)
+    ctx = _context(event, settings, gateway)
+    try:
+        ref = gateway.project(int(project) if project.isdigit() else project)
+        outcome = run_evaluation(ctx, project_id=ref.id, job_id=job)
+    except _UNAVAILABLE as exc:
+        fail(f"{exc} (retry later)", EXIT_UNAVAILABLE)
+    except GreenhackError as exc:
+        fail(str(exc))
+    if queue_it:
+        try:
+            engine = create_db_engine(settings.database_url)
+            with transaction(make_session_factory(engine), "queueing the job") as session:
+                new = enqueue_hook_jobs(
+                    session=session,
+                    config=event,
+                    jobs=[
+                        HookJob(
+                            project_id=ref.id,
+                            project_path=ref.path,
+                            job_id=job,
+                            name=outcome.job.name,
+                            stage=outcome.job.stage,
+                            status=outcome.job.status,
+                            pipeline_id=outcome.job.pipeline_id,
+                            created_at=outcome.job.created_at,
+                        )
+                    ],
+                )
+            engine.dispose()
+        except StoreError as exc:
+            fail(str(exc), EXIT_UNAVAILABLE)
+        typer.echo(
+            "queued for the workers" if new else "already queued: the workers evaluate it once", err=True
+        )
+    data = _outcome_json(outcome)
+    if output is OutputFormat.json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        if value not in (None, [], {}):
+            typer.echo(f"{key:<12} {value}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("provision")(provision_cmd)
+    app.command("worker")(worker_cmd)
+    app.command("evaluate")(evaluate_cmd)

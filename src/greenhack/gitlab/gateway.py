@@ -1,0 +1,252 @@
+"""The only door to GitLab: a small interface over python-gitlab that returns frozen dataclasses.
+
+Every python-gitlab and requests error is translated here: :class:`~greenhack.errors.GitLabUnavailable` for what
+may succeed later (connection, timeout, 429, 5xx), :class:`~greenhack.errors.GitLabError` (with ``status_code``)
+for a refusal. No ``RESTObject`` leaves this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+
+import gitlab
+import gitlab.exceptions
+import requests
+
+from greenhack.errors import ArtifactTooLarge, GitLabError, GitLabUnavailable
+from greenhack.gitlab.models import CiJob, CiPipeline, GroupInfo, HookInfo, ProjectInfo, ProjectRef, UserInfo
+
+__all__ = ["GitLabGateway", "make_gitlab_client"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_CHUNK_BYTES = 64 * 1024
+
+
+def make_gitlab_client(url: str, token: str, *, timeout_s: float = 30.0) -> gitlab.Gitlab:
+    """A python-gitlab client with the platform's token. greenhack retries 5xx itself (with backoff, outside
+    any request), so python-gitlab does not; on 429 python-gitlab waits out ``Retry-After`` as GitLab asks."""
+    return gitlab.Gitlab(url, private_token=token, timeout=timeout_s, retry_transient_errors=False)
+
+
+def _translate(what: str, call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except gitlab.exceptions.GitlabError as exc:
+        code = exc.response_code
+        message = f"GitLab {what}: {code or ''} {exc.error_message}".replace("  ", " ")
+        if code is None or code == 429 or code >= 500:
+            raise GitLabUnavailable(message, status_code=code) from exc
+        raise GitLabError(message, status_code=code) from exc
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise GitLabUnavailable(f"GitLab {what}: no answer ({type(exc).__name__})") from exc
+    except requests.RequestException as exc:
+        raise GitLabUnavailable(f"GitLab {what}: {exc}") from exc
+
+
+class GitLabGateway:
+    """What greenhack asks of GitLab, with the platform's token (never the team's, never a webhook's word).
+
+    Args:
+        gl: a configured ``gitlab.Gitlab`` (see :func:`make_gitlab_client`); injectable for tests.
+    """
+
+    def __init__(self, gl: gitlab.Gitlab) -> None:
+        self._gl = gl
+
+    @property
+    def url(self) -> str:
+        return str(self._gl.url)
+
+    # --- jobs and pipelines ------------------------------------------------------------------------------------
+
+    def job(self, project: int | str, job_id: int) -> CiJob:
+        """``GET /projects/:id/jobs/:job_id``: the job's status, window (started_at/finished_at), runner, tags."""
+
+        def call() -> CiJob:
+            raw = self._gl.projects.get(project, lazy=True).jobs.get(job_id).asdict()
+            return CiJob.from_api(raw, project_id=project if isinstance(project, int) else None)
+
+        return _translate(f"job {job_id} of project {project}", call)
+
+    def project(self, project: int | str) -> ProjectRef:
+        """``GET /projects/:id``: id and full path."""
+
+        def call() -> ProjectRef:
+            raw = self._gl.projects.get(project).asdict()
+            return ProjectRef(id=int(raw["id"]), path=str(raw["path_with_namespace"]))
+
+        return _translate(f"project {project}", call)
+
+    def group_projects(self, group: str) -> list[ProjectRef]:
+        """Every project of the group and its subgroups (``GET /groups/:id/projects?include_subgroups=true``)."""
+
+        def call() -> list[ProjectRef]:
+            grp = self._gl.groups.get(group, lazy=True)
+            return [
+                ProjectRef(id=int(p.id), path=str(p.path_with_namespace))
+                for p in grp.projects.list(iterator=True, include_subgroups=True, archived=False)
+            ]
+
+        return _translate(f"projects of group {group}", call)
+
+    def pipelines_updated_after(self, project: int, since: datetime) -> list[CiPipeline]:
+        """``GET /projects/:id/pipelines?updated_after=...``, newest first."""
+
+        def call() -> list[CiPipeline]:
+            items = self._gl.projects.get(project, lazy=True).pipelines.list(
+                iterator=True, updated_after=since.isoformat(), order_by="updated_at", sort="desc"
+            )
+            return [CiPipeline.from_api(p.asdict(), project_id=project) for p in items]
+
+        return _translate(f"pipelines of project {project}", call)
+
+    def pipeline_jobs(self, project: int, pipeline_id: int) -> list[CiJob]:
+        """``GET /projects/:id/pipelines/:pipeline_id/jobs?include_retried=true``: retried jobs are jobs too."""
+
+        def call() -> list[CiJob]:
+            pipeline = self._gl.projects.get(project, lazy=True).pipelines.get(pipeline_id, lazy=True)
+            return [
+                CiJob.from_api(j.asdict(), project_id=project)
+                for j in pipeline.jobs.list(iterator=True, include_retried=True)
+            ]
+
+        return _translate(f"jobs of pipeline {pipeline_id} of project {project}", call)
+
+    # --- artifacts ---------------------------------------------------------------------------------------------
+
+    def download_artifact(self, project: int | str, job_id: int, path: str, *, max_bytes: int) -> bytes:
+        """One file of a job's artifacts (``GET /projects/:id/jobs/:job_id/artifacts/*path``), streamed.
+
+        Raises:
+            ArtifactTooLarge: the file is larger than ``max_bytes`` (reading stops there).
+            GitLabError: 404 when the job kept no such file.
+        """
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+
+        def call() -> bytes:
+            job = self._gl.projects.get(project, lazy=True).jobs.get(job_id, lazy=True)
+            chunks: Iterator[Any] = job.artifact(path, streamed=True, iterator=True, chunk_size=_CHUNK_BYTES)
+            received = bytearray()
+            try:
+                for chunk in chunks:
+                    received += chunk
+                    if len(received) > max_bytes:
+                        raise ArtifactTooLarge(
+                            f"artifact {path!r} of job {job_id} is larger than {max_bytes} bytes",
+                            max_bytes=max_bytes,
+                        )
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+            return bytes(received)
+
+        return _translate(f"artifact {path!r} of job {job_id}", call)
+
+    # --- provisioning ------------------------------------------------------------------------------------------
+
+    def find_group(self, full_path: str) -> GroupInfo | None:
+        """The group, or None when there is none (404)."""
+        return self._find(
+            f"group {full_path}", lambda: GroupInfo.from_api(self._gl.groups.get(full_path).asdict())
+        )
+
+    def create_group(self, *, name: str, path: str, parent_id: int | None) -> GroupInfo:
+        data: dict[str, Any] = {"name": name, "path": path, "visibility": "private"}
+        if parent_id is not None:
+            data["parent_id"] = parent_id
+        return _translate(
+            f"create group {path}", lambda: GroupInfo.from_api(self._gl.groups.create(data).asdict())
+        )
+
+    def find_project(self, full_path: str) -> ProjectInfo | None:
+        return self._find(
+            f"project {full_path}", lambda: ProjectInfo.from_api(self._gl.projects.get(full_path).asdict())
+        )
+
+    def create_project(self, *, name: str, path: str, namespace_id: int) -> ProjectInfo:
+        data = {"name": name, "path": path, "namespace_id": namespace_id, "visibility": "private"}
+        return _translate(
+            f"create project {path}", lambda: ProjectInfo.from_api(self._gl.projects.create(data).asdict())
+        )
+
+    def update_project(self, project_id: int, changes: dict[str, str]) -> None:
+        """``PUT /projects/:id`` with only the attributes that change."""
+
+        def call() -> None:
+            self._gl.projects.update(project_id, changes)
+
+        _translate(f"update project {project_id}", call)
+
+    def find_user(self, username: str) -> UserInfo | None:
+        """``GET /users?username=...``; None when GitLab knows no such user."""
+
+        def call() -> UserInfo | None:
+            for user in self._gl.users.list(username=username, get_all=False):
+                raw = user.asdict()
+                if str(raw.get("username", "")).lower() == username.lower():
+                    return UserInfo(id=int(raw["id"]), username=str(raw["username"]))
+            return None
+
+        return _translate(f"user {username}", call)
+
+    def project_members(self, project_id: int) -> dict[int, int]:
+        """Direct members of the project: user id → access level."""
+
+        def call() -> dict[int, int]:
+            members = self._gl.projects.get(project_id, lazy=True).members.list(iterator=True)
+            return {int(m.id): int(m.access_level) for m in members}
+
+        return _translate(f"members of project {project_id}", call)
+
+    def add_member(self, project_id: int, user_id: int, access_level: int) -> None:
+        _translate(
+            f"add user {user_id} to project {project_id}",
+            lambda: self._gl.projects.get(project_id, lazy=True).members.create(
+                {"user_id": user_id, "access_level": access_level}
+            ),
+        )
+
+    def set_member_level(self, project_id: int, user_id: int, access_level: int) -> None:
+        _translate(
+            f"set access of user {user_id} in project {project_id}",
+            lambda: self._gl.projects.get(project_id, lazy=True).members.update(
+                user_id, {"access_level": access_level}
+            ),
+        )
+
+    def project_hooks(self, project_id: int) -> list[HookInfo]:
+        return _translate(
+            f"hooks of project {project_id}",
+            lambda: [
+                HookInfo.from_api(h.asdict())
+                for h in self._gl.projects.get(project_id, lazy=True).hooks.list(iterator=True)
+            ],
+        )
+
+    def create_hook(self, project_id: int, settings: dict[str, str | bool]) -> None:
+        _translate(
+            f"create hook on project {project_id}",
+            lambda: self._gl.projects.get(project_id, lazy=True).hooks.create(settings),
+        )
+
+    def update_hook(self, project_id: int, hook_id: int, settings: dict[str, str | bool]) -> None:
+        _translate(
+            f"update hook {hook_id} of project {project_id}",
+            lambda: self._gl.projects.get(project_id, lazy=True).hooks.update(hook_id, settings),
+        )
+
+    def _find(self, what: str, call: Callable[[], T]) -> T | None:
+        try:
+            return _translate(what, call)
+        except GitLabError as exc:
+            if exc.status_code == 404:
+                return None
+            raise

@@ -1,0 +1,338 @@
+"""The evaluation worker: claim a queued job, evaluate it, store the outcome, re-rank; any number of them.
+
+Claims come from :mod:`greenhack.store.queue` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) with a lease: a worker
+killed mid-evaluation leaves a row whose lease expires, and another worker takes it over. Evaluations are
+idempotent (every record replaces the earlier one), so a taken-over evaluation simply runs again.
+
+Errors that may pass (GitLab, Prometheus or BoaviztAPI unavailable, a job still running, telemetry not scraped
+yet) put the job back in the queue with exponential backoff and jitter, the reason visible in ``last_error``;
+after ``max_attempts`` the store marks it ``failed`` with the reason, where admins see it. Nothing is dropped.
+
+Two jobs whose windows overlap on one server are both flagged ``needs_review``: the final transaction of each
+evaluation is serialised per server (an advisory lock on PostgreSQL, the write lock on SQLite), so whichever
+finishes second sees the first's window and flags both.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from greenhack.errors import (
+    BoaviztaUnavailable,
+    GitLabUnavailable,
+    GreenhackError,
+    JobNotFinished,
+    PrometheusUnavailable,
+    StoreError,
+    TelemetryNotReady,
+)
+from greenhack.evaluation import EvaluationContext, EvaluationOutcome, run_evaluation
+from greenhack.store import crud, queue
+from greenhack.store.boards import refresh_boards
+from greenhack.store.db import SessionFactory, store_errors, transaction
+from greenhack.store.models import Submission, utcnow
+
+__all__ = ["RETRYABLE", "Worker", "WorkerOptions", "default_worker_name", "flag_overlaps"]
+
+log = logging.getLogger(__name__)
+
+# errors after which the same evaluation may succeed later
+RETRYABLE: tuple[type[GreenhackError], ...] = (
+    GitLabUnavailable,
+    PrometheusUnavailable,
+    BoaviztaUnavailable,
+    TelemetryNotReady,
+    JobNotFinished,
+    StoreError,
+)
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How a worker claims and retries.
+
+    Attributes:
+        name: the worker's name in the queue (host:pid by default).
+        lease_s: how long a claim is held before another worker may take it over, in seconds; longer than the
+            slowest evaluation (the scrape wait included).
+        max_attempts: tries before the store marks the submission ``failed``.
+        base_delay_s: first retry delay in seconds; doubles each attempt (capped by the store at one hour).
+        jitter: extra random delay, as a fraction of the backoff, so workers do not retry in step.
+        poll_s: how long an idle worker sleeps between looks at the queue, in seconds.
+    """
+
+    name: str
+    lease_s: float = 900.0
+    max_attempts: int = 8
+    base_delay_s: float = 30.0
+    jitter: float = 0.25
+    poll_s: float = 2.0
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+
+
+def _lock_server(session: Session, server: str) -> None:
+    """Serialise final transactions per server (PostgreSQL); SQLite serialises writers already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(server.encode()) & 0x7FFFFFFF}
+        )
+
+
+def flag_overlaps(
+    *, session: Session, submission_id: int, event_id: int, server: str, start: datetime, end: datetime
+) -> list[int]:
+    """Ids of the other submissions of the event whose window on ``server`` overlaps [start, end); those already
+    finished as ``scored`` are moved to ``needs_review`` here (those still being evaluated will see this one)."""
+    with store_errors("checking overlapping jobs"):
+        others = session.execute(
+            sa.select(Submission.id, Submission.status, Submission.gitlab_job_id).where(
+                Submission.event_id == event_id,
+                Submission.id != submission_id,
+                Submission.server == server,
+                Submission.window_start < end,
+                Submission.window_end > start,
+            )
+        ).all()
+        for other in others:
+            if other.status == "scored":
+                session.execute(
+                    sa.update(Submission)
+                    .where(Submission.id == other.id)
+                    .values(
+                        status="needs_review",
+                        reason=f"its window on {server} overlaps job {_job_of(session, submission_id)}'s: "
+                        "neither energy can be trusted",
+                    )
+                )
+    return [o.id for o in others]
+
+
+def _job_of(session: Session, submission_id: int) -> int:
+    return int(
+        session.execute(
+            sa.select(Submission.gitlab_job_id).where(Submission.id == submission_id)
+        ).scalar_one()
+    )
+
+
+class Worker:
+    """One evaluation worker of one event.
+
+    Args:
+        ctx: what evaluations read (config, GitLab, Prometheus, impacts, truth).
+        sessions: the database's session factory.
+        event_id: the event's id in the store.
+        options: claiming and retry settings.
+        now: the clock (tests inject one).
+        rng: the jitter's random source.
+    """
+
+    def __init__(
+        self,
+        *,
+        ctx: EvaluationContext,
+        sessions: SessionFactory,
+        event_id: int,
+        options: WorkerOptions,
+        now: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.sessions = sessions
+        self.event_id = event_id
+        self.options = options
+        self._now = now
+        self._rng = rng or random.Random()
+
+    # --- one claim ---------------------------------------------------------------------------------------------
+
+    def run_once(self) -> bool:
+        """Claim and process one due evaluation; False when none is due."""
+        with transaction(self.sessions, "claiming an evaluation") as session:
+            claimed = queue.claim(
+                session=session, worker=self.options.name, lease_s=self.options.lease_s, now=self._now()
+            )
+        if claimed is None:
+            return False
+        log.info(
+            "%s: evaluating job %s of project %s (attempt %s)",
+            self.options.name,
+            claimed.gitlab_job_id,
+            claimed.gitlab_project_id,
+            claimed.attempt,
+        )
+        try:
+            outcome = run_evaluation(
+                self.ctx, project_id=claimed.gitlab_project_id, job_id=claimed.gitlab_job_id
+            )
+        except RETRYABLE as exc:
+            self._retry(claimed, _reason(exc))
+            return True
+        except GreenhackError as exc:
+            # a refusal that will not change by waiting (e.g. GitLab 404/403 on the job): an admin must look
+            self._finish_without_outcome(claimed, "needs_review", _reason(exc))
+            return True
+        except Exception as exc:  # a bug must not lose the job: retry (bounded), keep the reason for admins
+            log.exception("internal error evaluating job %s", claimed.gitlab_job_id)
+            self._retry(claimed, f"internal error: {_reason(exc)}")
+            return True
+        try:
+            self._store(claimed, outcome)
+        except StoreError as exc:
+            log.warning("storing job %s failed: %s", claimed.gitlab_job_id, exc)
+            self._retry(claimed, _reason(exc))
+        return True
+
+    def _retry(self, claimed: queue.ClaimedEvaluation, error: str) -> None:
+        now = self._now()
+        if claimed.attempt < self.options.max_attempts:
+            delay_s = queue.backoff_s(claimed.attempt, base_delay_s=self.options.base_delay_s)
+            now += timedelta(seconds=self._rng.uniform(0.0, self.options.jitter * delay_s))
+        try:
+            with transaction(self.sessions, "re-queueing an evaluation") as session:
+                status = queue.retry_later(
+                    session=session,
+                    submission_id=claimed.submission_id,
+                    worker=self.options.name,
+                    error=error,
+                    max_attempts=self.options.max_attempts,
+                    base_delay_s=self.options.base_delay_s,
+                    now=now,
+                )
+                if status == "failed":
+                    crud.bump_data_version(session=session, event_id=claimed.event_id)
+            log.info("job %s: %s (%s)", claimed.gitlab_job_id, status, error)
+        except StoreError as exc:  # the lease was lost (another worker took over) or the database is down
+            log.warning(
+                "job %s: could not re-queue (%s); its lease will expire and another worker retry",
+                claimed.gitlab_job_id,
+                exc,
+            )
+
+    def _finish_without_outcome(self, claimed: queue.ClaimedEvaluation, status: str, reason: str) -> None:
+        try:
+            with transaction(self.sessions, "finishing an evaluation") as session:
+                queue.finish(
+                    session=session,
+                    submission_id=claimed.submission_id,
+                    worker=self.options.name,
+                    status=status,
+                    reason=reason,
+                    now=self._now(),
+                )
+                refresh_boards(
+                    session=session, event_id=claimed.event_id, config=self.ctx.config, now=self._now()
+                )
+        except StoreError as exc:
+            log.warning("job %s: could not finish (%s); the lease will expire", claimed.gitlab_job_id, exc)
+
+    def _store(self, claimed: queue.ClaimedEvaluation, outcome: EvaluationOutcome) -> None:
+        """6. store: everything measured, the final status, the boards; one transaction, serialised per server."""
+        status, reason = outcome.status, outcome.reason
+        sid = claimed.submission_id
+        with transaction(self.sessions, f"storing the evaluation of job {claimed.gitlab_job_id}") as session:
+            window = outcome.window
+            if window is not None:
+                # the first statement writes, so SQLite takes its write lock before anything is read
+                session.execute(
+                    sa.update(Submission)
+                    .where(Submission.id == sid)
+                    .values(server=window.server.name, window_start=window.start, window_end=window.end)
+                )
+                _lock_server(session, window.server.name)
+            if outcome.energy is not None:
+                crud.record_measurement(session=session, submission_id=sid, energy=outcome.energy)
+            if outcome.impacts is not None:
+                crud.record_impacts(session=session, submission_id=sid, impacts=outcome.impacts)
+            if outcome.performance is not None:
+                perf = outcome.performance
+                crud.record_performance(
+                    session=session,
+                    submission_id=sid,
+                    split="public",
+                    metric=perf.metric,
+                    value=perf.public,
+                    rows=perf.n_public,
+                )
+                crud.record_performance(
+                    session=session,
+                    submission_id=sid,
+                    split="private",
+                    metric=perf.metric,
+                    value=perf.private,
+                    rows=perf.n_private,
+                )
+            if window is not None:
+                overlapping = flag_overlaps(
+                    session=session,
+                    submission_id=sid,
+                    event_id=claimed.event_id,
+                    server=window.server.name,
+                    start=window.start,
+                    end=window.end,
+                )
+                if overlapping and status in ("scored", "needs_review"):
+                    jobs = (
+                        session.execute(
+                            sa.select(Submission.gitlab_job_id).where(Submission.id.in_(overlapping))
+                        )
+                        .scalars()
+                        .all()
+                    )
+                    status = "needs_review"
+                    overlap = (
+                        f"its window on {window.server.name} overlaps job(s) "
+                        f"{', '.join(map(str, sorted(jobs)))}: neither energy can be trusted"
+                    )
+                    reason = overlap if reason is None else f"{reason}; {overlap}"
+            queue.finish(
+                session=session,
+                submission_id=sid,
+                worker=self.options.name,
+                status=status,
+                reason=reason,
+                now=self._now(),
+            )
+            refresh_boards(
+                session=session, event_id=claimed.event_id, config=self.ctx.config, now=self._now()
+            )
+        log.info("job %s: %s%s", claimed.gitlab_job_id, status, f" ({reason})" if reason else "")
+
+    # --- the loop ----------------------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event | None = None, *, until_idle: bool = False) -> int:
+        """Work until ``stop`` is set (or, with ``until_idle``, until no evaluation is due); return how many
+        evaluations were handled. Database outages are waited out."""
+        stop = stop or threading.Event()
+        handled = 0
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except StoreError as exc:
+                log.warning("%s: database unavailable (%s); waiting", self.options.name, exc)
+                busy = False
+            if busy:
+                handled += 1
+                continue
+            if until_idle:
+                return handled
+            stop.wait(self.options.poll_s)
+        return handled

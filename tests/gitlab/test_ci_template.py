@@ -1,0 +1,139 @@
+"""The submission job (component and plain include) under gitlab-ci-local in shell mode."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from gl_cilocal import ROOT, TeamRepo
+
+pytestmark = pytest.mark.slow
+
+TEAM_ENTRY = """\
+set -eu
+test -f "$GREENHACK_INPUTS_DIR/test.csv"
+echo "id,label" > "$GREENHACK_PREDICTIONS"
+tail -n +2 "$GREENHACK_INPUTS_DIR/test.csv" | while IFS=, read -r id x; do
+  if [ "$x" -gt 5 ]; then echo "$id,big"; else echo "$id,small"; fi
+done >> "$GREENHACK_PREDICTIONS"
+"""
+
+COMPONENT_INCLUDE = """\
+include:
+  - component: $CI_SERVER_FQDN/{project}/submission@$CI_COMMIT_SHA
+    inputs:
+      runner_tag: green-ai-gpu-1
+      job_timeout: {timeout}
+"""
+
+
+@pytest.fixture
+def hidden_inputs(tmp_path: Path) -> Path:
+    """The hidden test inputs, on the 'server' (outside any repository), as the runner provides them."""
+    folder = tmp_path / "srv-greenhack-inputs"
+    folder.mkdir()
+    (folder / "test.csv").write_text("id,x\n1,3\n2,9\n3,6\n", encoding="utf-8")
+    return folder
+
+
+def _team(tmp_path: Path, *, entry: str = TEAM_ENTRY, timeout: str = "1m") -> TeamRepo:
+    repo = TeamRepo(tmp_path / "team-a")
+    repo.write("run.sh", entry)
+    repo.add_component()
+    repo.write(".gitlab-ci.yml", COMPONENT_INCLUDE.format(project=repo.project_path, timeout=timeout))
+    repo.commit()
+    return repo
+
+
+def test_component_runs_the_entry_with_the_runners_inputs_and_keeps_the_predictions(
+    tmp_path: Path, hidden_inputs: Path
+) -> None:
+    repo = _team(tmp_path)
+    run = repo.run(variables={"GREENHACK_INPUTS_DIR": str(hidden_inputs)})
+    assert run.returncode == 0, run.output
+    assert "PASS  submission" in run.output
+    predictions = run.artifact("submission", "predictions.csv")
+    assert predictions.read_text(encoding="utf-8") == "id,label\n1,small\n2,big\n3,big\n"
+    # nothing of the hidden inputs travels in the artifact
+    assert sorted(p.name for p in (run.artifacts_dir / "submission").rglob("*") if p.is_file()) == [
+        "predictions.csv"
+    ]
+    expanded = yaml.safe_load((repo.path / ".gitlab-ci-local" / "expanded-gitlab-ci.yml").read_text())
+    job = expanded["submission"]
+    assert job["tags"] == ["green-ai-gpu-1"]
+    assert job["timeout"] == "1m"
+    assert job["artifacts"]["paths"] == ["predictions.csv"]
+
+
+def test_component_stops_an_entry_that_runs_past_the_job_timeout(tmp_path: Path, hidden_inputs: Path) -> None:
+    repo = _team(tmp_path, entry='sleep 60\necho id,label > "$GREENHACK_PREDICTIONS"\n', timeout="2s")
+    began = time.monotonic()
+    run = repo.run(variables={"GREENHACK_INPUTS_DIR": str(hidden_inputs)})
+    assert time.monotonic() - began < 30
+    assert run.returncode != 0
+    assert "ran past limits.job_timeout (2s)" in run.output
+    assert not run.artifact("submission", "predictions.csv").exists()
+
+
+def test_component_refuses_to_run_where_the_runner_provides_no_inputs(tmp_path: Path) -> None:
+    run = _team(tmp_path).run(variables={})
+    assert run.returncode != 0
+    assert "the runner did not provide the hidden inputs" in run.output
+    assert not run.artifact("submission", "predictions.csv").exists()
+
+
+def test_component_fails_when_the_entry_writes_no_predictions(tmp_path: Path, hidden_inputs: Path) -> None:
+    run = _team(tmp_path, entry="echo training only\n").run(
+        variables={"GREENHACK_INPUTS_DIR": str(hidden_inputs)}
+    )
+    assert run.returncode != 0
+    assert "did not write predictions.csv" in run.output
+
+
+def test_plain_include_form_runs_the_same_job(tmp_path: Path, hidden_inputs: Path) -> None:
+    repo = TeamRepo(tmp_path / "team-b", project_path="green-ai-hack-2026/team-b")
+    repo.write("run.sh", TEAM_ENTRY)
+    repo.write(
+        "ci/submission.gitlab-ci.yml", (ROOT / "ci-templates" / "submission.gitlab-ci.yml").read_text()
+    )
+    repo.write(".gitlab-ci.yml", "include:\n  - local: ci/submission.gitlab-ci.yml\n")
+    repo.commit()
+    run = repo.run(variables={"GREENHACK_INPUTS_DIR": str(hidden_inputs)})
+    assert run.returncode == 0, run.output
+    assert run.artifact("submission", "predictions.csv").read_text().startswith("id,label\n1,small\n")
+
+
+def _component_rendered(inputs: dict[str, str]) -> dict[str, object]:
+    text = (ROOT / "ci-templates" / "templates" / "submission.yml").read_text(encoding="utf-8")
+    header, body = text.split("\n---\n", 1)
+    spec = yaml.safe_load(header)["spec"]["inputs"]
+    values = {name: inputs.get(name, spec[name].get("default")) for name in spec}
+    for name, value in values.items():
+        assert value is not None, f"input {name} needs a value"
+        body = body.replace(f"$[[ inputs.{name} ]]", str(value))
+    assert "$[[" not in body
+    loaded = yaml.safe_load(body)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def test_plain_form_is_the_component_rendered_with_the_example_events_values() -> None:
+    plain = yaml.safe_load((ROOT / "ci-templates" / "submission.gitlab-ci.yml").read_text(encoding="utf-8"))
+    assert plain == _component_rendered({"runner_tag": "green-ai-gpu-1", "job_timeout": "20m"})
+
+
+def test_example_pipeline_uses_the_component_with_the_example_events_values() -> None:
+    from greenhack.config import load_event
+
+    event = load_event(ROOT / "examples" / "event.yaml")
+    pipeline = yaml.safe_load(
+        (ROOT / "ci-templates" / "examples" / "pipeline.yml").read_text(encoding="utf-8")
+    )
+    (include,) = pipeline["include"]
+    assert include["component"].endswith("/submission@main")
+    assert include["inputs"]["runner_tag"] in event.servers[0].runner_tags
+    assert include["inputs"]["predictions"] == event.task.predictions
+    assert include["inputs"]["job_timeout"] == "20m"
+    assert event.limits.job_timeout.total_seconds() == 20 * 60
