@@ -36,6 +36,19 @@ if [ $want_test -eq 1 ]; then
     # prometheus: the real server and promtool (backfill); chromium: browser tests;
     # victoria-metrics: the long-term store the collector must also work against; rsync: gitlab-ci-local
     apt_install prometheus chromium chromium-driver victoria-metrics rsync
+    # shellcheck: tests/deploy lints runners/setup.sh and runners/register.sh
+    apt_install shellcheck
+fi
+
+# --- gitlab-ci-local: runs ci-templates/ in shell mode in the tests (Node 20; needs rsync) -----------------------
+GITLAB_CI_LOCAL_VERSION=4.73.0
+if [ $want_test -eq 1 ] && [ "$(.cache/npm/node_modules/.bin/gitlab-ci-local --version 2>/dev/null)" != "$GITLAB_CI_LOCAL_VERSION" ]; then
+    if command -v npm >/dev/null; then
+        log "installing gitlab-ci-local $GITLAB_CI_LOCAL_VERSION into .cache/npm"
+        npm install --silent --no-audit --no-fund --prefix .cache/npm "gitlab-ci-local@$GITLAB_CI_LOCAL_VERSION" >/dev/null
+    else
+        log "cannot install gitlab-ci-local: no npm here (install Node.js 20 and npm)"
+    fi
 fi
 
 # --- the project's virtualenv --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ GreenhackError
   x TelemetryError         Prometheus could not give the energy of a window
   |  x PrometheusUnavailable   the server did not answer (connection, timeout, 5xx)
   |  x NoSamplesError          a query returned no sample where one was needed
+  |  x TelemetryNotReady       Prometheus has not yet scraped past the end of a window; retry later
   x ImpactsError           BoaviztAPI could not turn energy and hardware into impacts
   |  x BoaviztaUnavailable     the server did not answer or answered an error; retry later
   |  x HardwareNameError       a CPU/GPU name or location BoaviztAPI does not know
@@ -13,8 +14,15 @@ GreenhackError
   |  x PredictionsError        the team's file is bad; carries every problem with its place
   |  x ExpressionError         a ranking expression does not parse or evaluate; carries the column
   x GitLabError            the GitLab API refused or failed
+  |  x GitLabUnavailable       GitLab did not answer (connection, timeout, 429, 5xx); retry later
+  |  x ArtifactTooLarge        a job's artifact file is over the size limit
+  |  x WebhookPayloadError     a webhook body is not what GitLab sends
+  |  x JobNotFinished          GitLab says the job has not finished yet; retry later
+  |  x JobNotMeasurable        the job cannot be tied to one measured server and window
   x StoreError             the database refused or failed
+  |  x NotFoundError           the event, team or submission asked for does not exist
   x ServiceError           a local helper service (Prometheus, BoaviztAPI, ...) could not be started
+  x MeasureError           a command to measure could not be started (greenhack measure, the demo)
 
 Errors from libraries underneath (httpx, python-gitlab, SQLAlchemy) are translated into these at the
 adapter that calls them, with ``raise ... from exc``.
@@ -25,15 +33,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "ArtifactTooLarge",
     "BoaviztaUnavailable",
     "ConfigError",
     "ConfigProblem",
     "ExpressionError",
     "GitLabError",
+    "GitLabUnavailable",
     "GreenhackError",
     "HardwareNameError",
+    "JobNotFinished",
+    "JobNotMeasurable",
+    "MeasureError",
     "ImpactsError",
     "NoSamplesError",
+    "NotFoundError",
     "PredictionsError",
     "PrometheusUnavailable",
     "ScoringError",
@@ -41,6 +55,8 @@ __all__ = [
     "SettingsError",
     "StoreError",
     "TelemetryError",
+    "TelemetryNotReady",
+    "WebhookPayloadError",
 ]
 
 
@@ -95,6 +111,10 @@ class NoSamplesError(TelemetryError):
         self.query = query
 
 
+class TelemetryNotReady(TelemetryError):
+    """Prometheus has not yet scraped the server past the end of the window; the evaluation retries later."""
+
+
 class ImpactsError(GreenhackError):
     """Impacts could not be computed."""
 
@@ -145,9 +165,41 @@ class GitLabError(GreenhackError):
         self.status_code = status_code
 
 
+class GitLabUnavailable(GitLabError):
+    """GitLab did not answer, timed out, or answered 429/5xx; the operation may succeed later."""
+
+
+class ArtifactTooLarge(GitLabError):
+    """A job's artifact file is larger than the platform accepts."""
+
+    def __init__(self, message: str, *, max_bytes: int) -> None:
+        super().__init__(message)
+        self.max_bytes = max_bytes
+
+
+class WebhookPayloadError(GitLabError):
+    """A webhook body is not a GitLab Job Hook or Pipeline Hook payload as documented."""
+
+
+class JobNotFinished(GitLabError):
+    """The GitLab API says the job is still running (a webhook arrived early or out of order)."""
+
+
+class JobNotMeasurable(GitLabError):
+    """The job cannot be tied to one measured server and window (no runner, unknown tags, no start/finish)."""
+
+
 class StoreError(GreenhackError):
     """The database refused or failed."""
 
 
+class NotFoundError(StoreError):
+    """The event, team or submission asked for does not exist."""
+
+
 class ServiceError(GreenhackError):
     """A local service (Prometheus, BoaviztAPI, a database) could not be started or reached."""
+
+
+class MeasureError(GreenhackError):
+    """A command to measure could not be started (not found, not executable)."""
