@@ -1,0 +1,247 @@
+"""Typed values that cross the scoring package's modules and its boundary.
+
+Units: energies in J (``energy_j``), global warming potential in kgCO2e (``gwp_kgco2e``) or gCO2e (``*_g``),
+durations in s; an ``impact`` is in the unit of the event's criterion (kgCO2e, kgSbeq, MJ or kWh).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Literal
+
+__all__ = [
+    "JobRecord",
+    "Performance",
+    "Predictions",
+    "RankInput",
+    "RankedRow",
+    "ScoreResult",
+    "Split",
+    "TargetKind",
+    "TeamAccount",
+    "Truth",
+]
+
+TargetKind = Literal["classification", "regression"]
+
+_EMPTY: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The hidden ground truth, one row per id, in file order.
+
+    Attributes:
+        source: the file it was read from (for messages).
+        id_column: name of the id column.
+        target_column: name of the target column.
+        kind: ``classification`` (targets are labels, compared as text) or ``regression`` (numbers).
+        ids: the ids, stripped of surrounding white space, unique.
+        labels: the target of each row as text (classification), aligned with ``ids``.
+        values: the target of each row as a finite float (regression), aligned with ``ids``; empty otherwise.
+        label_set: every label that appears in the truth (classification); empty for regression.
+        index: id → row position in ``ids``.
+    """
+
+    source: str
+    id_column: str
+    target_column: str
+    kind: TargetKind
+    ids: tuple[str, ...]
+    labels: tuple[str, ...]
+    values: tuple[float, ...]
+    label_set: frozenset[str]
+    index: Mapping[str, int] = field(repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """A team's valid predictions, aligned with the truth rows (``values[i]`` predicts ``truth.ids[i]``).
+
+    Attributes:
+        source: the name of the file the team produced.
+        kind: ``classification`` (values are labels) or ``regression`` (values are finite floats).
+        labels: predicted labels (classification), aligned with the truth; empty for regression.
+        values: predicted numbers (regression), aligned with the truth; empty for classification.
+        rows: number of data rows read.
+    """
+
+    source: str
+    kind: TargetKind
+    labels: tuple[str, ...]
+    values: tuple[float, ...]
+    rows: int
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which truth ids are scored on the public board and which on the final (private) board.
+
+    Attributes:
+        public_ids: ids of the public rows.
+        private_ids: ids of the private rows; when ``holdout`` is False (public_fraction 1.0, or a one-row
+            truth) there is no held-out row and the final board uses every row, the same as the public one.
+        holdout: whether the private rows are disjoint from the public ones.
+        public_fraction: the configured fraction.
+        seed: the text that seeded the split (the event's ``split_seed``).
+    """
+
+    public_ids: frozenset[str]
+    private_ids: frozenset[str]
+    holdout: bool
+    public_fraction: float
+    seed: str
+
+
+@dataclass(frozen=True)
+class Performance:
+    """One metric on the public and the private rows of the truth.
+
+    Attributes:
+        metric: the metric's name (``accuracy``, ``rmse``, ...).
+        higher_is_better: the metric's direction.
+        public: the metric on the public rows.
+        private: the metric on the private rows.
+        n_public: number of public rows.
+        n_private: number of private rows.
+    """
+
+    metric: str
+    higher_is_better: bool
+    public: float
+    private: float
+    n_public: int
+    n_private: int
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """The outcome of scoring one predictions file: ``scored`` with its performance, or ``invalid`` with the
+    problems to show the team (each with its place in the file)."""
+
+    status: Literal["scored", "invalid"]
+    performance: Performance | None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RankInput:
+    """One submission as the ranking sees it.
+
+    Attributes:
+        submission_id: the submission's identity (a database id or any text); the last tie-break.
+        team: the team's name.
+        submitted_at: when the job was submitted (timezone-aware); earlier wins ties.
+        performance: the event metric on the board's rows (public or private: the caller chooses), or None
+            when the submission has none (then it is listed, not ranked).
+        impact: the impact in the event criterion's unit (kgCO2e, kgSbeq, MJ or kWh), >= 0, or None.
+        energy_j: measured energy of the job, J.
+        gwp_kgco2e: global warming potential of the job, kgCO2e.
+        duration_s: duration of the job, s.
+        quantities: other named numbers a ranking expression may use (e.g. ``f1_macro``, ``team_gwp_g``).
+        excluded: why the submission must not be ranked (needs review, disqualified, ...), or None.
+        selected: the team chose this submission for the final board (``per_team: selected``).
+    """
+
+    submission_id: int | str
+    team: str
+    submitted_at: datetime
+    performance: float | None
+    impact: float | None
+    energy_j: float | None = None
+    gwp_kgco2e: float | None = None
+    duration_s: float | None = None
+    quantities: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    excluded: str | None = None
+    selected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RankedRow:
+    """One submission's place on a board.
+
+    Attributes:
+        submission_id: as in the input.
+        team: as in the input.
+        rank: 1 for the first place; None when the submission is listed but not ranked (see ``note``).
+        score: the number the method ranks by (None when it could not be computed).
+        score_higher_is_better: direction of ``score`` (False for ``threshold``, which ranks by impact, and
+            for ``ratio`` with an error metric, which ranks by error × impact).
+        counted: this is the submission that stands for its team (``per_team``), ranked or not.
+        pareto_front: on the Pareto front of the ranked submissions (not dominated on performance and impact).
+        pareto_level: 1 for the front, 2 for the front once the first is removed, ...; None when not ranked.
+        formula: how the score was made, with the numbers, for the board.
+        note: why the submission is not ranked, or other remarks; None when there is nothing to say.
+    """
+
+    submission_id: int | str
+    team: str
+    rank: int | None
+    score: float | None
+    score_higher_is_better: bool
+    counted: bool
+    pareto_front: bool
+    pareto_level: int | None
+    formula: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job of a team, as the accounting sees it.
+
+    Attributes:
+        job_id: the job's identity.
+        team: the team's name.
+        submitted_at: when the job was submitted (timezone-aware); decides its day for the daily limit.
+        gwp_kgco2e: the job's measured global warming potential, kgCO2e; None while unmeasured.
+        energy_j: the job's measured energy, J; None while unmeasured.
+        counts_toward_limit: False for jobs the platform failed (they do not use up a daily submission); every
+            job counts in the footprint whatever its outcome.
+    """
+
+    job_id: int | str
+    team: str
+    submitted_at: datetime
+    gwp_kgco2e: float | None
+    energy_j: float | None
+    counts_toward_limit: bool = True
+
+
+@dataclass(frozen=True)
+class TeamAccount:
+    """A team's running totals.
+
+    Attributes:
+        team: the team's name.
+        jobs: number of jobs, whatever their outcome.
+        measured_jobs: jobs whose footprint is known; the totals cover these only.
+        unmeasured_jobs: jobs whose footprint is not known yet (the totals will grow).
+        gwp_g: cumulative global warming potential of the measured jobs, gCO2e.
+        energy_wh: cumulative energy of the measured jobs, Wh.
+        budget_g: the event's carbon budget per team, gCO2e; None when the event sets none.
+        budget_left_g: budget minus ``gwp_g`` (negative when over); None when the event sets no budget.
+        over_budget: the team has used more than its budget.
+        submissions_today: jobs counted against the daily limit on the event's current local day.
+        submissions_left_today: limit minus ``submissions_today``, never below 0.
+        day_starts_at: start of that local day (timezone-aware), for messages.
+    """
+
+    team: str
+    jobs: int
+    measured_jobs: int
+    unmeasured_jobs: int
+    gwp_g: float
+    energy_wh: float
+    budget_g: float | None
+    budget_left_g: float | None
+    over_budget: bool
+    submissions_today: int
+    submissions_left_today: int
+    day_starts_at: datetime

@@ -1,0 +1,514 @@
+"""Ranking submissions on performance and footprint, by the method of ``ranking.method``.
+
+Every submission given is returned as a :class:`~greenhack.scoring.models.RankedRow`: the ranked ones first,
+by rank, then the others (listed, not ranked, each with a ``note`` saying why) by team and submission time.
+
+**Who can be ranked.** A submission is *usable* when it is not ``excluded`` and has a finite performance (and,
+except for ``expression``, a non-negative impact). It is *eligible* when, moreover, it meets
+``performance.minimum`` (direction-aware: for rmse/mae the minimum is the largest error allowed) and the
+method can score it. Only eligible submissions set the normalisation scales and the Pareto levels used to pick
+a team's submission.
+
+**One submission per team** (``ranking.per_team``): ``best``: the team's eligible submission that the method
+ranks highest; ``latest``: the team's latest usable submission (when it misses the minimum, the team is
+listed, not ranked); ``selected``: the latest usable submission the team selected, or, when it selected none,
+its best.
+
+**Methods** (every ``score`` is documented with its direction in ``RankedRow.score_higher_is_better``):
+
+- ``weighted``: ``w_p × norm(performance) + w_i × (1 − lognorm(impact))``, higher is better, in [0, 1].
+  ``norm`` is min-max over the eligible submissions, turned round for error metrics so that 1 is the best.
+  ``lognorm`` is min-max of log10(impact) over the eligible submissions. Why a log scale for impact only:
+  metrics are bounded and their differences are additive (a point of accuracy is a point wherever it is),
+  while footprints are ratios that span orders of magnitude between model families (a linear model's mgCO2e
+  next to a fine-tuned network's hundreds of grams). On a linear scale every small model would sit near 0,
+  their tenfold differences invisible, and one outlier would set the scale for everyone; on a log scale
+  halving a footprint is worth the same from 2 g to 1 g as from 200 g to 100 g. A zero impact is read as the
+  smallest positive impact present (it cannot be logged, and it is the best). When every value of a dimension
+  is equal, that dimension gives everyone its best (norm 1, lognorm 0), so equal submissions tie and the
+  tie-break decides. Scales cover all eligible submissions, not only each team's pick, because the pick itself
+  needs the score: a team's submission keeps the same score whichever of its other submissions exist.
+- ``ratio``: performance per unit of impact, ``performance / impact``, higher is better. For an error metric
+  (rmse, mae), where a lower value is better, "per unit" reads as ``error × impact``, lower is better. Needs a
+  positive impact (and a positive performance for a higher-is-better metric: r2 can be negative).
+- ``pareto``: Pareto level first (1 = not dominated on performance and impact; see :mod:`.pareto`), then the
+  weighted score. A team's pick uses the levels among all eligible submissions; the board's ranks use the
+  levels among the ranked (picked) submissions.
+- ``threshold``: the submissions meeting ``performance.minimum``, ranked by impact only, lower is better.
+- ``expression``: the value of ``ranking.expression`` (see :mod:`.expression`), higher is better. A value that
+  breaks a rule for one submission (division by zero, ...) leaves that submission listed, with the message.
+
+**Ties** are broken the same way everywhere: the earlier ``submitted_at`` wins, then the smaller
+``submission_id``. Ranks are therefore distinct: 1, 2, 3, ...
+
+For every ranked submission, ``pareto_front`` / ``pareto_level`` say where it lies among the ranked
+submissions (whatever the method) so the board's chart can draw the front.
+
+Speed: ranking 10,000 submissions of 200 teams takes about 0.1 to 0.3 s per method on a busy two-core
+machine (``bench/rank_throughput.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from greenhack.config import ImpactSection, PerformanceSection, RankingSection
+from greenhack.errors import ExpressionError, ScoringError
+from greenhack.scoring.expression import Expression, parse_expression
+from greenhack.scoring.models import RankedRow, RankInput
+from greenhack.scoring.pareto import pareto_levels
+
+__all__ = ["WeightedScale", "expression_values", "rank_submissions"]
+
+
+@dataclass(frozen=True)
+class WeightedScale:
+    """The normalisation of the ``weighted`` method (and the tie-break of ``pareto``).
+
+    Attributes:
+        performance_min: lowest performance among the eligible submissions.
+        performance_max: highest performance among the eligible submissions.
+        higher_is_better: the metric's direction.
+        log_impact_min: log10 of the lowest (positive) impact among the eligible submissions.
+        log_impact_max: log10 of the highest impact among the eligible submissions.
+        impact_floor: the smallest positive impact; lower impacts (zero) are read as this one. None when no
+            eligible impact is positive.
+        w_performance: weight of performance.
+        w_impact: weight of impact.
+    """
+
+    performance_min: float
+    performance_max: float
+    higher_is_better: bool
+    log_impact_min: float
+    log_impact_max: float
+    impact_floor: float | None
+    w_performance: float
+    w_impact: float
+
+    @classmethod
+    def over(
+        cls,
+        performances: Sequence[float],
+        impacts: Sequence[float],
+        *,
+        higher_is_better: bool,
+        weights: tuple[float, float],
+    ) -> WeightedScale:
+        """The scale spanning ``performances`` and ``impacts`` (those of the eligible submissions)."""
+        positive = [i for i in impacts if i > 0]
+        floor = min(positive) if positive else None
+        logs = [math.log10(i) for i in positive] or [0.0]
+        return cls(
+            performance_min=min(performances),
+            performance_max=max(performances),
+            higher_is_better=higher_is_better,
+            log_impact_min=min(logs) if floor is not None else 0.0,
+            log_impact_max=max(logs) if floor is not None else 0.0,
+            impact_floor=floor,
+            w_performance=weights[0],
+            w_impact=weights[1],
+        )
+
+    def norm_performance(self, value: float) -> float:
+        """Performance on [0, 1], 1 = the best among the eligible submissions."""
+        span = self.performance_max - self.performance_min
+        if span <= 0:
+            return 1.0
+        if self.higher_is_better:
+            return min(1.0, max(0.0, (value - self.performance_min) / span))
+        return min(1.0, max(0.0, (self.performance_max - value) / span))
+
+    def lognorm_impact(self, value: float) -> float:
+        """Impact on [0, 1] on a log scale, 0 = the lowest impact among the eligible submissions."""
+        span = self.log_impact_max - self.log_impact_min
+        if span <= 0 or self.impact_floor is None:
+            return 0.0
+        logged = math.log10(max(value, self.impact_floor))
+        return min(1.0, max(0.0, (logged - self.log_impact_min) / span))
+
+    def score(self, performance: float, impact: float) -> float:
+        return self.w_performance * self.norm_performance(performance) + self.w_impact * (
+            1.0 - self.lognorm_impact(impact)
+        )
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def expression_values(row: RankInput, *, metric: str) -> dict[str, float]:
+    """The named quantities of one submission for a ranking expression (see ``expression.QUANTITIES``)."""
+    values = dict(row.quantities)
+    if row.performance is not None:
+        values[metric] = row.performance
+        values["performance"] = row.performance
+    if row.impact is not None:
+        values["impact"] = row.impact
+    if row.gwp_kgco2e is not None:
+        values["gwp_kgco2e"] = row.gwp_kgco2e
+        values["gwp_g"] = row.gwp_kgco2e * 1000.0
+    if row.energy_j is not None:
+        values["energy_j"] = row.energy_j
+        values["energy_wh"] = row.energy_j / 3600.0
+        values["energy_kwh"] = row.energy_j / 3_600_000.0
+    if row.duration_s is not None:
+        values["duration_s"] = row.duration_s
+        values["duration_min"] = row.duration_s / 60.0
+    return values
+
+
+def _id_key(submission_id: int | str) -> tuple[int, int, str]:
+    if isinstance(submission_id, int):
+        return (0, submission_id, "")
+    return (1, 0, submission_id)
+
+
+class _Board:
+    """The state of one ranking run; one method per step, in the order of :func:`rank_submissions`."""
+
+    def __init__(
+        self,
+        inputs: Sequence[RankInput],
+        ranking: RankingSection,
+        performance: PerformanceSection,
+        impact: ImpactSection | None,
+    ) -> None:
+        self.inputs = inputs
+        self.ranking = ranking
+        self.metric = performance.metric
+        self.higher = performance.higher_is_better
+        self.minimum = performance.minimum
+        self.criterion = impact.criterion if impact is not None else "impact"
+        self.unit = impact.unit if impact is not None else ""
+        self.expression: Expression | None = (
+            parse_expression(ranking.expression)
+            if ranking.method == "expression" and ranking.expression
+            else None
+        )
+        n = len(inputs)
+        self.usable = [False] * n
+        self.eligible = [False] * n
+        self.notes: list[str | None] = [None] * n
+        self.scores: list[float | None] = [None] * n
+        self.formulas = [""] * n
+        self.weighted_formulas = [""] * n
+        # the method's sort key per submission, smallest first (best first)
+        self.keys: list[tuple[float, ...]] = [()] * n
+        self.counted = [False] * n
+        self.ranks: list[int | None] = [None] * n
+        self.levels: list[int | None] = [None] * n
+        # position of each submission in time order (earlier first, then smaller id): the tie-break
+        chronological = sorted(
+            range(n), key=lambda k: (inputs[k].submitted_at, _id_key(inputs[k].submission_id))
+        )
+        self.seq = [0] * n
+        for position, k in enumerate(chronological):
+            self.seq[k] = position
+
+    # -- who can be ranked -----------------------------------------------------------------------------------
+
+    def _impact_text(self, value: float) -> str:
+        return f"{self.criterion} {_fmt(value)}{' ' + self.unit if self.unit else ''}"
+
+    def classify(self) -> None:
+        needs_impact = self.ranking.method != "expression"
+        for k, row in enumerate(self.inputs):
+            if row.excluded is not None:
+                self.notes[k] = f"not ranked: {row.excluded}"
+                continue
+            if row.performance is None or not math.isfinite(row.performance):
+                self.notes[k] = f"not ranked: no {self.metric} for this submission"
+                continue
+            if needs_impact and (row.impact is None or not math.isfinite(row.impact)):
+                self.notes[k] = f"not ranked: no {self.criterion} measured for this submission"
+                continue
+            if row.impact is not None and row.impact < 0:
+                self.notes[k] = f"not ranked: the {self.criterion} is negative ({_fmt(row.impact)})"
+                continue
+            self.usable[k] = True
+            if self.minimum is not None:
+                if self.higher and row.performance < self.minimum:
+                    self.notes[k] = (
+                        f"not ranked: {self.metric} {_fmt(row.performance)} "
+                        f"is below the minimum {self.minimum:g}"
+                    )
+                    continue
+                if not self.higher and row.performance > self.minimum:
+                    self.notes[k] = (
+                        f"not ranked: {self.metric} {_fmt(row.performance)} "
+                        "is above the largest error allowed "
+                        f"{self.minimum:g}"
+                    )
+                    continue
+            self.eligible[k] = True
+
+    # -- scores ----------------------------------------------------------------------------------------------
+
+    def _eligible(self) -> list[int]:
+        return [k for k in range(len(self.inputs)) if self.eligible[k]]
+
+    def _weighted_scale(self, ks: list[int]) -> WeightedScale:
+        weights = self.ranking.weights
+        if weights is None:
+            raise ScoringError(f"ranking method {self.ranking.method!r} needs ranking.weights")
+        return WeightedScale.over(
+            [self._perf(k) for k in ks],
+            [self._impact(k) for k in ks],
+            higher_is_better=self.higher,
+            weights=(weights.performance, weights.impact),
+        )
+
+    def _perf(self, k: int) -> float:
+        value = self.inputs[k].performance
+        assert value is not None
+        return value
+
+    def _impact(self, k: int) -> float:
+        value = self.inputs[k].impact
+        assert value is not None
+        return value
+
+    @staticmethod
+    def _scale_text(scale: WeightedScale, metric: str, criterion: str, unit: str, n: int) -> str:
+        if scale.impact_floor is not None:
+            top = _fmt(10**scale.log_impact_max)
+            impact = f"{criterion} {_fmt(scale.impact_floor)}..{top}{' ' + unit if unit else ''}"
+        else:
+            impact = f"{criterion} all 0"
+        return (
+            f"scales over the {n} eligible submissions: {metric} {_fmt(scale.performance_min)}.."
+            f"{_fmt(scale.performance_max)} (linear), {impact} (log10)"
+        )
+
+    def score_weighted(self) -> None:
+        ks = self._eligible()
+        if not ks:
+            return
+        scale = self._weighted_scale(ks)
+        scale_text = self._scale_text(scale, self.metric, self.criterion, self.unit, len(ks))
+        wp, wi = scale.w_performance, scale.w_impact
+        unit = f" {self.unit}" if self.unit else ""
+        # the constant parts of every formula, formatted once
+        head = f"{wp:g} × norm({self.metric} "
+        middle = f") + {wi:g} × (1 − lognorm({self.criterion} "
+        for k in ks:
+            p, i = self._perf(k), self._impact(k)
+            norm_p, norm_i = scale.norm_performance(p), scale.lognorm_impact(i)
+            score = wp * norm_p + wi * (1.0 - norm_i)
+            self.scores[k] = score
+            self.keys[k] = (-score,)
+            self.formulas[k] = self.weighted_formulas[k] = (
+                f"{head}{p:.4g}{middle}{i:.4g}{unit})) = {wp:g} × {norm_p:.3f} + {wi:g} × (1 − {norm_i:.3f}) "
+                f"= {score:.4f}; {scale_text}"
+            )
+
+    def score_pareto(self) -> None:
+        ks = self._eligible()
+        if not ks:
+            return
+        self.score_weighted()
+        levels = pareto_levels([self._axes(k) for k in ks])
+        for k, level in zip(ks, levels, strict=True):
+            weighted = self.scores[k]
+            assert weighted is not None
+            self.keys[k] = (float(level), -weighted)
+            self.formulas[k] = self._pareto_formula(level, "all eligible submissions", k)
+
+    def _pareto_formula(self, level: int, among: str, k: int) -> str:
+        return (
+            f"Pareto level {level} on ({self.metric} vs {self.criterion}) among {among}; "
+            f"ties by weighted score {self.weighted_formulas[k]}"
+        )
+
+    def _axes(self, k: int) -> tuple[float, float]:
+        p = self._perf(k)
+        return (p if self.higher else -p, self._impact(k))
+
+    def score_ratio(self) -> None:
+        for k in self._eligible():
+            p, i = self._perf(k), self._impact(k)
+            if i <= 0:
+                self._unscorable(k, f"the ratio needs a positive {self.criterion}, got {_fmt(i)}")
+                continue
+            if self.higher:
+                if p <= 0:
+                    self._unscorable(k, f"the ratio needs a positive {self.metric}, got {_fmt(p)}")
+                    continue
+                score = p / i
+                self.keys[k] = (-score,)
+                per = f" per {self.unit}" if self.unit else ""
+                self.formulas[k] = (
+                    f"{self.metric} / {self.criterion} = {_fmt(p)} / {_fmt(i)} = {_fmt(score)}{per}"
+                )
+            else:
+                score = p * i
+                self.keys[k] = (score,)
+                self.formulas[k] = (
+                    f"{self.metric} × {self.criterion} = {_fmt(p)} × {_fmt(i)} = {_fmt(score)} "
+                    "(lower is better)"
+                )
+            self.scores[k] = score
+
+    def score_threshold(self) -> None:
+        for k in self._eligible():
+            i = self._impact(k)
+            self.scores[k] = i
+            self.keys[k] = (i,)
+            bar = f"meets the minimum {self.minimum:g}" if self.minimum is not None else "(no minimum set)"
+            self.formulas[k] = (
+                f"{self.metric} {_fmt(self._perf(k))} {bar}; "
+                f"ranked by {self._impact_text(i)} (lower is better)"
+            )
+
+    def score_expression(self) -> None:
+        expression = self.expression
+        assert expression is not None
+        used = sorted(expression.names)
+        for k in self._eligible():
+            values = expression_values(self.inputs[k], metric=self.metric)
+            try:
+                score = expression.evaluate(values)
+            except ExpressionError as exc:
+                self._unscorable(k, f"the expression cannot be computed: {exc}".replace("\n", " "))
+                continue
+            self.scores[k] = score
+            self.keys[k] = (-score,)
+            bound = ", ".join(f"{name}={_fmt(values[name])}" for name in used)
+            where = f" with {bound}" if bound else ""
+            self.formulas[k] = f"{expression.text}{where} = {_fmt(score)}"
+
+    def _unscorable(self, k: int, why: str) -> None:
+        self.eligible[k] = False
+        self.notes[k] = f"not ranked: {why}"
+
+    # -- one submission per team -----------------------------------------------------------------------------
+
+    def _order(self, k: int) -> tuple[tuple[float, ...], int]:
+        """Sort key, best first: the method's key, then the earlier submission, then the smaller id."""
+        return (self.keys[k], self.seq[k])
+
+    def _latest(self, ks: list[int]) -> int:
+        return max(ks, key=self.seq.__getitem__)
+
+    def pick(self) -> None:
+        by_team: dict[str, list[int]] = defaultdict(list)
+        for k, row in enumerate(self.inputs):
+            by_team[row.team].append(k)
+        mode = self.ranking.per_team
+        for ks in by_team.values():
+            usable = [k for k in ks if self.usable[k]]
+            eligible = [k for k in ks if self.eligible[k]]
+            best = min(eligible, key=self._order) if eligible else None
+            chosen: int | None
+            if mode == "best":
+                chosen = best
+            elif mode == "latest":
+                chosen = self._latest(usable) if usable else None
+            else:
+                selected = [k for k in usable if self.inputs[k].selected]
+                chosen = self._latest(selected) if selected else best
+                if not selected and best is not None:
+                    unusable = [k for k in ks if self.inputs[k].selected]
+                    why = (
+                        f"the team's selected submission {self.inputs[self._latest(unusable)].submission_id} "
+                        "cannot be ranked"
+                        if unusable
+                        else "the team selected no submission"
+                    )
+                    self._add_note(best, f"{why}: its best one counts")
+            if chosen is None:
+                continue
+            self.counted[chosen] = True
+            chosen_id = self.inputs[chosen].submission_id
+            for k in ks:
+                if k != chosen and self.eligible[k]:
+                    self._add_note(k, f"not counted: the team's {mode} submission is {chosen_id}")
+
+    def _add_note(self, k: int, note: str) -> None:
+        self.notes[k] = note if self.notes[k] is None else f"{self.notes[k]}; {note}"
+
+    # -- ranks -----------------------------------------------------------------------------------------------
+
+    def rank(self) -> list[int]:
+        ranked = [k for k in range(len(self.inputs)) if self.counted[k] and self.eligible[k]]
+        with_impact = [k for k in ranked if self.inputs[k].impact is not None]
+        if with_impact:
+            board_levels = pareto_levels([self._axes(k) for k in with_impact])
+            for k, level in zip(with_impact, board_levels, strict=True):
+                self.levels[k] = level
+        if self.ranking.method == "pareto":
+            for k in ranked:
+                board_level, score = self.levels[k], self.scores[k]
+                assert board_level is not None and score is not None
+                self.keys[k] = (float(board_level), -score)
+                self.formulas[k] = self._pareto_formula(board_level, "the ranked submissions", k)
+        ranked.sort(key=self._order)
+        for position, k in enumerate(ranked, start=1):
+            self.ranks[k] = position
+        return ranked
+
+    def rows(self, ranked: list[int]) -> list[RankedRow]:
+        higher = not (
+            self.ranking.method == "threshold" or (self.ranking.method == "ratio" and not self.higher)
+        )
+        listed = set(ranked)
+        others = sorted(
+            (k for k in range(len(self.inputs)) if k not in listed),
+            key=lambda k: (self.inputs[k].team, self.seq[k]),
+        )
+        out = []
+        for k in [*ranked, *others]:
+            row = self.inputs[k]
+            level = self.levels[k]
+            out.append(
+                RankedRow(
+                    submission_id=row.submission_id,
+                    team=row.team,
+                    rank=self.ranks[k],
+                    score=self.scores[k],
+                    score_higher_is_better=higher,
+                    counted=self.counted[k],
+                    pareto_front=level == 1,
+                    pareto_level=level,
+                    formula=self.formulas[k],
+                    note=self.notes[k],
+                )
+            )
+        return out
+
+
+def rank_submissions(
+    inputs: Sequence[RankInput],
+    ranking: RankingSection,
+    performance: PerformanceSection,
+    *,
+    impact: ImpactSection | None = None,
+) -> list[RankedRow]:
+    """Rank submissions by ``ranking.method`` (see the module docstring for every rule).
+
+    Args:
+        inputs: every submission of the board (one per job), with the board's performance (public or private).
+        ranking: the event's ranking section (method, weights, expression, per_team).
+        performance: the event's performance section (metric and its direction, minimum).
+        impact: the event's impact section, used to name the criterion and its unit in formulas.
+
+    Raises:
+        ExpressionError: ``ranking.expression`` does not parse.
+        ScoringError: the ranking section lacks what its method needs (weights).
+    """
+    board = _Board(inputs, ranking, performance, impact)
+    board.classify()
+    scorers: dict[str, Callable[[], None]] = {
+        "weighted": board.score_weighted,
+        "ratio": board.score_ratio,
+        "pareto": board.score_pareto,
+        "threshold": board.score_threshold,
+        "expression": board.score_expression,
+    }
+    scorers[ranking.method]()
+    board.pick()
+    return board.rows(board.rank())
