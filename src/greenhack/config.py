@@ -561,6 +561,16 @@ def _cross_checks(data: dict[str, Any], located: _LocatedYaml, source: Path | No
             ("impact", "carbon_intensity_g_per_kwh"),
             f"only changes the gwp criterion, but impact.criterion is {impact.get('criterion')!r}",
         )
+    expression = ranking.get("expression")
+    if ranking.get("method") == "expression" and isinstance(expression, str) and expression.strip():
+        # imported here: scoring builds on config, so a module-level import would be circular
+        from greenhack.errors import ExpressionError  # noqa: PLC0415
+        from greenhack.scoring.expression import check_expression  # noqa: PLC0415
+
+        try:
+            check_expression(expression)
+        except ExpressionError as exc:
+            yield located.problem(("ranking", "expression"), str(exc).splitlines()[0])
     truth = _mapping(data.get("task")).get("truth")
     if isinstance(truth, str) and truth:
         path = Path(truth)

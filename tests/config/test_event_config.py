@@ -106,6 +106,17 @@ def test_each_problem_names_its_line_and_key(event_dir: Path, old: str, new: str
     assert all(p.startswith(str(event_dir / "event.yaml") + ":") for p in problems)
 
 
+def test_ranking_expression_is_checked_at_load_time(event_dir: Path) -> None:
+    text = (event_dir / "event.yaml").read_text().replace("  method: weighted ", "  method: expression ")
+    text = text.replace("  weights: {performance: 0.5, impact: 0.5}\n", "")
+    good = text.replace('  # expression: "accuracy', '  expression: "accuracy')
+    (event_dir / "event.yaml").write_text(good)
+    assert load_event(event_dir / "event.yaml").ranking.expression == "accuracy - 0.05 * log10(gwp_g)"
+    bad = good.replace("log10(gwp_g)", "lg10(gwp_g)")
+    problems = problems_of(bad, event_dir)
+    assert len(problems) == 1 and ":32: ranking.expression: column " in problems[0], problems
+
+
 def test_every_problem_is_reported_at_once(event_dir: Path) -> None:
     text = (event_dir / "event.yaml").read_text()
     text = text.replace("  metric: accuracy ", "  metric: acc ").replace("  pue: 1.3", "  pue: 0.5")
