@@ -1,0 +1,219 @@
+"""The demo event, end to end: teams push, their jobs run measured, the platform evaluates and ranks them.
+
+1. The teams' public data (scikit-learn's bundled digits, a fixed split) is written for the jobs.
+2. Each team's ``submission.py`` runs as its CI job would, measured with :func:`greenhack.measure.run_measured`
+   (RAPL when readable, else the CPU-time estimate); the simulated Scaphandre exporter serves that power live.
+3. Each run is recorded in the stand-in GitLab as a finished job: its window, the event runner's tags, its
+   ``predictions.csv`` artifact.
+4. The platform's reconciler finds the finished jobs in GitLab and queues them; the platform's worker evaluates
+   each one (:func:`greenhack.evaluation.run_evaluation`: GitLab window -> Prometheus energy -> BoaviztAPI
+   impacts -> predictions vs hidden truth) and stores and ranks them, exactly as in production.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from greenhack.demo.dataset import digits_split, write_public_data
+from greenhack.demo.stack import DemoStack
+from greenhack.demo.teams import DemoTeam, team_script
+from greenhack.demo.telemetry import SimulatedPrometheus
+from greenhack.errors import ServiceError
+from greenhack.evaluation import EvaluationContext, TelemetrySource
+from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
+from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
+from greenhack.measure import MeasureOptions, MeasureReport, Progress, run_measured
+from greenhack.reconciler import reconcile
+from greenhack.scoring.evaluate import split_for
+from greenhack.scoring.truth import load_truth
+from greenhack.store import crud, queries
+from greenhack.store.db import create_db_engine, make_session_factory, transaction
+from greenhack.store.models import utcnow
+from greenhack.store.queue import FINAL_STATUSES
+from greenhack.store.views import BoardEntry, SubmissionSummary
+from greenhack.telemetry import PrometheusClient
+from greenhack.worker import Worker, WorkerOptions
+
+__all__ = ["DemoOutcome", "TeamRun", "evaluate_jobs", "run_demo_event", "run_team"]
+
+Say = Callable[[str], None]
+
+# scrape intervals between two teams' jobs: the server idles in between, as between CI jobs, and no scrape
+# interval holds the end of one job and the start of the next (bench/demo_energy_agreement.py: from 2 intervals
+# on, the platform's energy of a job is exact; at half an interval, 5 % is moved between neighbours)
+_GAP_INTERVALS = 2.5
+# seconds the demo waits, at most, for every queued job to reach a final status
+_EVALUATION_DEADLINE_S = 120.0
+
+
+@dataclass(frozen=True)
+class TeamRun:
+    """One team's job: the GitLab ids it was recorded under and the local measurement of its run."""
+
+    team: DemoTeam
+    project_id: int
+    job_id: int
+    report: MeasureReport
+
+
+@dataclass(frozen=True)
+class DemoOutcome:
+    """What the demo event produced.
+
+    Attributes:
+        runs: every team's job, in the order they ran.
+        submissions: the platform's view of each submission (status, energy, impact).
+        board: the live board's lines (ranked first).
+        telemetry: ``prometheus`` or ``simulated`` (no Prometheus binary).
+        impacts_from: ``BoaviztAPI <url>`` or the factor snapshot.
+        event_id: the event's id in the store.
+    """
+
+    runs: tuple[TeamRun, ...]
+    submissions: tuple[SubmissionSummary, ...]
+    board: tuple[BoardEntry, ...]
+    telemetry: str
+    impacts_from: str
+    event_id: int
+
+
+def run_team(stack: DemoStack, team: DemoTeam, *, project_id: int, runner_id: int, say: Say) -> TeamRun:
+    """Run one team's submission as its CI job, measured, and record the job in GitLab."""
+    job_dir = stack.options.workdir / "jobs" / team.name
+    job_dir.mkdir(parents=True)
+    shutil.copyfile(team_script(stack.options.event_dir, team), job_dir / "submission.py")
+    public = stack.options.workdir / "public"
+    predictions = job_dir / stack.config.task.predictions
+    readings: list[tuple[float, float]] = []
+
+    def on_progress(progress: Progress) -> None:
+        readings.append((progress.elapsed_s, progress.cpu_energy_j + (progress.gpu_energy_j or 0.0)))
+
+    def on_start(read_now: Callable[[], Progress]) -> None:
+        if stack.live is not None:  # Prometheus scrapes the job's meters live
+            stack.live.job_started(read_now)
+
+    with (job_dir / "job.log").open("wb") as log_file:
+        report = run_measured(
+            [sys.executable, "submission.py", str(public.resolve()), str(predictions.name)],
+            options=MeasureOptions(interval_s=0.25, cwd=job_dir, stdout=log_file, stderr=log_file, new_session=True),
+            on_progress=on_progress,
+            on_start=on_start,
+        )
+    if stack.live is not None:
+        stack.live.job_finished(report.total_energy_j)
+    begin_s = report.started_at.timestamp()
+    stack.trace.finished(begin_s, report.finished_at.timestamp(), [(begin_s + t, e) for t, e in readings],
+                         report.total_energy_j)
+    stack.publish_trace()
+
+    ok = report.exit_code == 0
+    artifacts = {stack.config.task.predictions: predictions.read_bytes()} if predictions.is_file() else {}
+    job = stack.gitlab.run_job(
+        project_id,
+        name=stack.config.gitlab.submission_jobs[0] if stack.config.gitlab else "submission",
+        status="success" if ok else "failed",
+        failure_reason=None if ok else "script_failure",
+        started_at=report.started_at,
+        finished_at=report.finished_at,
+        runner_id=runner_id,
+        tags=stack.server.runner_tags,
+        artifacts=artifacts,
+    )
+    say(
+        f"  {team.name:<15} {team.model:<38} {report.duration_s:5.1f} s  {report.total_energy_j:7.1f} J "
+        f"({report.cpu_source})" + ("" if ok else f"  exit {report.exit_code}: see {job_dir / 'job.log'}")
+    )
+    return TeamRun(team, project_id, int(job["id"]), report)
+
+
+def _telemetry(stack: DemoStack, runs: Sequence[TeamRun]) -> tuple[TelemetrySource, str]:
+    if stack.prometheus is not None:
+        return PrometheusClient(stack.prometheus.url), "prometheus"
+    interval_s = stack.config.scrape_interval_for(stack.server).total_seconds()
+    first = min(r.report.started_at.timestamp() for r in runs)
+    last = max(r.report.finished_at.timestamp() for r in runs)
+    source = SimulatedPrometheus([stack.sim], start_s=first - 60.0, end_s=last + 120.0, interval_s=interval_s)
+    return source, "simulated"
+
+
+def evaluate_jobs(stack: DemoStack, runs: Sequence[TeamRun], *, say: Say) -> DemoOutcome:
+    """The platform's part: reconcile GitLab into the queue, evaluate every job, rank, and read the board back."""
+    config, settings = stack.config, stack.settings
+    engine = create_db_engine(settings.database_url)
+    try:
+        sessions = make_session_factory(engine)
+        gateway = GitLabGateway(make_gitlab_client(stack.gitlab.url, stack.gitlab.token))
+        found = reconcile(config=config, gitlab=gateway, sessions=sessions, now=utcnow())
+        say(f"  the reconciler found {found.jobs_seen} finished jobs in GitLab and queued {len(found.queued)}")
+
+        telemetry, telemetry_kind = _telemetry(stack, runs)
+        boavizta = BoaviztaClient(str(settings.boavizta_url))
+        truth = load_truth(config)
+        ctx = EvaluationContext(
+            config=config,
+            gitlab=gateway,
+            telemetry=telemetry,
+            impacts=ImpactCalculator(boavizta, FactorCache.in_data_dir(settings.data_dir)),
+            truth=truth,
+            split=split_for(config, truth),
+            now=utcnow,
+            scrape_wait_s=20.0,
+        )
+        with transaction(sessions, "reading the demo event") as session:
+            event_id = crud.ensure_event(session=session, name=config.event.name).id
+        worker = Worker(
+            ctx=ctx,
+            sessions=sessions,
+            event_id=event_id,
+            options=WorkerOptions(name="demo-worker", lease_s=120.0, max_attempts=4, base_delay_s=1.0, jitter=0.0),
+        )
+        deadline = time.monotonic() + _EVALUATION_DEADLINE_S
+        while True:
+            if worker.run_once():
+                continue
+            with transaction(sessions, "reading the queue") as session:
+                pending = [s for s in queries.list_submissions(session=session, event_id=event_id)
+                           if s.status not in FINAL_STATUSES]
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"{len(pending)} demo job(s) still not evaluated after {_EVALUATION_DEADLINE_S:.0f} s: "
+                    + "; ".join(f"job {s.gitlab_job_id}: {s.status} {s.reason or ''}" for s in pending)
+                )
+            time.sleep(0.25)
+        boavizta.close()
+        if isinstance(telemetry, PrometheusClient):
+            telemetry.close()
+        with transaction(sessions, "reading the demo board") as session:
+            submissions = tuple(queries.list_submissions(session=session, event_id=event_id))
+            board = tuple(queries.board(session=session, event_id=event_id, board_name="live"))
+    finally:
+        engine.dispose()
+    impacts_from = (f"BoaviztAPI at {stack.boavizta.url}" if stack.boavizta is not None
+                    else "the shipped BoaviztAPI 2.5.0 factor snapshot")
+    return DemoOutcome(tuple(runs), submissions, board, telemetry_kind, impacts_from, event_id)
+
+
+def run_demo_event(stack: DemoStack, teams: Sequence[DemoTeam], *, say: Say) -> DemoOutcome:
+    """Write the teams' data, run every team's job measured, then let the platform evaluate and rank them."""
+    split = digits_split()
+    write_public_data(split, stack.options.workdir / "public")
+    group = stack.gitlab.create_group(stack.config.gitlab.group if stack.config.gitlab else "greenhack-demo")
+    runner_id = stack.gitlab.add_runner(f"{stack.server.name} runner", tags=stack.server.runner_tags)
+    stack.wait_for_first_scrape()
+    say(f"teams push; each job runs measured on {stack.server.name} (this machine):")
+    runs: list[TeamRun] = []
+    gap_s = _GAP_INTERVALS * stack.config.scrape_interval_for(stack.server).total_seconds()
+    for index, team in enumerate(teams):
+        if index:
+            time.sleep(gap_s)
+        project = stack.gitlab.create_project(team.name, namespace_id=int(group["id"]))
+        runs.append(run_team(stack, team, project_id=int(project["id"]), runner_id=runner_id, say=say))
+    say("the platform evaluates the jobs (GitLab window -> energy from telemetry -> impacts -> scores):")
+    return evaluate_jobs(stack, runs, say=say)

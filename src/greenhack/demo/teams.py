@@ -1,0 +1,63 @@
+"""The demo event's files (``examples/demo/``) and its example teams, each a real model of a different cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from greenhack.errors import ServiceError
+
+__all__ = ["DEMO_TEAMS", "DemoTeam", "demo_event_dir", "team_script"]
+
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../greenhack
+
+
+@dataclass(frozen=True)
+class DemoTeam:
+    """One example team.
+
+    Attributes:
+        name: the team (its GitLab project's path).
+        model: what its submission trains, in words.
+    """
+
+    name: str
+    model: str
+
+
+# In the order they "push"; from cheap to costly, plus one below the event's minimum accuracy.
+DEMO_TEAMS: tuple[DemoTeam, ...] = (
+    DemoTeam("pixel-pushers", "3 nearest neighbours on raw pixels"),
+    DemoTeam("lean-linear", "scaled pixels + logistic regression"),
+    DemoTeam("forest-rangers", "600-tree random forest"),
+    DemoTeam("deep-thinkers", "two-layer perceptron, 20 epochs"),
+    DemoTeam("naive-bayesics", "Gaussian naive Bayes"),
+)
+
+
+def demo_event_dir() -> Path:
+    """The folder holding the demo's ``event.yaml``, ``secrets/truth.csv`` and ``teams/``.
+
+    Inside a wheel it is ``greenhack/demo/_example``; in a source checkout or an editable install, the
+    repository's ``examples/demo``.
+
+    Raises:
+        ServiceError: neither exists (a broken install).
+    """
+    candidates = (_PACKAGE_DIR / "demo" / "_example", _PACKAGE_DIR.parents[1] / "examples" / "demo")
+    for candidate in candidates:
+        if (candidate / "event.yaml").is_file() and (candidate / "teams").is_dir():
+            return candidate
+    raise ServiceError("the demo event is missing (looked in " + ", ".join(str(c) for c in candidates) + ")")
+
+
+def team_script(event_dir: Path, team: DemoTeam) -> Path:
+    """The team's ``submission.py``.
+
+    Raises:
+        ServiceError: the file is missing.
+    """
+    path = event_dir / "teams" / team.name / "submission.py"
+    if not path.is_file():
+        raise ServiceError(f"the demo team {team.name!r} has no submission at {path}")
+    return path

@@ -1,0 +1,81 @@
+"""Impacts of a measured command with the event's methodology: the platform's :class:`ImpactCalculator`.
+
+The measured energy (CPU + GPU, before PUE) and duration go through exactly the computation the platform applies
+to a job: energy x PUE x the grid factor of ``impact.location`` (or ``carbon_intensity_g_per_kwh``) for use, the
+event server's manufacturing share for the duration for embodied, totals over ``impact.include``.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from greenhack.config import EventConfig
+from greenhack.errors import ImpactsError
+from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator, JobImpacts, server_yaml_key
+from greenhack.measure.report import MeasureImpacts, MeasureReport
+from greenhack.settings import Settings
+
+__all__ = ["impacts_for_report", "measure_impacts"]
+
+
+def measure_impacts(job: JobImpacts, *, server: str) -> MeasureImpacts:
+    """The report's view of the platform's impacts of one job."""
+    headline = job.headline
+    return MeasureImpacts(
+        server=server,
+        pue=job.pue,
+        location=job.location,
+        include=tuple(job.include),
+        gwp_kgco2e=job.gwp.total,
+        adpe_kgsbeq=job.adpe.total,
+        pe_mj=job.pe.total,
+        criterion=job.criterion,
+        criterion_value=headline.total,
+        criterion_unit=headline.unit,
+    )
+
+
+def impacts_for_report(
+    report: MeasureReport,
+    event: EventConfig,
+    *,
+    settings: Settings,
+    server_name: str | None = None,
+    http: httpx.Client | None = None,
+) -> MeasureReport:
+    """The report with the event's impacts added, or with a note saying why they could not be computed.
+
+    Args:
+        report: the measurement.
+        event: the event whose impact section (PUE, location, include, criterion) and server hardware apply.
+        settings: where the factor cache lives and an optional BoaviztAPI address override.
+        server_name: the event server whose hardware is charged (default: the first server).
+        http: an httpx client for BoaviztAPI (tests inject one).
+    """
+    server = event.server(server_name) if server_name is not None else event.servers[0]
+    url = settings.boavizta_url or str(event.boavizta.url)
+    assumptions = (
+        f"as on the platform: measured energy x PUE {event.impact.pue:g} at {event.impact.location}, "
+        f"embodied share of server {server.name!r} ({server.hardware.cpu.units}x {server.hardware.cpu.name}"
+        + (f", {server.hardware.gpu.units}x {server.hardware.gpu.name}" if server.hardware.gpu else "")
+        + ") for the duration"
+    )
+    if event.impact.idle == "subtract":
+        assumptions += "; impact.idle 'subtract' not applied (this machine's idle power is not known)"
+    if report.duration_s <= 0:
+        return report.with_impacts(None, "impacts not computed: the command took no measurable time")
+    client = BoaviztaClient(url, http=http)
+    try:
+        calculator = ImpactCalculator(client, FactorCache.in_data_dir(settings.data_dir))
+        job = calculator.impacts(
+            server,
+            event.impact,
+            energy_j=report.total_energy_j,
+            duration_s=report.duration_s,
+            server_key=server_yaml_key(event, server),
+        )
+    except ImpactsError as exc:
+        return report.with_impacts(None, f"impacts not computed: BoaviztAPI at {url}: {exc}")
+    finally:
+        client.close()
+    return report.with_impacts(measure_impacts(job, server=server.name), assumptions)

@@ -1,0 +1,150 @@
+"""`greenhack demo` run as a user runs it: the whole event, its board read back through the API, and Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from greenhack.config import load_event
+from greenhack.demo.teams import DEMO_TEAMS, demo_event_dir
+from greenhack.services.ports import free_port
+from greenhack.settings import Settings
+from greenhack.web.app import create_app
+
+GREENHACK = str(Path(sys.executable).parent / "greenhack")
+FAST_TEAMS = "pixel-pushers,lean-linear,naive-bayesics"
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living descendant of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                text = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(text[text.rfind(")") + 2 :].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rfind(")") + 2] != "Z"
+
+
+def wait_for_line(path: Path, text: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if text in path.read_text(errors="replace"):
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not printed; output:\n{path.read_text(errors='replace')}")
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.mark.slow
+def test_the_demo_runs_the_event_and_its_board_is_served_by_the_api(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    result = subprocess.run([GREENHACK, "demo", "--no-serve", "--workdir", str(workdir)], capture_output=True,
+                            text=True, timeout=240, env=env(), check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "board (live):" in result.stdout
+    assert "impacts from BoaviztAPI at http://127.0.0.1:" in result.stdout
+
+    config = load_event(demo_event_dir() / "event.yaml")
+    settings = Settings(database_url=f"sqlite:///{workdir / 'greenhack.db'}", data_dir=tmp_path / "data")
+    with TestClient(create_app(settings, config)) as client:
+        submissions = client.get("/api/v1/submissions").json()
+        board = client.get("/api/v1/leaderboard").json()
+
+    assert sorted(s["team_name"] for s in submissions) == sorted(t.name for t in DEMO_TEAMS)
+    assert all(s["status"] in ("scored", "needs_review") for s in submissions), submissions
+    assert sum(s["status"] == "scored" for s in submissions) >= 4, submissions
+    for sub in submissions:  # measured, turned into impacts, scored against the hidden truth
+        assert sub["energy_j"] > 0 and sub["impact_total"] > 0 and sub["server"] == "demo-1"
+    ranked = [row for row in board["rows"] if row["rank"] is not None]
+    assert len(ranked) >= 3
+    assert [row["rank"] for row in ranked] == list(range(1, len(ranked) + 1))
+    assert all(row["performance"] >= config.performance.minimum for row in ranked)  # type: ignore[operator]
+    assert "naive-bayesics" not in {row["team_name"] for row in ranked}  # below the minimum accuracy
+    assert board["impact_unit"] == "kgCO2e" and board["ranking_method"] == "weighted"
+
+
+@pytest.mark.slow
+def test_without_prometheus_nor_boavizta_the_demo_serves_its_board_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    port = free_port()
+    out = tmp_path / "out.txt"
+    with out.open("wb") as sink:
+        process = subprocess.Popen(
+            [GREENHACK, "demo", "--workdir", str(tmp_path / "demo"), "--port", str(port), "--teams", FAST_TEAMS,
+             "--no-prometheus", "--no-boavizta"],
+            stdout=sink, stderr=subprocess.STDOUT, env=env(),
+        )
+    try:
+        wait_for_line(out, f"open http://127.0.0.1:{port}", process, 180)
+        text = out.read_text()
+        assert "the platform reads the simulated exporter's samples as Prometheus would store them" in text
+        assert "impacts use the factors BoaviztAPI 2.5.0 gave" in text
+        board = httpx.get(f"http://127.0.0.1:{port}/api/v1/leaderboard", timeout=10).json()
+        assert [row["team_name"] for row in board["rows"] if row["rank"] is not None][:1] != []
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+        children = descendants(process.pid)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode in (0, 130)
+    assert not [pid for pid in children if alive(pid)]
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/api/v1/leaderboard", timeout=2)
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_jobs_run_stops_every_process_the_demo_started(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    with out.open("wb") as sink:
+        process = subprocess.Popen(
+            [GREENHACK, "demo", "--no-serve", "--workdir", str(tmp_path / "demo"), "--teams", "deep-thinkers"],
+            stdout=sink, stderr=subprocess.STDOUT, env=env(),
+        )
+    try:
+        wait_for_line(out, "teams push", process, 120)
+        deadline = time.monotonic() + 30
+        children: set[int] = set()
+        while time.monotonic() < deadline:  # until the team's job runs, next to BoaviztAPI and Prometheus
+            children = descendants(process.pid)
+            cmdlines = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children if alive(pid)]
+            if any(b"submission.py" in c for c in cmdlines):
+                break
+            time.sleep(0.1)
+        assert any(b"submission.py" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children if alive(pid))
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, out.read_text()
+    assert "every service the demo started has been stopped" in out.read_text()
+    assert not [pid for pid in children if alive(pid)]
