@@ -48,7 +48,8 @@ class JobFootprint:
         job_id: the GitLab job id the token belongs to.
         elapsed_s: seconds since the job started, in seconds.
         energy_j: energy of the server since the job started, in joules.
-        gwp_gco2e: global warming potential of that energy (use phase, with the event's PUE and grid), in gCO2e.
+        gwp_gco2e: global warming potential as the event counts it (impact.include: use with the PUE and grid
+            factor, and/or the embodied share of the server for the elapsed time), in gCO2e.
         valid: False when the platform's telemetry had gaps; the numbers are then a lower bound.
     """
 

@@ -19,6 +19,7 @@ GreenhackError
   |  x WebhookPayloadError     a webhook body is not what GitLab sends
   |  x JobNotFinished          GitLab says the job has not finished yet; retry later
   |  x JobNotMeasurable        the job cannot be tied to one measured server and window
+  |  x JobTokenError           a CI job token is unknown or expired (401), or its job may not do this (403)
   x StoreError             the database refused or failed
   |  x NotFoundError           the event, team or submission asked for does not exist
   x ServiceError           a local helper service (Prometheus, BoaviztAPI, ...) could not be started
@@ -44,6 +45,7 @@ __all__ = [
     "HardwareNameError",
     "JobNotFinished",
     "JobNotMeasurable",
+    "JobTokenError",
     "MeasureError",
     "ImpactsError",
     "NoSamplesError",
@@ -187,6 +189,11 @@ class JobNotFinished(GitLabError):
 
 class JobNotMeasurable(GitLabError):
     """The job cannot be tied to one measured server and window (no runner, unknown tags, no start/finish)."""
+
+
+class JobTokenError(GitLabError):
+    """A CI job token was refused: GitLab does not know it or its job has finished (``status_code`` 401), or its
+    job may not use this route (403: not a job of the event, not running, not on a measured server)."""
 
 
 class StoreError(GreenhackError):

@@ -33,6 +33,7 @@ from greenhack.errors import (
     TelemetryError,
     TelemetryNotReady,
 )
+from greenhack.feedback.lifecycle import phase_of
 from greenhack.gitlab.models import CiJob
 from greenhack.impacts import JobImpacts
 from greenhack.scoring.evaluate import score_predictions
@@ -241,8 +242,20 @@ def _job_status_outcome(job: CiJob) -> tuple[Status, str] | None:
     return "invalid", f"the job was {job.status}"
 
 
-def run_evaluation(ctx: EvaluationContext, *, project_id: int, job_id: int) -> EvaluationOutcome:
+def run_evaluation(
+    ctx: EvaluationContext,
+    *,
+    project_id: int,
+    job_id: int,
+    on_job: Callable[[CiJob], None] | None = None,
+) -> EvaluationOutcome:
     """Evaluate one finished GitLab job of the event.
+
+    ``on_job`` is called with the job as GitLab describes it once it is known to be finished, when measuring
+    starts (the worker tells GitLab "pending" then); what it raises propagates.
+
+    A ``train`` phase job (``<name>-train``, see :mod:`greenhack.feedback.lifecycle`) is measured and ends
+    ``scored`` with no performance: the board ranks it together with its pipeline's predict job.
 
     Raises:
         GitLabUnavailable, PrometheusUnavailable, BoaviztaUnavailable, TelemetryNotReady, JobNotFinished: a
@@ -255,6 +268,8 @@ def run_evaluation(ctx: EvaluationContext, *, project_id: int, job_id: int) -> E
         raise JobNotFinished(
             f"GitLab reports job {job_id} as {job.status!r}; it will be evaluated once finished"
         )
+    if on_job is not None:
+        on_job(job)
     failed = _job_status_outcome(job)
     try:
         window = job_window(job, config)
@@ -293,6 +308,21 @@ def run_evaluation(ctx: EvaluationContext, *, project_id: int, job_id: int) -> E
 
     if failed is not None:
         return EvaluationOutcome(failed[0], failed[1], job, window, energy, impacts)
+
+    if phase_of(job.name) == "train":
+        if not energy.valid:
+            return EvaluationOutcome(
+                "needs_review", "telemetry: " + "; ".join(energy.problems), job, window, energy, impacts,
+                None, tuple(energy.problems),
+            )  # fmt: skip
+        return EvaluationOutcome(
+            "scored",
+            f"training phase of pipeline {job.pipeline_id}: measured; ranked together with its predict job",
+            job,
+            window,
+            energy,
+            impacts,
+        )
 
     # 4. Performance ← the predictions artifact vs the hidden truth
     try:

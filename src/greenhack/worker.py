@@ -21,9 +21,10 @@ import random
 import socket
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -38,12 +39,20 @@ from greenhack.errors import (
     TelemetryNotReady,
 )
 from greenhack.evaluation import EvaluationContext, EvaluationOutcome, run_evaluation
+from greenhack.gitlab.models import CiJob
 from greenhack.store import crud, queue
 from greenhack.store.boards import refresh_boards
 from greenhack.store.db import SessionFactory, store_errors, transaction
 from greenhack.store.models import Submission, utcnow
 
-__all__ = ["RETRYABLE", "Worker", "WorkerOptions", "default_worker_name", "flag_overlaps"]
+__all__ = [
+    "RETRYABLE",
+    "EvaluationFeedback",
+    "Worker",
+    "WorkerOptions",
+    "default_worker_name",
+    "flag_overlaps",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,16 @@ RETRYABLE: tuple[type[GreenhackError], ...] = (
     JobNotFinished,
     StoreError,
 )
+
+
+class EvaluationFeedback(Protocol):
+    """Tells the team (:class:`greenhack.feedback.notifier.FeedbackNotifier`); its methods never raise."""
+
+    def measuring(self, *, submission_id: int, job: CiJob) -> None: ...
+
+    def finished(self, *, submission_id: int, problems: Sequence[str] = ()) -> None: ...
+
+    def retry_due(self) -> int: ...
 
 
 def default_worker_name() -> str:
@@ -143,6 +162,8 @@ class Worker:
         options: claiming and retry settings.
         now: the clock (tests inject one).
         rng: the jitter's random source.
+        feedback: reports to GitLab (commit status when measuring starts, status and comment when final); its
+            failures never fail an evaluation.
     """
 
     def __init__(
@@ -154,8 +175,10 @@ class Worker:
         options: WorkerOptions,
         now: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        feedback: EvaluationFeedback | None = None,
     ) -> None:
         self.ctx = ctx
+        self.feedback = feedback
         self.sessions = sessions
         self.event_id = event_id
         self.options = options
@@ -166,6 +189,8 @@ class Worker:
 
     def run_once(self) -> bool:
         """Claim and process one due evaluation; False when none is due."""
+        if self.feedback is not None:
+            self.feedback.retry_due()  # GitLab reports that failed earlier (never raises)
         with transaction(self.sessions, "claiming an evaluation") as session:
             claimed = queue.claim(
                 session=session, worker=self.options.name, lease_s=self.options.lease_s, now=self._now()
@@ -181,27 +206,56 @@ class Worker:
         )
         try:
             outcome = run_evaluation(
-                self.ctx, project_id=claimed.gitlab_project_id, job_id=claimed.gitlab_job_id
+                self.ctx,
+                project_id=claimed.gitlab_project_id,
+                job_id=claimed.gitlab_job_id,
+                on_job=lambda job: self._measuring(claimed, job),
             )
         except RETRYABLE as exc:
-            self._retry(claimed, _reason(exc))
+            if self._retry(claimed, _reason(exc)) == "failed":
+                self._tell(claimed.submission_id)
             return True
         except GreenhackError as exc:
             # a refusal that will not change by waiting (e.g. GitLab 404/403 on the job): an admin must look
-            self._finish_without_outcome(claimed, "needs_review", _reason(exc))
+            if self._finish_without_outcome(claimed, "needs_review", _reason(exc)):
+                self._tell(claimed.submission_id)
             return True
         except Exception as exc:  # a bug must not lose the job: retry (bounded), keep the reason for admins
             log.exception("internal error evaluating job %s", claimed.gitlab_job_id)
-            self._retry(claimed, f"internal error: {_reason(exc)}")
+            if self._retry(claimed, f"internal error: {_reason(exc)}") == "failed":
+                self._tell(claimed.submission_id)
             return True
         try:
             self._store(claimed, outcome)
         except StoreError as exc:
             log.warning("storing job %s failed: %s", claimed.gitlab_job_id, exc)
-            self._retry(claimed, _reason(exc))
+            if self._retry(claimed, _reason(exc)) == "failed":
+                self._tell(claimed.submission_id)
+            return True
+        self._tell(claimed.submission_id, outcome.problems)
         return True
 
-    def _retry(self, claimed: queue.ClaimedEvaluation, error: str) -> None:
+    def _measuring(self, claimed: queue.ClaimedEvaluation, job: CiJob) -> None:
+        """Measuring starts: keep the job's commit on the row (the final report needs it), tell GitLab."""
+        try:
+            with transaction(self.sessions, "recording the job's commit") as session:
+                session.execute(
+                    sa.update(Submission)
+                    .where(Submission.id == claimed.submission_id)
+                    .values(commit_sha=job.sha or None, ref=job.ref or None, job_url=job.web_url or None)
+                )
+        except StoreError as exc:
+            log.warning("job %s: could not record its commit (%s)", claimed.gitlab_job_id, exc)
+        if self.feedback is not None:
+            self.feedback.measuring(submission_id=claimed.submission_id, job=job)
+
+    def _tell(self, submission_id: int, problems: Sequence[str] = ()) -> None:
+        if self.feedback is not None:
+            self.feedback.finished(submission_id=submission_id, problems=problems)
+
+    def _retry(self, claimed: queue.ClaimedEvaluation, error: str) -> str | None:
+        """Re-queue with backoff; returns the new status (``failed`` once attempts are used up), None when the
+        row could not be written."""
         now = self._now()
         if claimed.attempt < self.options.max_attempts:
             delay_s = queue.backoff_s(claimed.attempt, base_delay_s=self.options.base_delay_s)
@@ -220,14 +274,16 @@ class Worker:
                 if status == "failed":
                     crud.bump_data_version(session=session, event_id=claimed.event_id)
             log.info("job %s: %s (%s)", claimed.gitlab_job_id, status, error)
+            return status
         except StoreError as exc:  # the lease was lost (another worker took over) or the database is down
             log.warning(
                 "job %s: could not re-queue (%s); its lease will expire and another worker retry",
                 claimed.gitlab_job_id,
                 exc,
             )
+            return None
 
-    def _finish_without_outcome(self, claimed: queue.ClaimedEvaluation, status: str, reason: str) -> None:
+    def _finish_without_outcome(self, claimed: queue.ClaimedEvaluation, status: str, reason: str) -> bool:
         try:
             with transaction(self.sessions, "finishing an evaluation") as session:
                 queue.finish(
@@ -243,6 +299,8 @@ class Worker:
                 )
         except StoreError as exc:
             log.warning("job %s: could not finish (%s); the lease will expire", claimed.gitlab_job_id, exc)
+            return False
+        return True
 
     def _store(self, claimed: queue.ClaimedEvaluation, outcome: EvaluationOutcome) -> None:
         """6. store: everything measured, the final status, the boards; one transaction, serialised per server."""

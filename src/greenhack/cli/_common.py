@@ -36,6 +36,15 @@ EXIT_UNAVAILABLE = 3
 # Verb modules, in `greenhack --help` order; a missing module is a packaging bug, so import errors surface.
 _COMMAND_MODULES = [
     "greenhack.cli.config_cmd",
+    "greenhack.cli.deploy_cmd",
+    "greenhack.cli.telemetry_cmd",
+    "greenhack.cli.impacts_cmd",
+    "greenhack.cli.measure_cmd",
+    "greenhack.cli.demo_cmd",
+    "greenhack.cli.score_cmd",
+    "greenhack.cli.db_cmd",
+    "greenhack.cli.serve_cmd",
+    "greenhack.cli.gitlab_cmd",
 ]
 
 

@@ -41,6 +41,7 @@ from greenhack.errors import (
     TelemetryNotReady,
 )
 from greenhack.evaluation import EvaluationContext, EvaluationOutcome, run_evaluation
+from greenhack.feedback.notifier import notifier_for
 from greenhack.gitlab.credentials import gitlab_token, webhook_secret
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
 from greenhack.gitlab.hook_router import enqueue_hook_jobs
@@ -205,7 +206,8 @@ def worker_cmd(
     options = WorkerOptions(
         name=name or default_worker_name(), lease_s=lease_s, max_attempts=max_attempts, base_delay_s=delay_s
     )
-    worker = Worker(ctx=ctx, sessions=sessions, event_id=event_id, options=options)
+    feedback = notifier_for(event, gitlab=gateway, sessions=sessions, public_url=settings.public_url)
+    worker = Worker(ctx=ctx, sessions=sessions, event_id=event_id, options=options, feedback=feedback)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -236,11 +238,20 @@ def worker_cmd(
         else:
             next_reconcile = 0.0
             while not stop.is_set():
+                # reconcile on time even while the queue never empties (a backlog must not starve it: jobs
+                # whose webhook was lost would fall out of the look-back and never be queued)
                 if time.monotonic() >= next_reconcile:
                     _reconcile()
                     next_reconcile = time.monotonic() + every_s
-                handled += worker.run(stop, until_idle=True)
-                stop.wait(options.poll_s)
+                try:
+                    busy = worker.run_once()
+                except StoreError as exc:
+                    log.warning("%s: database unavailable (%s); waiting", options.name, exc)
+                    busy = False
+                if busy:
+                    handled += 1
+                else:
+                    stop.wait(options.poll_s)
     finally:
         engine.dispose()
     typer.echo(f"worker {options.name}: {handled} evaluation(s) handled", err=True)

@@ -17,7 +17,18 @@ import gitlab.exceptions
 import requests
 
 from greenhack.errors import ArtifactTooLarge, GitLabError, GitLabUnavailable
-from greenhack.gitlab.models import CiJob, CiPipeline, GroupInfo, HookInfo, ProjectInfo, ProjectRef, UserInfo
+from greenhack.gitlab.models import (
+    CiJob,
+    CiPipeline,
+    CommitStatus,
+    GroupInfo,
+    HookInfo,
+    MergeRequestRef,
+    NoteRef,
+    ProjectInfo,
+    ProjectRef,
+    UserInfo,
+)
 
 __all__ = ["GitLabGateway", "make_gitlab_client"]
 
@@ -117,6 +128,137 @@ class GitLabGateway:
             ]
 
         return _translate(f"jobs of pipeline {pipeline_id} of project {project}", call)
+
+    def running_jobs(self, project: int) -> list[CiJob]:
+        """``GET /projects/:id/jobs?scope=running``: the project's jobs running now."""
+
+        def call() -> list[CiJob]:
+            items = self._gl.projects.get(project, lazy=True).jobs.list(iterator=True, scope="running")
+            return [CiJob.from_api(j.asdict(), project_id=project) for j in items]
+
+        return _translate(f"running jobs of project {project}", call)
+
+    # --- feedback: commit statuses and notes -------------------------------------------------------------------
+
+    def current_user_id(self) -> int:
+        """``GET /user``: the id of the user the platform's token belongs to (the author of its notes)."""
+
+        def call() -> int:
+            raw = self._gl.http_get("/user")
+            if not isinstance(raw, dict) or "id" not in raw:
+                raise GitLabError("GitLab /user: the answer names no user")
+            return int(raw["id"])
+
+        return _translate("current user", call)
+
+    def commit_statuses(self, project: int, sha: str, *, name: str) -> list[CommitStatus]:
+        """``GET /projects/:id/repository/commits/:sha/statuses?name=...``: the latest status of that name per
+        ref (GitLab lists only the latest unless ``all`` is set)."""
+
+        def call() -> list[CommitStatus]:
+            commit = self._gl.projects.get(project, lazy=True).commits.get(sha, lazy=True)
+            return [
+                CommitStatus.from_api(s.asdict())
+                for s in commit.statuses.list(iterator=True, name=name)
+                if str(s.asdict().get("name")) == name
+            ]
+
+        return _translate(f"statuses of commit {sha[:8]} of project {project}", call)
+
+    def set_commit_status(
+        self,
+        project: int,
+        sha: str,
+        *,
+        state: str,
+        name: str,
+        description: str,
+        target_url: str | None,
+        ref: str | None,
+        pipeline_id: int | None,
+    ) -> CommitStatus:
+        """``POST /projects/:id/statuses/:sha``. GitLab refuses (400) a transition its state machine forbids,
+        e.g. ``pending`` over ``pending``: callers compare with :meth:`commit_statuses` first."""
+        data: dict[str, Any] = {"state": state, "name": name, "description": description}
+        if target_url:
+            data["target_url"] = target_url
+        if ref:
+            data["ref"] = ref
+        if pipeline_id:
+            data["pipeline_id"] = pipeline_id
+
+        def call() -> CommitStatus:
+            commit = self._gl.projects.get(project, lazy=True).commits.get(sha, lazy=True)
+            return CommitStatus.from_api(commit.statuses.create(data).asdict())
+
+        return _translate(f"set status of commit {sha[:8]} of project {project}", call)
+
+    def commit_merge_requests(self, project: int, sha: str) -> list[MergeRequestRef]:
+        """``GET /projects/:id/repository/commits/:sha/merge_requests``."""
+
+        def call() -> list[MergeRequestRef]:
+            commit = self._gl.projects.get(project, lazy=True).commits.get(sha, lazy=True)
+            raw = commit.merge_requests(get_all=True)
+            return [MergeRequestRef.from_api(m) for m in raw if isinstance(m, dict)]
+
+        return _translate(f"merge requests of commit {sha[:8]} of project {project}", call)
+
+    def commit_notes(self, project: int, sha: str) -> list[NoteRef]:
+        """Every note of every thread on the commit (``GET .../repository/commits/:sha/discussions``)."""
+
+        def call() -> list[NoteRef]:
+            commit = self._gl.projects.get(project, lazy=True).commits.get(sha, lazy=True)
+            return [
+                NoteRef.from_api(note, discussion_id=str(d.id))
+                for d in commit.discussions.list(iterator=True)
+                for note in d.asdict().get("notes") or ()
+                if isinstance(note, dict)
+            ]
+
+        return _translate(f"threads of commit {sha[:8]} of project {project}", call)
+
+    def create_commit_note(self, project: int, sha: str, body: str) -> NoteRef:
+        """``POST /projects/:id/repository/commits/:sha/discussions``: a new thread with one note."""
+
+        def call() -> NoteRef:
+            commit = self._gl.projects.get(project, lazy=True).commits.get(sha, lazy=True)
+            discussion = commit.discussions.create({"body": body})
+            raw = discussion.asdict()
+            return NoteRef.from_api(raw["notes"][0], discussion_id=str(raw["id"]))
+
+        return _translate(f"comment on commit {sha[:8]} of project {project}", call)
+
+    def update_commit_note(self, project: int, sha: str, discussion_id: str, note_id: int, body: str) -> None:
+        """``PUT /projects/:id/repository/commits/:sha/discussions/:discussion_id/notes/:note_id``."""
+
+        def call() -> None:
+            commit = self._gl.projects.get(project, lazy=True).commits.get(sha, lazy=True)
+            commit.discussions.get(discussion_id, lazy=True).notes.update(note_id, {"body": body})
+
+        _translate(f"edit note {note_id} on commit {sha[:8]} of project {project}", call)
+
+    def merge_request_notes(self, project: int, mr_iid: int) -> list[NoteRef]:
+        """``GET /projects/:id/merge_requests/:iid/notes``."""
+
+        def call() -> list[NoteRef]:
+            mr = self._gl.projects.get(project, lazy=True).mergerequests.get(mr_iid, lazy=True)
+            return [NoteRef.from_api(n.asdict(), mr_iid=mr_iid) for n in mr.notes.list(iterator=True)]
+
+        return _translate(f"notes of merge request !{mr_iid} of project {project}", call)
+
+    def create_merge_request_note(self, project: int, mr_iid: int, body: str) -> NoteRef:
+        def call() -> NoteRef:
+            mr = self._gl.projects.get(project, lazy=True).mergerequests.get(mr_iid, lazy=True)
+            return NoteRef.from_api(mr.notes.create({"body": body}).asdict(), mr_iid=mr_iid)
+
+        return _translate(f"comment on merge request !{mr_iid} of project {project}", call)
+
+    def update_merge_request_note(self, project: int, mr_iid: int, note_id: int, body: str) -> None:
+        def call() -> None:
+            mr = self._gl.projects.get(project, lazy=True).mergerequests.get(mr_iid, lazy=True)
+            mr.notes.update(note_id, {"body": body})
+
+        _translate(f"edit note {note_id} on merge request !{mr_iid} of project {project}", call)
 
     # --- artifacts ---------------------------------------------------------------------------------------------
 

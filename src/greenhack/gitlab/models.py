@@ -17,8 +17,11 @@ __all__ = [
     "ArtifactFile",
     "CiJob",
     "CiPipeline",
+    "CommitStatus",
     "GroupInfo",
     "HookInfo",
+    "MergeRequestRef",
+    "NoteRef",
     "ProjectInfo",
     "ProjectRef",
     "RunnerInfo",
@@ -275,4 +278,83 @@ class HookInfo:
             pipeline_events=bool(raw.get("pipeline_events")),
             push_events=bool(raw.get("push_events")),
             enable_ssl_verification=bool(raw.get("enable_ssl_verification")),
+        )
+
+
+@dataclass(frozen=True)
+class CommitStatus:
+    """One external commit status (``GET /projects/:id/repository/commits/:sha/statuses``).
+
+    ``status`` is one of GitLab's states: ``pending``, ``running``, ``success``, ``failed``, ``canceled``.
+    """
+
+    id: int
+    sha: str
+    name: str
+    status: str
+    description: str
+    target_url: str | None
+    ref: str | None
+    pipeline_id: int | None
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> CommitStatus:
+        return cls(
+            id=int(raw["id"]),
+            sha=str(raw.get("sha") or ""),
+            name=str(raw.get("name") or ""),
+            status=str(raw["status"]),
+            description=str(raw.get("description") or ""),
+            target_url=raw.get("target_url") if isinstance(raw.get("target_url"), str) else None,
+            ref=raw.get("ref") if isinstance(raw.get("ref"), str) else None,
+            pipeline_id=int(raw["pipeline_id"]) if raw.get("pipeline_id") is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class NoteRef:
+    """A note (comment) on a commit thread or a merge request, enough to find and edit it.
+
+    ``discussion_id`` is set for commit thread notes (their edit path names the thread); ``mr_iid`` for merge
+    request notes.
+    """
+
+    id: int
+    body: str
+    author_id: int
+    discussion_id: str | None = None
+    mr_iid: int | None = None
+
+    @classmethod
+    def from_api(
+        cls, raw: Mapping[str, Any], *, discussion_id: str | None = None, mr_iid: int | None = None
+    ) -> NoteRef:
+        author = raw.get("author") or {}
+        return cls(
+            id=int(raw["id"]),
+            body=str(raw.get("body") or ""),
+            author_id=int(author.get("id") or 0),
+            discussion_id=discussion_id,
+            mr_iid=mr_iid,
+        )
+
+
+@dataclass(frozen=True)
+class MergeRequestRef:
+    """A merge request a commit belongs to (``GET /projects/:id/repository/commits/:sha/merge_requests``)."""
+
+    iid: int
+    project_id: int
+    state: str
+    web_url: str
+    sha: str | None
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> MergeRequestRef:
+        return cls(
+            iid=int(raw["iid"]),
+            project_id=int(raw["project_id"]),
+            state=str(raw.get("state") or ""),
+            web_url=str(raw.get("web_url") or ""),
+            sha=raw.get("sha") if isinstance(raw.get("sha"), str) else None,
         )

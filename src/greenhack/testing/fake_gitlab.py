@@ -14,6 +14,16 @@ Served under ``/api/v4`` with ``PRIVATE-TOKEN`` (or ``Authorization: Bearer``) c
 - users:      ``GET /users?username=``
 - members:    ``GET|POST /projects/:id/members``, ``PUT /projects/:id/members/:user_id``
 - hooks:      ``GET|POST /projects/:id/hooks``, ``PUT /projects/:id/hooks/:hook_id``
+- user:       ``GET /user`` (the token's own user)
+- job token:  ``GET /job`` with ``JOB-TOKEN`` (or ``?job_token=``): the job a CI_JOB_TOKEN belongs to, only while
+              that job runs (GitLab answers 401 for an unknown token and for the token of a finished job)
+- running:    ``GET /projects/:id/jobs?scope=running``
+- statuses:   ``POST /projects/:id/statuses/:sha`` with GitLab's transition rules (``pending`` over ``pending``
+              or ``running``, ``running`` over ``running``: 400), ``GET .../repository/commits/:sha/statuses``
+- threads:    ``GET|POST /projects/:id/repository/commits/:sha/discussions``,
+              ``PUT .../discussions/:discussion_id/notes/:note_id`` (only by the note's author, else 403)
+- MRs:        ``GET .../repository/commits/:sha/merge_requests``, ``GET|POST /projects/:id/merge_requests/:iid/notes``,
+              ``PUT .../notes/:note_id`` (only by the note's author)
 
 ``:id`` is a number or a URL-encoded full path, as in GitLab. Lists are paginated with ``page``/``per_page``,
 ``Link`` and ``X-Next-Page`` headers. Faults are injected with :meth:`FakeGitLab.fail`.
@@ -23,6 +33,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -103,6 +114,14 @@ class _State:
     jobs: dict[int, dict[str, Any]] = field(default_factory=dict)
     artifacts: dict[int, dict[str, bytes]] = field(default_factory=dict)
     runners: dict[int, _Runner] = field(default_factory=dict)
+    job_tokens: dict[str, int] = field(default_factory=dict)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    # (project id, sha) -> discussions
+    discussions: dict[tuple[int, str], list[dict[str, Any]]] = field(default_factory=dict)
+    # project id -> merge requests (each with the shas of its commits under "_shas")
+    merge_requests: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    # (project id, mr iid) -> notes
+    mr_notes: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
     next_id: int = 1000
 
 
@@ -112,6 +131,19 @@ class _NotFound(Exception):
 
 class _BadRequest(Exception):
     pass
+
+
+class _Forbidden(Exception):
+    pass
+
+
+_STATUS_EVENTS = {
+    "pending": "enqueue",
+    "running": "run",
+    "success": "succeed",
+    "failed": "drop",
+    "canceled": "cancel",
+}
 
 
 class FakeGitLab:
@@ -418,6 +450,166 @@ class FakeGitLab:
         """Hooks with their secret token (which the API never returns)."""
         with self._lock:
             return [_copy(h) for h in self._state.hooks.get(project_id, [])]
+
+    # --- job tokens, statuses, notes, merge requests ------------------------------------------------------------
+
+    def issue_job_token(self, job_id: int) -> str:
+        """The CI_JOB_TOKEN of a job (GitLab gives one to every job when a runner picks it up)."""
+        with self._lock:
+            if job_id not in self._state.jobs:
+                raise KeyError(f"no job {job_id}")
+            token = f"glcbt-{secrets.token_hex(12)}"
+            self._state.job_tokens[token] = job_id
+            return token
+
+    def user_json(self, user_id: int) -> dict[str, Any]:
+        with self._lock:
+            return _copy(self._state.users[user_id])
+
+    def statuses_of(self, project_id: int, sha: str) -> list[dict[str, Any]]:
+        """Every commit status ever set on the commit (retried ones included), oldest first."""
+        with self._lock:
+            return [
+                _copy(x) for x in self._state.statuses if x["_project_id"] == project_id and x["sha"] == sha
+            ]
+
+    def add_merge_request(
+        self, project_id: int, *, source_branch: str, shas: Iterable[str], state: str = "opened"
+    ) -> int:
+        """Open a merge request whose commits are ``shas`` (the last is its head); returns its iid."""
+        with self._lock:
+            project = self._project(str(project_id))
+            existing = self._state.merge_requests.setdefault(project["id"], [])
+            iid = len(existing) + 1
+            commits = list(shas)
+            existing.append(
+                {
+                    "id": self._new_id(),
+                    "iid": iid,
+                    "project_id": project["id"],
+                    "title": f"Draft: {source_branch}",
+                    "state": state,
+                    "source_branch": source_branch,
+                    "target_branch": "main",
+                    "sha": commits[-1] if commits else None,
+                    "web_url": f"{project['web_url']}/-/merge_requests/{iid}",
+                    "_shas": commits,
+                }
+            )
+            self._state.mr_notes[(project["id"], iid)] = []
+            return iid
+
+    def commit_notes_of(self, project_id: int, sha: str) -> list[dict[str, Any]]:
+        """Every note of every thread on the commit, oldest first."""
+        with self._lock:
+            return [_copy(n) for d in self._state.discussions.get((project_id, sha), []) for n in d["notes"]]
+
+    def mr_notes_of(self, project_id: int, mr_iid: int) -> list[dict[str, Any]]:
+        with self._lock:
+            return [_copy(n) for n in self._state.mr_notes.get((project_id, mr_iid), [])]
+
+    def add_commit_note(self, project_id: int, sha: str, body: str, *, author_id: int) -> dict[str, Any]:
+        """A thread on the commit started by ``author_id`` (e.g. a team member quoting the platform's marker)."""
+        with self._lock:
+            return _copy(self._new_discussion(project_id, sha, body, author_id))
+
+    def _note(self, body: str, author_id: int, **extra: Any) -> dict[str, Any]:
+        user = self._state.users[author_id]
+        now = _iso(datetime.now(UTC))
+        return {
+            "id": self._new_id(),
+            "type": None,
+            "body": body,
+            "attachment": None,
+            "author": {k: user[k] for k in ("id", "username", "name", "state", "avatar_url", "web_url")},
+            "created_at": now,
+            "updated_at": now,
+            "system": False,
+            "resolvable": False,
+            "confidential": False,
+            "internal": False,
+            **extra,
+        }
+
+    def _new_discussion(self, project_id: int, sha: str, body: str, author_id: int) -> dict[str, Any]:
+        if not str(body).strip():
+            raise _BadRequest("body is missing")
+        note = self._note(str(body), author_id, noteable_type="Commit", noteable_id=None, commit_id=sha)
+        discussion = {"id": f"{self._new_id():040x}", "individual_note": True, "notes": [note]}
+        self._state.discussions.setdefault((project_id, sha), []).append(discussion)
+        return discussion
+
+    def _commit_known(self, project_id: int, sha: str) -> None:
+        if not any(p["project_id"] == project_id and p["sha"] == sha for p in self._state.pipelines.values()):
+            raise _NotFound("404 Commit Not Found")
+
+    def _set_status(self, project_id: int, sha: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """GitLab's commit status API: the latest pending/running status of (name, ref) moves through the state
+        machine; without one, a new status starts (the finished one stays as history)."""
+        self._commit_known(project_id, sha)
+        state = str(body.get("state") or "")
+        if state not in _STATUS_EVENTS:
+            raise _BadRequest("state does not have a valid value")
+        name = str(body.get("name") or body.get("context") or "default")
+        pipelines = [
+            p for p in self._state.pipelines.values() if p["project_id"] == project_id and p["sha"] == sha
+        ]
+        ref = str(body.get("ref") or pipelines[-1]["ref"])
+        current = next(
+            (
+                x
+                for x in reversed(self._state.statuses)
+                if x["_project_id"] == project_id
+                and x["sha"] == sha
+                and x["name"] == name
+                and x["ref"] == ref
+                and x["status"] in ("pending", "running")
+            ),
+            None,
+        )
+        if current is not None and (
+            (state == "pending") or (state == "running" and current["status"] == "running")
+        ):
+            event = _STATUS_EVENTS[state]
+            raise _BadRequest(
+                f"Cannot transition status via :{event} from :{current['status']} "
+                f'(Reason(s): Status cannot transition via "{event}")'
+            )
+        now = datetime.now(UTC)
+        if current is None:
+            admin = self._state.users[self.admin]
+            current = {
+                "id": self._new_id(),
+                "sha": sha,
+                "ref": ref,
+                "name": name,
+                "created_at": _iso(now),
+                "started_at": None,
+                "finished_at": None,
+                "allow_failure": False,
+                "coverage": None,
+                "author": {k: admin[k] for k in ("id", "username", "name", "state", "avatar_url", "web_url")},
+                "pipeline_id": int(body["pipeline_id"]) if body.get("pipeline_id") else pipelines[-1]["id"],
+                "_project_id": project_id,
+            }
+            self._state.statuses.append(current)
+        current["status"] = state
+        current["description"] = str(body.get("description") or "")[:255] or None
+        current["target_url"] = body.get("target_url") or None
+        if state == "running":
+            current["started_at"] = _iso(now)
+        if state in ("success", "failed", "canceled"):
+            current["finished_at"] = _iso(now)
+        return {k: v for k, v in current.items() if not k.startswith("_")}
+
+    def job_for_token(self, token: str) -> dict[str, Any] | None:
+        """``GET /job``: the job of a CI_JOB_TOKEN while it runs; None (GitLab: 401) otherwise."""
+        with self._lock:
+            job_id = self._state.job_tokens.get(token)
+            job = self._state.jobs.get(job_id) if job_id is not None else None
+            if job is None or job["status"] != "running":
+                return None
+            return _copy(job)
 
     # --- webhooks ----------------------------------------------------------------------------------------------
 
@@ -934,7 +1126,102 @@ class FakeGitLab:
                         elif key.endswith("_events") or key == "enable_ssl_verification":
                             found[key] = _flag(value)
                     return 200, {k: v for k, v in found.items() if k != "token"}
+                case ("GET", ["user"]):
+                    return 200, s.users[self.admin]
+                case ("GET", ["projects", pid, "jobs"]):
+                    project = self._project(pid)
+                    scopes = set(query.get("scope", []) + query.get("scope[]", []))
+                    return 200, sorted(
+                        (
+                            j
+                            for j in s.jobs.values()
+                            if j["pipeline"]["project_id"] == project["id"]
+                            and (not scopes or j["status"] in scopes)
+                        ),
+                        key=lambda j: -j["id"],
+                    )
+                case ("POST", ["projects", pid, "statuses", sha]):
+                    return 201, self._set_status(self._project(pid)["id"], sha, body)
+                case ("GET", ["projects", pid, "repository", "commits", sha, "statuses"]):
+                    project = self._project(pid)
+                    self._commit_known(project["id"], sha)
+                    rows = [
+                        x
+                        for x in s.statuses
+                        if x["_project_id"] == project["id"]
+                        and x["sha"] == sha
+                        and ("name" not in q or x["name"] == q["name"])
+                        and ("ref" not in q or x["ref"] == q["ref"])
+                    ]
+                    if q.get("all") != "true":
+                        latest: dict[tuple[str, str], dict[str, Any]] = {}
+                        for x in rows:
+                            latest[(x["name"], x["ref"])] = x
+                        rows = list(latest.values())
+                    return 200, [{k: v for k, v in x.items() if not k.startswith("_")} for x in rows]
+                case ("GET", ["projects", pid, "repository", "commits", sha, "merge_requests"]):
+                    project = self._project(pid)
+                    self._commit_known(project["id"], sha)
+                    return 200, [
+                        {k: v for k, v in m.items() if not k.startswith("_")}
+                        for m in s.merge_requests.get(project["id"], [])
+                        if sha in m["_shas"]
+                    ]
+                case ("GET", ["projects", pid, "repository", "commits", sha, "discussions"]):
+                    project = self._project(pid)
+                    self._commit_known(project["id"], sha)
+                    return 200, s.discussions.get((project["id"], sha), [])
+                case ("POST", ["projects", pid, "repository", "commits", sha, "discussions"]):
+                    project = self._project(pid)
+                    self._commit_known(project["id"], sha)
+                    return 201, self._new_discussion(
+                        project["id"], sha, str(body.get("body") or ""), self.admin
+                    )
+                case (
+                    "PUT",
+                    ["projects", pid, "repository", "commits", sha, "discussions", did, "notes", nid],
+                ):
+                    project = self._project(pid)
+                    discussion = next(
+                        (d for d in s.discussions.get((project["id"], sha), []) if d["id"] == did), None
+                    )
+                    note = next((n for n in (discussion or {}).get("notes", []) if str(n["id"]) == nid), None)
+                    if note is None:
+                        raise _NotFound("404 Note Not Found")
+                    return 200, self._edit_note(note, body)
+                case ("GET", ["projects", pid, "merge_requests", iid, "notes"]):
+                    return 200, list(reversed(self._mr_notes(pid, iid)))
+                case ("POST", ["projects", pid, "merge_requests", iid, "notes"]):
+                    notes = self._mr_notes(pid, iid)
+                    if not str(body.get("body") or "").strip():
+                        raise _BadRequest("body is missing")
+                    note = self._note(
+                        str(body["body"]), self.admin, noteable_type="MergeRequest", noteable_iid=int(iid)
+                    )
+                    notes.append(note)
+                    return 201, note
+                case ("PUT", ["projects", pid, "merge_requests", iid, "notes", nid]):
+                    note = next((n for n in self._mr_notes(pid, iid) if str(n["id"]) == nid), None)
+                    if note is None:
+                        raise _NotFound("404 Note Not Found")
+                    return 200, self._edit_note(note, body)
         raise _NotFound("404 Not Found")
+
+    def _mr_notes(self, pid: str, iid: str) -> list[dict[str, Any]]:
+        project = self._project(pid)
+        notes = self._state.mr_notes.get((project["id"], int(iid))) if iid.isdigit() else None
+        if notes is None:
+            raise _NotFound("404 Merge Request Not Found")
+        return notes
+
+    def _edit_note(self, note: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+        if note["author"]["id"] != self.admin:
+            raise _Forbidden("403 Forbidden")
+        if not str(body.get("body") or "").strip():
+            raise _BadRequest("body is missing")
+        note["body"] = str(body["body"])
+        note["updated_at"] = _iso(datetime.now(UTC))
+        return note
 
 
 def _copy(value: dict[str, Any]) -> dict[str, Any]:
@@ -980,6 +1267,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             self._respond(fault, {"message": f"{fault} injected fault"})
             return
+        if method == "GET" and split.path.rstrip("/") == "/api/v4/job":
+            job_token = self.headers.get("JOB-TOKEN") or parse_qs(split.query).get("job_token", [""])[-1]
+            job = self.owner.job_for_token(job_token) if job_token else None
+            if job is None:
+                self._respond(401, {"message": "401 Unauthorized"})
+            else:
+                self._respond(200, job)
+            return
         token = self.headers.get("PRIVATE-TOKEN") or (self.headers.get("Authorization") or "").removeprefix(
             "Bearer "
         )
@@ -1000,6 +1295,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         except _BadRequest as exc:
             self._respond(400, {"message": str(exc)})
+            return
+        except _Forbidden as exc:
+            self._respond(403, {"message": str(exc)})
             return
         if isinstance(payload, list):
             self._respond_page(split.path, query, payload)

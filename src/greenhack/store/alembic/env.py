@@ -1,0 +1,54 @@
+"""Alembic environment: the URL comes from the configuration greenhack builds (``store.db.alembic_config``), or
+from ``Settings().database_url`` (``GREENHACK_DATABASE_URL``) when Alembic is run by hand. SQLite runs in batch
+mode so that ALTERs work there too."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from greenhack.settings import Settings
+from greenhack.store.db import create_db_engine
+from greenhack.store.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    return url if url else Settings().database_url
+
+
+def run_migrations_offline() -> None:
+    url = _url()
+    context.configure(
+        url=url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        compare_type=True,
+        render_as_batch=url.startswith("sqlite"),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = create_db_engine(_url(), pool_size=1)
+    try:
+        with engine.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                compare_type=True,
+                render_as_batch=connection.dialect.name == "sqlite",
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

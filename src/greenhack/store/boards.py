@@ -1,0 +1,190 @@
+"""Re-rank the boards from stored numbers, and rescore everything after a YAML change.
+
+:func:`refresh_boards` reads every rankable submission, hands them to ``greenhack.scoring.rank_submissions`` once
+per board (live: public rows; frozen: public rows of submissions made up to the freeze cut; final: private rows)
+and stores the ranked rows. :func:`rescore_event` first recomputes each submission's impacts from its stored
+measurement and BoaviztAPI factors under the loaded YAML (``greenhack.impacts.impacts_from_factors``), so a change
+of PUE, location factor, criterion, ranking method or weights needs no service at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy.orm import Session
+
+from greenhack.config import EventConfig
+from greenhack.errors import ImpactsError
+from greenhack.impacts import impacts_from_factors
+from greenhack.impacts.models import ServerFactors
+from greenhack.scoring.models import RankedRow, RankInput
+from greenhack.scoring.pareto import pareto_levels
+from greenhack.scoring.ranking import rank_submissions
+from greenhack.store import crud, queries
+from greenhack.store.db import store_errors
+from greenhack.store.freeze import freeze_state
+from greenhack.store.models import BOARDS, Measurement, Submission, Team, utcnow
+
+__all__ = ["RANKABLE_STATUSES", "RescoreReport", "board_inputs", "refresh_boards", "rescore_event"]
+
+# scored submissions are ranked; needs_review ones are listed (not ranked) with their reason
+RANKABLE_STATUSES = ("scored", "needs_review")
+
+
+class RescoreReport(BaseModel):
+    """What a rescore did: submissions whose impacts were recomputed, those left as they were (and why)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    recomputed: int
+    unchanged: int
+    problems: list[str]
+    boards: dict[str, int]
+
+
+def board_inputs(*, session: Session, event_id: int, board: str, cut: datetime | None) -> list[RankInput]:
+    """The ranking's view of every rankable submission of one board."""
+    performance = Submission.performance_private if board == "final" else Submission.performance_public
+    stmt = (
+        sa.select(
+            Submission.id,
+            Team.name,
+            Submission.created_at,
+            performance.label("performance"),
+            Submission.impact_total,
+            Submission.energy_j,
+            Submission.gwp_kgco2e,
+            Submission.duration_s,
+            Submission.status,
+            Submission.reason,
+            Submission.excluded,
+            Submission.excluded_reason,
+        )
+        .join(Team, Team.id == Submission.team_id)
+        .where(Submission.event_id == event_id, Submission.status.in_(RANKABLE_STATUSES))
+        .order_by(Submission.id)
+    )
+    if cut is not None:
+        stmt = stmt.where(Submission.created_at <= cut)
+    with store_errors(f"reading the {board} board's submissions"):
+        rows = session.execute(stmt).all()
+    inputs = []
+    for r in rows:
+        excluded = None
+        if r.excluded:
+            excluded = f"excluded by the organisers: {r.excluded_reason}"
+        elif r.status == "needs_review":
+            excluded = f"needs review: {r.reason}" if r.reason else "needs review"
+        inputs.append(
+            RankInput(
+                submission_id=r.id,
+                team=r.name,
+                submitted_at=r.created_at,
+                performance=r.performance,
+                impact=r.impact_total,
+                energy_j=r.energy_j,
+                gwp_kgco2e=r.gwp_kgco2e,
+                duration_s=r.duration_s,
+                excluded=excluded,
+            )
+        )
+    return inputs
+
+
+def _chart_front(inputs: Sequence[RankInput], higher_is_better: bool) -> set[int | str]:
+    """Submissions on the Pareto front among every usable submission of the board (the chart's front)."""
+    usable: list[tuple[RankInput, float, float]] = [
+        (i, i.performance, i.impact)
+        for i in inputs
+        if i.excluded is None and i.performance is not None and i.impact is not None
+    ]
+    points = [(perf if higher_is_better else -perf, impact) for _, perf, impact in usable]
+    return {
+        i.submission_id for (i, _, _), level in zip(usable, pareto_levels(points), strict=True) if level == 1
+    }
+
+
+def _records(rows: Sequence[RankedRow], front: set[int | str]) -> list[crud.ScoreRecord]:
+    return [
+        crud.ScoreRecord(
+            submission_id=int(row.submission_id),
+            rank=row.rank,
+            score=row.score,
+            pareto=row.submission_id in front,
+            best_of_team=row.counted,
+            formula=row.formula,
+            note=row.note,
+        )
+        for row in rows
+    ]
+
+
+def refresh_boards(
+    *, session: Session, event_id: int, config: EventConfig, now: datetime | None = None
+) -> dict[str, int]:
+    """Re-rank the live, frozen and final boards; return how many submissions each lists.
+
+    The frozen board exists once there is a cut (the YAML's freeze time or an admin's freeze).
+    """
+    now = now or utcnow()
+    event = queries.get_event(session=session, event_id=event_id)
+    state = freeze_state(config, now=now, override=event.frozen_override, frozen_at=event.frozen_at)
+    cut = state.cut if state.cut is not None else config.event.freeze
+    counts: dict[str, int] = {}
+    for board in BOARDS:
+        if board == "frozen" and cut is None:
+            crud.replace_scores(session=session, event_id=event_id, board=board, records=[], now=now)
+            counts[board] = 0
+            continue
+        inputs = board_inputs(
+            session=session, event_id=event_id, board=board, cut=cut if board == "frozen" else None
+        )
+        rows = rank_submissions(inputs, config.ranking, config.performance, impact=config.impact)
+        front = _chart_front(inputs, config.performance.higher_is_better)
+        crud.replace_scores(
+            session=session, event_id=event_id, board=board, records=_records(rows, front), now=now
+        )
+        counts[board] = len(rows)
+    return counts
+
+
+def rescore_event(
+    *, session: Session, event_id: int, config: EventConfig, now: datetime | None = None
+) -> RescoreReport:
+    """Recompute every measured submission's impacts under ``config`` from stored factors, then re-rank.
+
+    A submission whose stored factors cannot serve the new YAML (e.g. another location) keeps its impacts and
+    is named in ``problems``; nothing else is touched.
+    """
+    with store_errors("reading stored measurements"):
+        measured = session.execute(
+            sa.select(
+                Measurement.submission_id,
+                Measurement.factors,
+                Measurement.total_energy_j,
+                Measurement.duration_s,
+            )
+            .join(Submission, Submission.id == Measurement.submission_id)
+            .where(Submission.event_id == event_id)
+            .order_by(Measurement.submission_id)
+        ).all()
+    recomputed, problems = 0, []
+    for row in measured:
+        if row.factors is None:
+            problems.append(f"submission {row.submission_id}: no stored impact factors")
+            continue
+        try:
+            factors = ServerFactors.model_validate(row.factors)
+            impacts = impacts_from_factors(factors, config.impact, row.total_energy_j, row.duration_s)
+        except (ValidationError, ImpactsError) as exc:
+            problems.append(f"submission {row.submission_id}: {str(exc).splitlines()[0]}")
+            continue
+        crud.record_impacts(session=session, submission_id=row.submission_id, impacts=impacts)
+        recomputed += 1
+    boards = refresh_boards(session=session, event_id=event_id, config=config, now=now)
+    return RescoreReport(
+        recomputed=recomputed, unchanged=len(measured) - recomputed, problems=problems, boards=boards
+    )

@@ -1,0 +1,277 @@
+"""Writes: events, teams, and what an evaluation found (measurement, impacts, performance, scores).
+
+Keyword-only functions that take the caller's session and leave committing to it. Each write that changes what
+a board shows bumps the event's ``data_version`` (see :func:`bump_data_version`), so caches and live pages know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from greenhack.errors import NotFoundError, StoreError
+from greenhack.impacts.models import JobImpacts
+from greenhack.store.db import store_errors
+from greenhack.store.models import (
+    BOARDS,
+    SPLITS,
+    Event,
+    Impact,
+    Measurement,
+    Performance,
+    Score,
+    Submission,
+    Team,
+    utcnow,
+)
+from greenhack.telemetry.models import JobEnergy
+
+__all__ = [
+    "ScoreRecord",
+    "bump_data_version",
+    "ensure_event",
+    "ensure_team",
+    "get_submission",
+    "record_impacts",
+    "record_measurement",
+    "record_performance",
+    "replace_scores",
+    "set_excluded",
+    "set_frozen_override",
+]
+
+
+@dataclass(frozen=True)
+class ScoreRecord:
+    """Where one submission stands on one board (produced by greenhack.scoring)."""
+
+    submission_id: int
+    rank: int | None
+    score: float | None
+    pareto: bool
+    best_of_team: bool
+    formula: str
+    note: str | None = None
+
+
+def ensure_event(*, session: Session, name: str) -> Event:
+    """The event called ``name``, created on first use."""
+    with store_errors(f"loading event {name!r}"):
+        event = session.execute(sa.select(Event).where(Event.name == name)).scalar_one_or_none()
+        if event is None:
+            event = Event(name=name, data_version=0)
+            session.add(event)
+            session.flush()
+    return event
+
+
+def ensure_team(
+    *,
+    session: Session,
+    event_id: int,
+    name: str,
+    gitlab_project_id: int | None = None,
+    project_url: str | None = None,
+) -> Team:
+    """The team of ``event_id`` with this GitLab project (or, without one, this name), created on first use."""
+    with store_errors(f"loading team {name!r}"):
+        stmt = sa.select(Team).where(Team.event_id == event_id)
+        if gitlab_project_id is not None:
+            stmt = stmt.where(Team.gitlab_project_id == gitlab_project_id)
+        else:
+            stmt = stmt.where(Team.name == name)
+        team = session.execute(stmt).scalar_one_or_none()
+        if team is None:
+            team = Team(
+                event_id=event_id, name=name, gitlab_project_id=gitlab_project_id, project_url=project_url
+            )
+            session.add(team)
+            session.flush()
+        elif project_url and team.project_url != project_url:
+            team.project_url = project_url
+    return team
+
+
+def get_submission(*, session: Session, submission_id: int) -> Submission:
+    """The submission row.
+
+    Raises:
+        StoreError: no such submission.
+    """
+    with store_errors(f"loading submission {submission_id}"):
+        submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFoundError(f"submission {submission_id} does not exist")
+    return submission
+
+
+def bump_data_version(*, session: Session, event_id: int) -> None:
+    """Mark that what the event's boards show has changed."""
+    with store_errors("bumping the data version"):
+        session.execute(
+            sa.update(Event).where(Event.id == event_id).values(data_version=Event.data_version + 1)
+        )
+
+
+def record_measurement(*, session: Session, submission_id: int, energy: JobEnergy) -> None:
+    """Store the raw telemetry of a submission's window (replacing an earlier one) and its key numbers."""
+    submission = get_submission(session=session, submission_id=submission_id)
+    payload = energy.model_dump(mode="json")
+    with store_errors(f"storing the measurement of submission {submission_id}"):
+        measurement = session.get(Measurement, submission_id)
+        if measurement is None:
+            measurement = Measurement(submission_id=submission_id)
+            session.add(measurement)
+        measurement.server = energy.server
+        measurement.start = energy.start
+        measurement.end = energy.end
+        measurement.duration_s = energy.duration_s
+        measurement.cpu_energy_j = energy.cpu_energy_j
+        measurement.gpu_energy_j = energy.gpu_energy_j
+        measurement.total_energy_j = energy.total_energy_j
+        measurement.coverage = energy.coverage
+        measurement.max_gap_s = energy.max_gap_s
+        measurement.valid = energy.valid
+        measurement.problems = list(energy.problems)
+        measurement.timeline = payload["timeline"]
+        measurement.payload = payload
+        measurement.measured_at = utcnow()
+        submission.server = energy.server
+        submission.window_start = energy.start
+        submission.window_end = energy.end
+        submission.duration_s = energy.duration_s
+        submission.energy_j = energy.total_energy_j
+        session.flush()
+    bump_data_version(session=session, event_id=submission.event_id)
+
+
+def record_impacts(*, session: Session, submission_id: int, impacts: JobImpacts) -> None:
+    """Store a job's impacts, one row per criterion (replacing earlier ones), keep the server's factors on its
+    measurement for rescoring, and copy the event criterion's figures (and GWP, for carbon totals) onto the
+    submission for sorting.
+
+    Raises:
+        StoreError: the submission has no measurement yet (impacts come from a measured energy).
+    """
+    submission = get_submission(session=session, submission_id=submission_id)
+    with store_errors(f"storing the impacts of submission {submission_id}"):
+        measurement = session.get(Measurement, submission_id)
+        if measurement is None:
+            raise StoreError(f"submission {submission_id}: store its measurement before its impacts")
+        measurement.factors = impacts.factors.model_dump(mode="json")
+        session.execute(sa.delete(Impact).where(Impact.submission_id == submission_id))
+        for figure in impacts.all():
+            session.add(
+                Impact(
+                    submission_id=submission_id,
+                    criterion=figure.criterion,
+                    use=figure.use,
+                    embodied=figure.embodied,
+                    total=figure.total,
+                    min=figure.min,
+                    max=figure.max,
+                    unit=figure.unit,
+                )
+            )
+        headline = impacts.headline
+        submission.impact_total = headline.total
+        submission.impact_min = headline.min
+        submission.impact_max = headline.max
+        submission.impact_unit = headline.unit
+        submission.gwp_kgco2e = impacts.gwp.total
+        session.flush()
+    bump_data_version(session=session, event_id=submission.event_id)
+
+
+def record_performance(
+    *, session: Session, submission_id: int, split: str, metric: str, value: float, rows: int
+) -> None:
+    """Store a submission's metric on one split (public or private), replacing an earlier value."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+    submission = get_submission(session=session, submission_id=submission_id)
+    with store_errors(f"storing the performance of submission {submission_id}"):
+        row = session.execute(
+            sa.select(Performance).where(
+                Performance.submission_id == submission_id, Performance.split == split
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            row = Performance(submission_id=submission_id, split=split)
+            session.add(row)
+        row.metric, row.value, row.rows = metric, value, rows
+        if split == "public":
+            submission.performance_public = value
+        else:
+            submission.performance_private = value
+        session.flush()
+    bump_data_version(session=session, event_id=submission.event_id)
+
+
+def replace_scores(
+    *,
+    session: Session,
+    event_id: int,
+    board: str,
+    records: Sequence[ScoreRecord],
+    now: datetime | None = None,
+) -> None:
+    """Replace every score of one board of the event with ``records``."""
+    if board not in BOARDS:
+        raise ValueError(f"board must be one of {BOARDS}, not {board!r}")
+    computed_at = now or utcnow()
+    with store_errors(f"storing the {board} board"):
+        session.execute(sa.delete(Score).where(Score.event_id == event_id, Score.board == board))
+        if records:
+            session.execute(
+                sa.insert(Score),
+                [
+                    {
+                        "submission_id": r.submission_id,
+                        "board": board,
+                        "event_id": event_id,
+                        "rank": r.rank,
+                        "score": r.score,
+                        "pareto": r.pareto,
+                        "best_of_team": r.best_of_team,
+                        "formula": r.formula,
+                        "note": r.note,
+                        "computed_at": computed_at,
+                    }
+                    for r in records
+                ],
+            )
+    bump_data_version(session=session, event_id=event_id)
+
+
+def set_excluded(*, session: Session, submission_id: int, excluded: bool, reason: str | None) -> Submission:
+    """Exclude a submission from the boards (with the admin's reason), or include it again."""
+    if excluded and not (reason and reason.strip()):
+        raise ValueError("excluding a submission needs a reason")
+    submission = get_submission(session=session, submission_id=submission_id)
+    with store_errors(f"excluding submission {submission_id}"):
+        submission.excluded = excluded
+        submission.excluded_reason = reason.strip() if excluded and reason else None
+        session.flush()
+    bump_data_version(session=session, event_id=submission.event_id)
+    return submission
+
+
+def set_frozen_override(
+    *, session: Session, event_id: int, frozen: bool | None, now: datetime | None = None
+) -> None:
+    """Freeze (True) or unfreeze (False) the public board by hand; None follows the YAML's freeze time again."""
+    with store_errors("changing the freeze"):
+        done = session.execute(
+            sa.update(Event)
+            .where(Event.id == event_id)
+            .values(frozen_override=frozen, frozen_at=(now or utcnow()) if frozen else None)
+            .returning(Event.id)
+        ).scalar_one_or_none()
+    if done is None:
+        raise NotFoundError(f"event {event_id} does not exist")
+    bump_data_version(session=session, event_id=event_id)

@@ -1,0 +1,291 @@
+"""ORM models of the leaderboard database (SQLAlchemy 2, typed ``Mapped`` columns).
+
+One event has teams; a team has submissions (one per measured GitLab job). A submission is also the evaluation
+queue's row (status, attempts, lease). What an evaluation measured is stored raw (``Measurement``: the
+telemetry result and the impact factors as JSON, with the key numbers as real columns), so rescoring after a YAML
+change never asks Prometheus or BoaviztAPI again. ``Impact`` holds one row per criterion, ``Performance`` one row
+per split (public/private) and ``Score`` one row per board (live/frozen/final), written by the scoring step.
+
+Units: energies in J, durations in s, impacts in the unit named next to them (kgCO2e, kgSbeq, MJ, kWh).
+Times are stored in UTC and always read back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "BOARDS",
+    "MAX_ID",
+    "SPLITS",
+    "STATUSES",
+    "Base",
+    "Event",
+    "Impact",
+    "Measurement",
+    "Performance",
+    "Score",
+    "Submission",
+    "Team",
+    "UTCDateTime",
+    "utcnow",
+]
+
+# Row ids are 32-bit integers on PostgreSQL (SERIAL); larger ids can name no row.
+MAX_ID: Final = 2**31 - 1
+# Evaluation statuses. queued: waiting for a worker; measuring: claimed by a worker; scored: ranked (or listed);
+# invalid: the team's output is unusable (bad predictions); needs_review: the measurement cannot be trusted
+# (gaps, overlaps), an admin decides; failed: the platform gave up after its retries.
+STATUSES: Final = ("queued", "measuring", "scored", "invalid", "needs_review", "failed")
+# Performance splits of the truth rows.
+SPLITS: Final = ("public", "private")
+# Boards: live = public split, every scored submission; frozen = public split, jobs finished before the freeze;
+# final = private split, every scored submission (shown when the event closes).
+BOARDS: Final = ("live", "frozen", "final")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and read back aware, on PostgreSQL (timestamptz) and SQLite (text) alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        value = value.astimezone(UTC)
+        # SQLite keeps no offset: store naive UTC there
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# JSON on both databases, JSONB on PostgreSQL
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """Declarative base; naming convention so that migrations name constraints the same on both databases."""
+
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Event(Base):
+    """One hackathon. ``frozen_override`` is an admin's freeze/unfreeze (None: follow the YAML's freeze time) and
+    ``frozen_at`` when an admin froze it;
+    ``data_version`` grows on every change of what the boards show, so caches and live pages know to refresh."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    frozen_override: Mapped[bool | None] = mapped_column(sa.Boolean, nullable=True)
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    data_version: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    teams: Mapped[list[Team]] = relationship(back_populates="event")
+
+
+class Team(Base):
+    """A team, identified in GitLab by its project."""
+
+    __tablename__ = "teams"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "name", name="uq_teams_event_name"),
+        sa.UniqueConstraint("event_id", "gitlab_project_id", name="uq_teams_event_project"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    gitlab_project_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    project_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="teams")
+    submissions: Mapped[list[Submission]] = relationship(back_populates="team")
+
+
+class Submission(Base):
+    """One measured GitLab job of a team, and its evaluation's place in the queue.
+
+    Key numbers are real columns for sorting and totals: ``energy_j`` (J), ``impact_total``/``impact_min``/
+    ``impact_max`` in ``impact_unit`` (the event criterion), ``gwp_kgco2e`` (always kept for carbon totals and
+    budgets), ``performance_public``/``performance_private`` (the event metric).
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        sa.UniqueConstraint("gitlab_project_id", "gitlab_job_id", name="uq_submissions_gitlab_job"),
+        sa.CheckConstraint(
+            "status IN ('queued', 'measuring', 'scored', 'invalid', 'needs_review', 'failed')", name="status"
+        ),
+        sa.Index("ix_submissions_queue", "status", "next_attempt_at"),
+        sa.Index("ix_submissions_event_team", "event_id", "team_id"),
+        sa.Index("ix_submissions_event_status", "event_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(sa.ForeignKey("teams.id", ondelete="CASCADE"))
+    # where it came from in GitLab
+    gitlab_project_id: Mapped[int] = mapped_column(sa.BigInteger)
+    gitlab_pipeline_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    gitlab_job_id: Mapped[int] = mapped_column(sa.BigInteger)
+    commit_sha: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    ref: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    job_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    # the measured window, from the GitLab API; the server from the runner's tags
+    server: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # evaluation state
+    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    excluded: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    excluded_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    counts_toward_limit: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    # queue
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    evaluation_duration_s: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    # key numbers, copied from the measurement, impacts and performance rows for sorting and totals
+    duration_s: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    energy_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    impact_total: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    impact_min: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    impact_max: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    impact_unit: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    gwp_kgco2e: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    performance_public: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    performance_private: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+
+    team: Mapped[Team] = relationship(back_populates="submissions")
+    measurement: Mapped[Measurement | None] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", uselist=False
+    )
+    impacts: Mapped[list[Impact]] = relationship(back_populates="submission", cascade="all, delete-orphan")
+    performances: Mapped[list[Performance]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan"
+    )
+    scores: Mapped[list[Score]] = relationship(back_populates="submission", cascade="all, delete-orphan")
+
+
+class Measurement(Base):
+    """The raw telemetry of one submission's window (``payload``: the whole JobEnergy as JSON) and the impact
+    factors BoaviztAPI gave for its server (``factors``), kept so that a rescore needs no service."""
+
+    __tablename__ = "measurements"
+
+    submission_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    server: Mapped[str] = mapped_column(sa.String(100))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_s: Mapped[float] = mapped_column(sa.Float)
+    cpu_energy_j: Mapped[float] = mapped_column(sa.Float)
+    gpu_energy_j: Mapped[float] = mapped_column(sa.Float)
+    total_energy_j: Mapped[float] = mapped_column(sa.Float)
+    coverage: Mapped[float] = mapped_column(sa.Float)
+    max_gap_s: Mapped[float] = mapped_column(sa.Float)
+    valid: Mapped[bool] = mapped_column(sa.Boolean)
+    problems: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    timeline: Mapped[Any] = mapped_column(JSONType, default=list)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    factors: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="measurement")
+
+
+class Impact(Base):
+    """One criterion's impact of one submission in ``unit``: use, embodied (None for ``energy``), the total that
+    counts per ``impact.include``, and its min/max range where BoaviztAPI gives one."""
+
+    __tablename__ = "impacts"
+    __table_args__ = (
+        sa.UniqueConstraint("submission_id", "criterion", name="uq_impacts_submission_criterion"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id", ondelete="CASCADE"))
+    criterion: Mapped[str] = mapped_column(sa.String(10))
+    use: Mapped[float] = mapped_column(sa.Float)
+    embodied: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    total: Mapped[float] = mapped_column(sa.Float)
+    min: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    max: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    unit: Mapped[str] = mapped_column(sa.String(20))
+
+    submission: Mapped[Submission] = relationship(back_populates="impacts")
+
+
+class Performance(Base):
+    """The metric of one submission on one split of the truth rows (public or private)."""
+
+    __tablename__ = "performances"
+    __table_args__ = (sa.UniqueConstraint("submission_id", "split", name="uq_performances_submission_split"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id", ondelete="CASCADE"))
+    split: Mapped[str] = mapped_column(sa.String(10))
+    metric: Mapped[str] = mapped_column(sa.String(40))
+    value: Mapped[float] = mapped_column(sa.Float)
+    rows: Mapped[int] = mapped_column(sa.Integer)
+
+    submission: Mapped[Submission] = relationship(back_populates="performances")
+
+
+class Score(Base):
+    """Where one submission stands on one board: rank (None when listed but not ranked), score, the formula that
+    produced it, whether it is on the Pareto front, and why it is not ranked."""
+
+    __tablename__ = "scores"
+    __table_args__ = (sa.Index("ix_scores_board", "event_id", "board", "rank"),)
+
+    submission_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    board: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    rank: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    score: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    pareto: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    best_of_team: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    formula: Mapped[str] = mapped_column(sa.Text, default="")
+    note: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="scores")

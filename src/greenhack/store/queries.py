@@ -1,0 +1,366 @@
+"""Reads: boards, Pareto points, submissions, teams and event totals, as typed views.
+
+Keyword-only functions taking the caller's session; excluded submissions never appear on a board or chart,
+but their energy still counts in team and event footprints (the electricity was spent all the same).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from greenhack.errors import NotFoundError
+from greenhack.store.db import store_errors
+from greenhack.store.models import (
+    BOARDS,
+    STATUSES,
+    Event,
+    Impact,
+    Measurement,
+    Performance,
+    Score,
+    Submission,
+    Team,
+)
+from greenhack.store.views import (
+    BoardEntry,
+    EventTotals,
+    ImpactView,
+    MeasurementView,
+    ParetoPoint,
+    PerformanceView,
+    ScoreView,
+    SubmissionDetail,
+    SubmissionSummary,
+    TeamDetail,
+    TeamSummary,
+)
+
+__all__ = [
+    "board",
+    "data_version",
+    "event_totals",
+    "get_event",
+    "list_submissions",
+    "list_teams",
+    "pareto_points",
+    "status_counts",
+    "submission_detail",
+    "submissions_since",
+    "team_detail",
+]
+
+
+def get_event(*, session: Session, event_id: int) -> Event:
+    with store_errors(f"loading event {event_id}"):
+        event = session.get(Event, event_id)
+    if event is None:
+        raise NotFoundError(f"event {event_id} does not exist")
+    return event
+
+
+def data_version(*, session: Session, event_id: int) -> int:
+    """The event's data version (grows on every change a board shows)."""
+    with store_errors("reading the data version"):
+        version = session.execute(
+            sa.select(Event.data_version).where(Event.id == event_id)
+        ).scalar_one_or_none()
+    if version is None:
+        raise NotFoundError(f"event {event_id} does not exist")
+    return int(version)
+
+
+def _team_stats(event_id: int, until: datetime | None) -> sa.Subquery:
+    stmt = sa.select(
+        Submission.team_id.label("team_id"),
+        # submissions the platform failed do not count as the team's; their energy still does
+        sa.func.sum(sa.case((Submission.counts_toward_limit.is_(True), 1), else_=0)).label(
+            "submissions_count"
+        ),
+        sa.func.coalesce(sa.func.sum(Submission.energy_j), 0.0).label("team_energy_j"),
+        sa.func.coalesce(sa.func.sum(Submission.gwp_kgco2e), 0.0).label("team_gwp_kgco2e"),
+    ).where(Submission.event_id == event_id)
+    if until is not None:
+        stmt = stmt.where(Submission.created_at <= until)
+    return stmt.group_by(Submission.team_id).subquery()
+
+
+def _check_board(name: str) -> None:
+    if name not in BOARDS:
+        raise ValueError(f"board must be one of {', '.join(BOARDS)}, not {name!r}")
+
+
+def board(
+    *, session: Session, event_id: int, board_name: str, until: datetime | None = None
+) -> list[BoardEntry]:
+    """One line per team on ``board_name`` (live, frozen or final): ranked lines by rank, then unranked ones.
+
+    ``until`` limits the team totals to submissions created up to then (the frozen board's cut).
+    """
+    _check_board(board_name)
+    stats = _team_stats(event_id, until)
+    performance = Submission.performance_private if board_name == "final" else Submission.performance_public
+    stmt = (
+        sa.select(
+            Score.rank,
+            Score.score,
+            Score.pareto,
+            Score.note,
+            Team.id.label("team_id"),
+            Team.name.label("team_name"),
+            Submission.id.label("submission_id"),
+            performance.label("performance"),
+            Submission.impact_total,
+            Submission.impact_min,
+            Submission.impact_max,
+            Submission.impact_unit,
+            Submission.energy_j,
+            sa.func.coalesce(stats.c.submissions_count, 0).label("submissions_count"),
+            sa.func.coalesce(stats.c.team_energy_j, 0.0).label("team_energy_j"),
+            sa.func.coalesce(stats.c.team_gwp_kgco2e, 0.0).label("team_gwp_kgco2e"),
+        )
+        .select_from(Score)
+        .join(Submission, Submission.id == Score.submission_id)
+        .join(Team, Team.id == Submission.team_id)
+        .outerjoin(stats, stats.c.team_id == Team.id)
+        .where(
+            Score.event_id == event_id,
+            Score.board == board_name,
+            Score.best_of_team.is_(True),
+            Submission.excluded.is_(False),
+        )
+        .order_by(Score.rank.is_(None), Score.rank, Team.name)
+    )
+    with store_errors(f"reading the {board_name} board"):
+        rows = session.execute(stmt).mappings().all()
+    return [BoardEntry.model_validate(dict(row)) for row in rows]
+
+
+def pareto_points(*, session: Session, event_id: int, board_name: str) -> list[ParetoPoint]:
+    """Every scored, not excluded submission on ``board_name``, for the performance-vs-impact chart."""
+    _check_board(board_name)
+    performance = Submission.performance_private if board_name == "final" else Submission.performance_public
+    stmt = (
+        sa.select(
+            Submission.id.label("submission_id"),
+            Team.id.label("team_id"),
+            Team.name.label("team_name"),
+            performance.label("performance"),
+            Submission.impact_total,
+            Submission.impact_min,
+            Submission.impact_max,
+            Score.pareto,
+        )
+        .select_from(Score)
+        .join(Submission, Submission.id == Score.submission_id)
+        .join(Team, Team.id == Submission.team_id)
+        .where(
+            Score.event_id == event_id,
+            Score.board == board_name,
+            Submission.excluded.is_(False),
+            performance.is_not(None),
+            Submission.impact_total.is_not(None),
+        )
+        .order_by(Submission.id)
+    )
+    with store_errors("reading the chart points"):
+        rows = session.execute(stmt).mappings().all()
+    return [ParetoPoint.model_validate(dict(row)) for row in rows]
+
+
+_SUMMARY_COLUMNS = (
+    Submission.id,
+    Submission.team_id,
+    Team.name.label("team_name"),
+    Submission.status,
+    Submission.reason,
+    Submission.excluded,
+    Submission.excluded_reason,
+    Submission.gitlab_project_id,
+    Submission.gitlab_pipeline_id,
+    Submission.gitlab_job_id,
+    Submission.commit_sha,
+    Submission.job_url,
+    Submission.server,
+    Submission.window_start,
+    Submission.window_end,
+    Submission.created_at,
+    Submission.finished_at,
+    Submission.attempts,
+    Submission.duration_s,
+    Submission.energy_j,
+    Submission.impact_total,
+    Submission.impact_min,
+    Submission.impact_max,
+    Submission.impact_unit,
+    Submission.gwp_kgco2e,
+    Submission.performance_public,
+    Submission.counts_toward_limit,
+)
+
+
+def list_submissions(
+    *,
+    session: Session,
+    event_id: int,
+    team_id: int | None = None,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[SubmissionSummary]:
+    """Submissions of the event, newest first, optionally of one team or one status."""
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    stmt = (
+        sa.select(*_SUMMARY_COLUMNS)
+        .join(Team, Team.id == Submission.team_id)
+        .where(Submission.event_id == event_id)
+        .order_by(Submission.created_at.desc(), Submission.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if team_id is not None:
+        stmt = stmt.where(Submission.team_id == team_id)
+    if status is not None:
+        stmt = stmt.where(Submission.status == status)
+    with store_errors("listing submissions"):
+        rows = session.execute(stmt).mappings().all()
+    return [SubmissionSummary.model_validate(dict(row)) for row in rows]
+
+
+def submission_detail(
+    *, session: Session, submission_id: int, event_id: int | None = None
+) -> SubmissionDetail:
+    """Everything known about one submission.
+
+    Raises:
+        StoreError: no such submission (in this event, when ``event_id`` is given).
+    """
+    with store_errors(f"loading submission {submission_id}"):
+        stmt = sa.select(*_SUMMARY_COLUMNS, Submission.last_error, Submission.event_id).join(
+            Team, Team.id == Submission.team_id
+        )
+        row = session.execute(stmt.where(Submission.id == submission_id)).mappings().one_or_none()
+        if row is None or (event_id is not None and row["event_id"] != event_id):
+            raise NotFoundError(f"submission {submission_id} does not exist")
+        measurement = session.get(Measurement, submission_id)
+        impacts = session.execute(
+            sa.select(Impact).where(Impact.submission_id == submission_id).order_by(Impact.criterion)
+        ).scalars()
+        performances = session.execute(
+            sa.select(Performance)
+            .where(Performance.submission_id == submission_id)
+            .order_by(Performance.split)
+        ).scalars()
+        scores = session.execute(
+            sa.select(Score).where(Score.submission_id == submission_id).order_by(Score.board)
+        ).scalars()
+        data: dict[str, Any] = dict(row)
+        return SubmissionDetail(
+            submission=SubmissionSummary.model_validate(data),
+            last_error=data["last_error"],
+            measurement=MeasurementView.model_validate(measurement) if measurement is not None else None,
+            impacts=[ImpactView.model_validate(i) for i in impacts],
+            performances=[PerformanceView.model_validate(p) for p in performances],
+            scores=[ScoreView.model_validate(s) for s in scores],
+        )
+
+
+def _team_summaries(session: Session, event_id: int, team_id: int | None) -> list[TeamSummary]:
+    stats = _team_stats(event_id, None)
+    stmt = (
+        sa.select(
+            Team.id,
+            Team.name,
+            Team.gitlab_project_id,
+            Team.project_url,
+            sa.func.coalesce(stats.c.submissions_count, 0).label("submissions_count"),
+            sa.func.coalesce(stats.c.team_energy_j, 0.0).label("energy_j"),
+            sa.func.coalesce(stats.c.team_gwp_kgco2e, 0.0).label("gwp_kgco2e"),
+        )
+        .outerjoin(stats, stats.c.team_id == Team.id)
+        .where(Team.event_id == event_id)
+        .order_by(Team.name)
+    )
+    if team_id is not None:
+        stmt = stmt.where(Team.id == team_id)
+    return [TeamSummary.model_validate(dict(r)) for r in session.execute(stmt).mappings().all()]
+
+
+def list_teams(*, session: Session, event_id: int) -> list[TeamSummary]:
+    """Every team of the event with its cumulative footprint, by name."""
+    with store_errors("listing teams"):
+        return _team_summaries(session, event_id, None)
+
+
+def team_detail(*, session: Session, event_id: int, team_id: int, limit: int = 500) -> TeamDetail:
+    """A team, its submissions (newest first) and its cumulative footprint.
+
+    Raises:
+        StoreError: no such team in the event.
+    """
+    with store_errors(f"loading team {team_id}"):
+        teams = _team_summaries(session, event_id, team_id)
+    if not teams:
+        raise NotFoundError(f"team {team_id} does not exist")
+    return TeamDetail(
+        team=teams[0],
+        submissions=list_submissions(session=session, event_id=event_id, team_id=team_id, limit=limit),
+    )
+
+
+def submissions_since(*, session: Session, team_id: int, since: datetime) -> int:
+    """How many of a team's submissions created since ``since`` count toward its daily limit."""
+    with store_errors("counting submissions"):
+        return int(
+            session.execute(
+                sa.select(sa.func.count())
+                .select_from(Submission)
+                .where(
+                    Submission.team_id == team_id,
+                    Submission.created_at >= since,
+                    Submission.counts_toward_limit.is_(True),
+                )
+            ).scalar_one()
+        )
+
+
+def status_counts(*, session: Session, event_id: int | None = None) -> dict[str, int]:
+    """Number of submissions in each status (every status present, zero included)."""
+    stmt = sa.select(Submission.status, sa.func.count()).group_by(Submission.status)
+    if event_id is not None:
+        stmt = stmt.where(Submission.event_id == event_id)
+    with store_errors("counting statuses"):
+        found = {status: int(n) for status, n in session.execute(stmt).all()}
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
+def event_totals(*, session: Session, event_id: int) -> EventTotals:
+    """Totals of the whole hackathon: every measured job's energy and carbon, excluded ones included."""
+    event = get_event(session=session, event_id=event_id)
+    with store_errors("summing the event's totals"):
+        sums = session.execute(
+            sa.select(
+                sa.func.count(Submission.energy_j).label("measured_jobs"),
+                sa.func.coalesce(sa.func.sum(Submission.energy_j), 0.0).label("energy_j"),
+                sa.func.coalesce(sa.func.sum(Submission.gwp_kgco2e), 0.0).label("gwp_kgco2e"),
+                sa.func.coalesce(sa.func.sum(Submission.duration_s), 0.0).label("duration_s"),
+                sa.func.count().label("submissions"),
+            ).where(Submission.event_id == event_id)
+        ).one()
+        teams = session.execute(
+            sa.select(sa.func.count()).select_from(Team).where(Team.event_id == event_id)
+        ).scalar_one()
+    return EventTotals(
+        event_name=event.name,
+        teams=int(teams),
+        submissions=int(sums.submissions),
+        by_status=status_counts(session=session, event_id=event_id),
+        measured_jobs=int(sums.measured_jobs),
+        energy_j=float(sums.energy_j),
+        gwp_kgco2e=float(sums.gwp_kgco2e),
+        duration_s=float(sums.duration_s),
+    )

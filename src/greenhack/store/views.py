@@ -1,0 +1,180 @@
+"""Typed read results of the store (frozen pydantic models), also the JSON shapes of the web API.
+
+Units: energies in J, durations in s, ``gwp_kgco2e`` in kgCO2e, impacts in their ``impact_unit``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "BoardEntry",
+    "EventTotals",
+    "ImpactView",
+    "MeasurementView",
+    "ParetoPoint",
+    "PerformanceView",
+    "ScoreView",
+    "SubmissionDetail",
+    "SubmissionSummary",
+    "TeamDetail",
+    "TeamSummary",
+]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+class BoardEntry(_View):
+    """One team's line on a board: its selected submission and the team's totals."""
+
+    rank: int | None
+    score: float | None
+    team_id: int
+    team_name: str
+    submission_id: int
+    performance: float | None
+    impact_total: float | None
+    impact_min: float | None
+    impact_max: float | None
+    impact_unit: str | None
+    energy_j: float | None
+    pareto: bool
+    note: str | None
+    submissions_count: int
+    team_energy_j: float
+    team_gwp_kgco2e: float
+
+
+class ParetoPoint(_View):
+    """One scored submission on the performance-vs-impact chart."""
+
+    submission_id: int
+    team_id: int
+    team_name: str
+    performance: float
+    impact_total: float
+    impact_min: float | None
+    impact_max: float | None
+    pareto: bool
+
+
+class SubmissionSummary(_View):
+    """A submission as listed in a team's history or the API's list."""
+
+    id: int
+    team_id: int
+    team_name: str
+    status: str
+    reason: str | None
+    excluded: bool
+    excluded_reason: str | None
+    gitlab_project_id: int
+    gitlab_pipeline_id: int | None
+    gitlab_job_id: int
+    commit_sha: str | None
+    job_url: str | None
+    server: str | None
+    window_start: datetime | None
+    window_end: datetime | None
+    created_at: datetime
+    finished_at: datetime | None
+    attempts: int
+    duration_s: float | None
+    energy_j: float | None
+    impact_total: float | None
+    impact_min: float | None
+    impact_max: float | None
+    impact_unit: str | None
+    gwp_kgco2e: float | None
+    performance_public: float | None
+    counts_toward_limit: bool
+
+
+class MeasurementView(_View):
+    """The raw measurement of a submission's window (``payload``: the telemetry's JobEnergy as JSON)."""
+
+    server: str
+    start: datetime
+    end: datetime
+    duration_s: float
+    cpu_energy_j: float
+    gpu_energy_j: float
+    total_energy_j: float
+    coverage: float
+    max_gap_s: float
+    valid: bool
+    problems: list[str]
+    payload: dict[str, Any]
+
+
+class ImpactView(_View):
+    criterion: str
+    use: float
+    embodied: float | None
+    total: float
+    min: float | None
+    max: float | None
+    unit: str
+
+
+class PerformanceView(_View):
+    split: str
+    metric: str
+    value: float
+    rows: int
+
+
+class ScoreView(_View):
+    board: str
+    rank: int | None
+    score: float | None
+    pareto: bool
+    best_of_team: bool
+    formula: str
+    note: str | None
+
+
+class SubmissionDetail(_View):
+    """Everything known about one submission."""
+
+    submission: SubmissionSummary
+    last_error: str | None
+    measurement: MeasurementView | None
+    impacts: list[ImpactView]
+    performances: list[PerformanceView]
+    scores: list[ScoreView]
+
+
+class TeamSummary(_View):
+    id: int
+    name: str
+    gitlab_project_id: int | None
+    project_url: str | None
+    submissions_count: int
+    energy_j: float
+    gwp_kgco2e: float
+
+
+class TeamDetail(_View):
+    """A team, its submissions (newest first) and its cumulative footprint."""
+
+    team: TeamSummary
+    submissions: list[SubmissionSummary]
+
+
+class EventTotals(_View):
+    """The whole hackathon: every measured job's energy (J) and carbon (kgCO2e), and the queue."""
+
+    event_name: str
+    teams: int
+    submissions: int
+    by_status: dict[str, int]
+    measured_jobs: int
+    energy_j: float
+    gwp_kgco2e: float
+    duration_s: float

@@ -1,0 +1,45 @@
+"""Telemetry: the energy of a server over a job window, from its exporters' samples in Prometheus.
+
+``measure_energy`` (CPU+DRAM from Scaphandre, each GPU from nvidia_gpu_exporter or dcgm-exporter),
+``measure_idle_power`` (for ``impact.idle: subtract``), ``PrometheusClient`` (raw samples with their own
+timestamps), and the typed results ``JobEnergy``, ``GpuEnergy``, ``IdlePower``, ``PowerTimeline``.
+The exporter simulator lives in ``greenhack.telemetry.simulator``.
+"""
+
+from __future__ import annotations
+
+from greenhack.telemetry.idle import measure_idle_power
+from greenhack.telemetry.measure import SampleSource, fetch_margin, measure_energy
+from greenhack.telemetry.models import (
+    ComponentEnergy,
+    GpuEnergy,
+    IdlePower,
+    JobEnergy,
+    Method,
+    PowerTimeline,
+    Sample,
+    SampleSeries,
+)
+from greenhack.telemetry.profiles import DCGM, NVIDIA_SMI, SCAPHANDRE, ExporterProfile, normalise_gpu_uuid
+from greenhack.telemetry.prometheus import PrometheusClient
+
+__all__ = [
+    "DCGM",
+    "NVIDIA_SMI",
+    "SCAPHANDRE",
+    "ComponentEnergy",
+    "ExporterProfile",
+    "GpuEnergy",
+    "IdlePower",
+    "JobEnergy",
+    "Method",
+    "PowerTimeline",
+    "PrometheusClient",
+    "Sample",
+    "SampleSeries",
+    "SampleSource",
+    "fetch_margin",
+    "measure_energy",
+    "measure_idle_power",
+    "normalise_gpu_uuid",
+]

@@ -1,0 +1,103 @@
+"""Admin actions under ``/api/v1/admin``, behind the bearer token from ``GREENHACK_ADMIN_TOKEN``.
+
+Without the token (or while it is unset) every route answers 401 and changes nothing: the token is checked
+by a router dependency before any handler runs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from greenhack.store import crud, queue
+from greenhack.store.boards import RescoreReport, refresh_boards, rescore_event
+from greenhack.store.models import MAX_ID
+from greenhack.web.deps import AdminDep, ContextDep, SessionDep
+
+__all__ = ["ActionResult", "ExcludeRequest", "router"]
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[AdminDep])
+
+SubmissionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+class ExcludeRequest(BaseModel):
+    """Why a submission is excluded from the boards (shown on its page)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ActionResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    message: str
+
+
+@router.post("/rescore", response_model=RescoreReport)
+def rescore(context: ContextDep, session: SessionDep) -> RescoreReport:
+    """Recompute every impact from the stored measurements and factors under the loaded YAML, then re-rank
+    every board. Never asks Prometheus or BoaviztAPI."""
+    report = rescore_event(
+        session=session, event_id=context.event_id, config=context.config, now=context.clock()
+    )
+    context.cache.invalidate()
+    return report
+
+
+@router.post("/submissions/{submission_id}/exclude", response_model=ActionResult, responses={404: {}})
+def exclude(
+    submission_id: SubmissionId, body: ExcludeRequest, context: ContextDep, session: SessionDep
+) -> ActionResult:
+    """Exclude a submission from every board, with a reason shown on its page."""
+    crud.set_excluded(session=session, submission_id=submission_id, excluded=True, reason=body.reason)
+    refresh_boards(session=session, event_id=context.event_id, config=context.config, now=context.clock())
+    context.cache.invalidate()
+    return ActionResult(ok=True, message=f"submission {submission_id} excluded")
+
+
+@router.post("/submissions/{submission_id}/include", response_model=ActionResult, responses={404: {}})
+def include(submission_id: SubmissionId, context: ContextDep, session: SessionDep) -> ActionResult:
+    """Undo an exclusion."""
+    crud.set_excluded(session=session, submission_id=submission_id, excluded=False, reason=None)
+    refresh_boards(session=session, event_id=context.event_id, config=context.config, now=context.clock())
+    context.cache.invalidate()
+    return ActionResult(ok=True, message=f"submission {submission_id} included again")
+
+
+@router.post("/submissions/{submission_id}/rerun", response_model=ActionResult, responses={404: {}})
+def rerun(submission_id: SubmissionId, context: ContextDep, session: SessionDep) -> ActionResult:
+    """Queue the submission's evaluation again from scratch (a worker measures and scores it anew)."""
+    queue.requeue(session=session, submission_id=submission_id, now=context.clock())
+    crud.bump_data_version(session=session, event_id=context.event_id)
+    context.cache.invalidate()
+    return ActionResult(ok=True, message=f"submission {submission_id} queued again")
+
+
+def _set_freeze(context: ContextDep, session: SessionDep, frozen: bool | None, message: str) -> ActionResult:
+    crud.set_frozen_override(session=session, event_id=context.event_id, frozen=frozen, now=context.clock())
+    refresh_boards(session=session, event_id=context.event_id, config=context.config, now=context.clock())
+    context.cache.invalidate()
+    return ActionResult(ok=True, message=message)
+
+
+@router.post("/freeze", response_model=ActionResult)
+def freeze(context: ContextDep, session: SessionDep) -> ActionResult:
+    """Freeze the public board now (visitors see it as of now; admins keep the live board)."""
+    return _set_freeze(context, session, True, "board frozen")
+
+
+@router.post("/unfreeze", response_model=ActionResult)
+def unfreeze(context: ContextDep, session: SessionDep) -> ActionResult:
+    """Show the live board to everyone again, whatever the YAML's freeze time."""
+    return _set_freeze(context, session, False, "board unfrozen")
+
+
+@router.post("/freeze/auto", response_model=ActionResult)
+def freeze_auto(context: ContextDep, session: SessionDep) -> ActionResult:
+    """Drop any manual freeze/unfreeze: follow the YAML's ``event.freeze`` time again."""
+    return _set_freeze(context, session, None, "freeze follows the event YAML")

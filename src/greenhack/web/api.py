@@ -1,0 +1,213 @@
+"""The JSON API under ``/api/v1``: boards (JSON and CSV), chart points, submissions, teams, event totals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, get_args
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict
+
+from greenhack.store import queries
+from greenhack.store.db import transaction
+from greenhack.store.models import MAX_ID, STATUSES
+from greenhack.store.queue import queue_length
+from greenhack.store.views import EventTotals, SubmissionDetail, SubmissionSummary, TeamDetail, TeamSummary
+from greenhack.web.boards import BoardResponse, ParetoResponse, board_csv, build_board, build_pareto
+from greenhack.web.context import AppContext
+from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
+from greenhack.web.presenting import TeamAccountView, redact_detail, redact_submission, team_account
+from greenhack.web.visibility import BoardChoice, BoardName, choose_board
+
+__all__ = ["EventResponse", "TeamResponse", "VersionResponse", "board_for", "router"]
+
+router = APIRouter(prefix="/api/v1", tags=["leaderboard"])
+
+BoardQuery = Annotated[
+    BoardName | None, Query(description="live, frozen or final; omitted: the board this visitor sees now")
+]
+StatusName = Literal["queued", "measuring", "scored", "invalid", "needs_review", "failed"]
+if set(get_args(StatusName)) != set(STATUSES):  # kept in step with the store
+    raise RuntimeError("the API's statuses differ from the store's")
+
+
+class VersionResponse(BaseModel):
+    """What changes when the board changes; pages poll it to refresh themselves."""
+
+    model_config = ConfigDict(frozen=True)
+
+    data_version: int
+    board: BoardName
+    frozen: bool
+    closed: bool
+
+
+class TeamResponse(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    detail: TeamDetail
+    account: TeamAccountView
+
+
+def board_for(context: AppContext, *, admin: bool, asked: BoardName | None) -> BoardChoice:
+    """The board this visitor may see (403 for a board hidden from them)."""
+    try:
+        return choose_board(context.freeze(), admin=admin, asked=asked)
+    except PermissionError as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
+
+
+def _cached(request: Request, context: AppContext, key: str, render: object, media_type: str) -> Response:
+    entry = context.cache.get(key, render)  # type: ignore[arg-type]
+    headers = {"ETag": entry.etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == entry.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(content=entry.body, media_type=media_type, headers=headers)
+
+
+@router.get(
+    "/leaderboard", response_model=BoardResponse, responses={403: {"description": "board not public"}}
+)
+def leaderboard(
+    request: Request, context: ContextDep, admin: IsAdminDep, board: BoardQuery = None
+) -> Response:
+    """The board: one line per team, ranked, with performance, impact (and its uncertainty), energy, score and
+    the team's totals. Before the freeze everyone sees the live board; after it, the frozen one (admins: live);
+    once the event closes, the final board on the private rows."""
+    choice = board_for(context, admin=admin, asked=board)
+
+    def render(version: int) -> bytes:
+        with transaction(context.sessions, "reading the board") as session:
+            data = build_board(
+                session=session,
+                config=context.config,
+                event_id=context.event_id,
+                choice=choice,
+                version=version,
+            )
+        return data.model_dump_json().encode()
+
+    key = f"json:{choice.name}:{choice.state.frozen}:{choice.state.closed}:{choice.state.cut}"
+    return _cached(request, context, key, render, "application/json")
+
+
+@router.get(
+    "/leaderboard.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "the board as CSV"}, 403: {}},
+)
+def leaderboard_csv(
+    context: ContextDep, session: SessionDep, admin: IsAdminDep, board: BoardQuery = None
+) -> Response:
+    """The board as CSV (one line per team), for spreadsheets."""
+    choice = board_for(context, admin=admin, asked=board)
+    version = queries.data_version(session=session, event_id=context.event_id)
+    data = build_board(
+        session=session, config=context.config, event_id=context.event_id, choice=choice, version=version
+    )
+    filename = f"leaderboard-{choice.name}.csv"
+    return Response(
+        content=board_csv(data),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/pareto", response_model=ParetoResponse, responses={403: {}})
+def pareto(
+    context: ContextDep, session: SessionDep, admin: IsAdminDep, board: BoardQuery = None
+) -> ParetoResponse:
+    """Performance and impact of every scored submission on the board, the Pareto front flagged."""
+    choice = board_for(context, admin=admin, asked=board)
+    return build_pareto(session=session, config=context.config, event_id=context.event_id, board=choice.name)
+
+
+@router.get("/version", response_model=VersionResponse)
+def version(context: ContextDep, admin: IsAdminDep) -> VersionResponse:
+    """The data version of the board; cheap to poll."""
+    choice = board_for(context, admin=admin, asked=None)
+    return VersionResponse(
+        data_version=context.cache.version(),
+        board=choice.name,
+        frozen=choice.state.frozen,
+        closed=choice.state.closed,
+    )
+
+
+@router.get("/submissions", response_model=list[SubmissionSummary])
+def submissions(
+    context: ContextDep,
+    session: SessionDep,
+    admin: IsAdminDep,
+    team_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    status: StatusName | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> list[SubmissionSummary]:
+    """Submissions of the event, newest first."""
+    rows = queries.list_submissions(
+        session=session, event_id=context.event_id, team_id=team_id, status=status, limit=limit, offset=offset
+    )
+    state = context.freeze()
+    return [redact_submission(row, state=state, admin=admin) for row in rows]
+
+
+@router.get("/submissions/{submission_id}", response_model=SubmissionDetail, responses={404: {}})
+def submission(
+    submission_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    context: ContextDep,
+    session: SessionDep,
+    admin: IsAdminDep,
+) -> SubmissionDetail:
+    """Everything known about one submission: status and reason, window, measurement with its power timeline,
+    impacts per criterion, performance and scores with their formula."""
+    detail = queries.submission_detail(
+        session=session, submission_id=submission_id, event_id=context.event_id
+    )
+    return redact_detail(detail, state=context.freeze(), admin=admin)
+
+
+@router.get("/teams", response_model=list[TeamSummary])
+def teams(context: ContextDep, session: SessionDep) -> list[TeamSummary]:
+    """Every team with its cumulative footprint."""
+    return queries.list_teams(session=session, event_id=context.event_id)
+
+
+@router.get("/teams/{team_id}", response_model=TeamResponse, responses={404: {}})
+def team(
+    team_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    context: ContextDep,
+    session: SessionDep,
+    admin: IsAdminDep,
+) -> TeamResponse:
+    """A team: its submissions, cumulative footprint, carbon budget and submissions left today."""
+    detail = queries.team_detail(session=session, event_id=context.event_id, team_id=team_id)
+    state = context.freeze()
+    detail = detail.model_copy(
+        update={"submissions": [redact_submission(s, state=state, admin=admin) for s in detail.submissions]}
+    )
+    return TeamResponse(detail=detail, account=team_account(context=context, session=session, detail=detail))
+
+
+class EventResponse(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    totals: EventTotals
+    opens: datetime
+    closes: datetime
+    freeze: datetime | None
+    queue_length: int
+
+
+@router.get("/event", response_model=EventResponse)
+def event(context: ContextDep, session: SessionDep) -> EventResponse:
+    """Totals of the whole hackathon: every job's energy and carbon, by status, and the queue."""
+    totals = queries.event_totals(session=session, event_id=context.event_id)
+    cfg = context.config.event
+    return EventResponse(
+        totals=totals,
+        opens=cfg.opens,
+        closes=cfg.closes,
+        freeze=cfg.freeze,
+        queue_length=queue_length(session=session, event_id=context.event_id),
+    )

@@ -1,0 +1,92 @@
+"""What a visitor may see of a submission, and a team's running account (budget, submissions left today).
+
+Until the event closes, private-row performance and final-board scores are admins' only; while the board is
+frozen, the performance of submissions made after the cut is hidden too (the frozen board must not leak).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from greenhack.store import queries
+from greenhack.store.views import SubmissionDetail, SubmissionSummary, TeamDetail
+from greenhack.web.context import AppContext
+from greenhack.web.visibility import FreezeState
+
+__all__ = ["TeamAccountView", "day_start", "redact_detail", "redact_submission", "team_account"]
+
+
+def _after_cut(created_at: datetime, state: FreezeState) -> bool:
+    return state.frozen and not state.closed and state.cut is not None and created_at > state.cut
+
+
+def redact_submission(row: SubmissionSummary, *, state: FreezeState, admin: bool) -> SubmissionSummary:
+    """The row as this visitor may see it."""
+    if admin or not _after_cut(row.created_at, state):
+        return row
+    return row.model_copy(update={"performance_public": None})
+
+
+def redact_detail(detail: SubmissionDetail, *, state: FreezeState, admin: bool) -> SubmissionDetail:
+    """The detail as this visitor may see it."""
+    if admin:
+        return detail
+    hidden_boards = set() if state.closed else {"final"}
+    hidden_splits = set() if state.closed else {"private"}
+    if _after_cut(detail.submission.created_at, state):
+        hidden_boards |= {"live", "frozen"}
+        hidden_splits |= {"public"}
+    return detail.model_copy(
+        update={
+            "submission": redact_submission(detail.submission, state=state, admin=admin),
+            "performances": [p for p in detail.performances if p.split not in hidden_splits],
+            "scores": [s for s in detail.scores if s.board not in hidden_boards],
+        }
+    )
+
+
+class TeamAccountView(BaseModel):
+    """A team's carbon budget (gCO2e) and daily submissions; ``budget_*`` are None when the event sets none."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gwp_g: float
+    energy_wh: float
+    budget_g: float | None
+    budget_left_g: float | None
+    budget_used_fraction: float | None
+    over_budget: bool
+    submissions_per_day: int
+    submissions_today: int
+    submissions_left_today: int
+    day_starts_at: datetime
+
+
+def day_start(now: datetime, like: datetime) -> datetime:
+    """Midnight of ``now``'s day in the time zone of ``like`` (the event's opening time)."""
+    local = now.astimezone(like.tzinfo)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def team_account(*, context: AppContext, session: Session, detail: TeamDetail) -> TeamAccountView:
+    """The team's budget gauge and submissions left today, from its stored jobs."""
+    limits = context.config.limits
+    start = day_start(context.clock(), context.config.event.opens)
+    today = queries.submissions_since(session=session, team_id=detail.team.id, since=start)
+    gwp_g = detail.team.gwp_kgco2e * 1000.0
+    budget = limits.carbon_budget_g
+    return TeamAccountView(
+        gwp_g=gwp_g,
+        energy_wh=detail.team.energy_j / 3600.0,
+        budget_g=budget,
+        budget_left_g=budget - gwp_g if budget is not None else None,
+        budget_used_fraction=gwp_g / budget if budget else None,
+        over_budget=budget is not None and gwp_g > budget,
+        submissions_per_day=limits.submissions_per_day,
+        submissions_today=today,
+        submissions_left_today=max(0, limits.submissions_per_day - today),
+        day_starts_at=start,
+    )

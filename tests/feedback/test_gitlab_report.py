@@ -1,0 +1,205 @@
+"""Commit statuses and the one editable comment per submission, against the fake GitLab's documented API."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fb_world import World
+
+from greenhack.feedback.gitlab_report import (
+    GitLabReporter,
+    SubmissionReport,
+    comment_body,
+    marker,
+    status_description,
+)
+from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
+
+
+@pytest.fixture
+def reporter(world: World) -> GitLabReporter:
+    return GitLabReporter(GitLabGateway(make_gitlab_client(world.fake.url, world.fake.token, timeout_s=5.0)))
+
+
+def _report(world: World, job: dict[str, Any], **changes: Any) -> SubmissionReport:
+    pipeline = job["pipeline"]
+    assert isinstance(pipeline, dict)
+    base = SubmissionReport(
+        submission_id=41,
+        project_id=world.project_id,
+        sha=str(pipeline["sha"]),
+        ref="main",
+        pipeline_id=int(pipeline["id"]),
+        job_id=int(job["id"]),
+        job_url=str(job["web_url"]),
+        team="team-a",
+        status="scored",
+        metric="accuracy",
+        performance=0.9125,
+        energy_j=148_320.0,
+        cpu_energy_j=50_000.0,
+        gpu_energy_j=98_320.0,
+        duration_s=62.5,
+        gwp_g=12.34,
+        gwp_use_g=4.1,
+        gwp_embodied_g=8.24,
+        impact_total=0.01234,
+        impact_unit="kgCO2e",
+        criterion="gwp",
+        measurement_valid=True,
+        rank=3,
+        ranked=17,
+        team_gwp_g=40.0,
+        budget_g=500.0,
+        submissions_left_today=7,
+        page_url="https://board.example.org/submissions/41",
+        updated_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+    )
+    return replace(base, **changes)
+
+
+def _finished_job(world: World) -> dict[str, Any]:
+    job, _ = world.running_job()
+    world.fake.set_job_status(int(job["id"]), "success", finished_at=datetime.now(UTC))
+    return job
+
+
+def test_pending_while_measuring_then_success_with_a_one_line_summary(
+    world: World, reporter: GitLabReporter
+) -> None:
+    job = _finished_job(world)
+    scored = _report(world, job)
+    reporter.publish(replace(scored, status="measuring"))
+    (pending,) = world.fake.statuses_of(world.project_id, scored.sha)
+    assert pending["status"] == "pending" and pending["name"] == "greenhack"
+    assert pending["target_url"] == scored.page_url
+    assert world.fake.commit_notes_of(world.project_id, scored.sha) == []  # no comment while measuring
+
+    reporter.publish(scored)
+    statuses = world.fake.statuses_of(world.project_id, scored.sha)
+    assert [s["status"] for s in statuses] == ["success"]  # the pending status moved to success
+    assert statuses[0]["description"] == "accuracy 0.9125 · 41.2 Wh · 12.3 gCO2e · rank 3/17"
+    (note,) = world.fake.commit_notes_of(world.project_id, scored.sha)
+    assert note["body"].startswith(marker(41))
+    assert "| accuracy (public rows) | 0.9125 |" in note["body"]
+    assert "| energy | 41.2 Wh (CPU+DRAM 13.9 Wh, GPU 27.3 Wh) |" in note["body"]
+    assert "| carbon | 12.3 gCO2e (use 4.1 gCO2e, embodied 8.24 gCO2e) |" in note["body"]
+    assert "[submission page](https://board.example.org/submissions/41)" in note["body"]
+    assert "| team so far | 40 gCO2e of 500 gCO2e budget |" in note["body"]
+
+
+def test_re_evaluation_edits_the_comment_and_never_duplicates(world: World, reporter: GitLabReporter) -> None:
+    job = _finished_job(world)
+    first = _report(world, job)
+    reporter.publish(first)
+    requests_before = len(world.fake.requests)
+    reporter.publish(first)  # the same report again: nothing written
+    writes = [r for r in world.fake.requests[requests_before:] if r[0] in ("POST", "PUT")]
+    assert writes == []
+    assert len(world.fake.statuses_of(world.project_id, first.sha)) == 1
+
+    again = replace(first, rank=1, performance=0.95)
+    reporter.publish(again)
+    notes = world.fake.commit_notes_of(world.project_id, first.sha)
+    assert len(notes) == 1
+    assert "**rank 1/17** on the public board." in notes[0]["body"]
+    latest = world.fake.statuses_of(world.project_id, first.sha)[-1]
+    assert latest["status"] == "success" and "rank 1/17" in latest["description"]
+
+
+def test_a_second_submission_on_the_same_commit_gets_its_own_comment(
+    world: World, reporter: GitLabReporter
+) -> None:
+    job = _finished_job(world)
+    reporter.publish(_report(world, job))
+    reporter.publish(_report(world, job, submission_id=42, rank=5))
+    bodies = [n["body"] for n in world.fake.commit_notes_of(world.project_id, str(job["pipeline"]["sha"]))]
+    assert [b.splitlines()[0] for b in bodies] == [marker(41), marker(42)]
+
+
+def test_a_note_someone_else_wrote_with_the_marker_is_left_alone(
+    world: World, reporter: GitLabReporter
+) -> None:
+    job = _finished_job(world)
+    report = _report(world, job)
+    teammate = world.fake.add_user("teammate")
+    world.fake.add_commit_note(
+        world.project_id, report.sha, f"{marker(41)} rank 1, trust me", author_id=teammate
+    )
+    reporter.publish(report)
+    notes = world.fake.commit_notes_of(world.project_id, report.sha)
+    assert [n["author"]["username"] for n in notes] == ["teammate", "greenhack-bot"]
+    assert notes[0]["body"] == f"{marker(41)} rank 1, trust me"
+
+
+def test_a_commit_of_an_open_merge_request_is_answered_on_the_merge_request(
+    world: World, reporter: GitLabReporter
+) -> None:
+    job = _finished_job(world)
+    report = _report(world, job)
+    iid = world.fake.add_merge_request(world.project_id, source_branch="faster-model", shas=[report.sha])
+    reporter.publish(report)
+    reporter.publish(replace(report, rank=2))
+    assert world.fake.commit_notes_of(world.project_id, report.sha) == []
+    (note,) = world.fake.mr_notes_of(world.project_id, iid)
+    assert note["body"].startswith(marker(41)) and "rank 2/17" in note["body"]
+
+
+def test_invalid_predictions_say_what_to_fix(world: World, reporter: GitLabReporter) -> None:
+    job = _finished_job(world)
+    problems = tuple(f"predictions.csv:{line}: label 'maybe' is not a known class" for line in range(2, 30))
+    report = _report(
+        world,
+        job,
+        status="invalid",
+        reason="28 problems in predictions.csv",
+        problems=problems,
+        performance=None,
+        rank=None,
+    )
+    reporter.publish(report)
+    (status,) = world.fake.statuses_of(world.project_id, report.sha)
+    assert status["status"] == "failed"
+    assert status["description"] == "invalid: 28 problems in predictions.csv"
+    (note,) = world.fake.commit_notes_of(world.project_id, report.sha)
+    assert "Fix what is listed below and push again" in note["body"]
+    assert "- predictions.csv:2: label 'maybe' is not a known class" in note["body"]
+    assert "… and 8 more (see the submission page)" in note["body"]
+
+
+def test_platform_failures_and_reviews_say_it_is_not_the_teams_doing(
+    world: World, reporter: GitLabReporter
+) -> None:
+    job = _finished_job(world)
+    report = _report(world, job, rank=None)
+    reporter.publish(replace(report, status="measuring"))
+    review = replace(
+        report, status="needs_review", reason="telemetry: a 40 s gap in the GPU exporter's samples"
+    )
+    reporter.publish(review)
+    statuses = world.fake.statuses_of(world.project_id, report.sha)
+    # GitLab has no pending -> pending transition: the measuring status is closed, a new pending one says why
+    assert [s["status"] for s in statuses] == ["canceled", "pending"]
+    assert statuses[-1]["description"].startswith(
+        "measured (41.2 Wh), awaiting the organisers' review: telemetry"
+    )
+    failed = replace(report, status="failed", reason="GitLabUnavailable: GitLab did not answer for 2 h")
+    reporter.publish(failed)
+    latest = world.fake.statuses_of(world.project_id, report.sha)[-1]
+    assert latest["status"] == "failed"
+    assert latest["description"].startswith("platform failure, not counted in your daily limit:")
+    (note,) = world.fake.commit_notes_of(world.project_id, report.sha)
+    assert "this is the platform's failure, not your code's" in note["body"]
+
+
+def test_descriptions_fit_gitlabs_255_characters() -> None:
+    long = SubmissionReport(
+        submission_id=1, project_id=1, sha="a" * 40, ref="main", pipeline_id=1, job_id=1, job_url=None,
+        team="t", status="invalid", reason="x " * 400,
+    )  # fmt: skip
+    text = status_description(long)
+    assert len(text) == 255 and text.endswith("…")
+    assert comment_body(long).count(marker(1)) == 1

@@ -1,0 +1,159 @@
+"""Carbon-aware early stopping, end to end: simulated exporters scraped live by a real Prometheus, the platform's
+GET /api/v1/jobs/self/energy behind a real HTTP server, and a training loop that stops itself with
+greenhack.budget once its job has used its energy budget."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fb_world import World, write_event
+
+from greenhack.budget import BudgetError, CarbonBudget, fetch_job_footprint
+from greenhack.feedback.job_auth import JobTokenVerifier
+from greenhack.feedback.router import FeedbackServices, make_feedback_router
+from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
+from greenhack.services.prometheus import PrometheusServer, static_scrape_config
+from greenhack.store.db import SessionFactory
+from greenhack.telemetry import NVIDIA_SMI, SCAPHANDRE, PrometheusClient
+from greenhack.telemetry.simulator import ExporterSim, PowerTrace, SimDevice, SimulatorServer
+
+HOST_W, GPU_W = 400.0, 300.0
+
+
+@pytest.fixture
+def exporters() -> Iterator[tuple[SimulatorServer, SimulatorServer]]:
+    host = SimulatorServer(
+        ExporterSim(SCAPHANDRE, (SimDevice(PowerTrace(HOST_W, ()), counter_offset_j=1e6),))
+    )
+    gpu = SimulatorServer(
+        ExporterSim(
+            NVIDIA_SMI,
+            (SimDevice(PowerTrace(GPU_W, ()), uuid="GPU-3b1c8f2e-6a0d-4e7b-9d53-0c2f6e8a1b47"),),
+            with_counter=False,
+        )
+    )
+    yield host, gpu
+    host.stop()
+    gpu.stop()
+
+
+@pytest.fixture
+def live_prometheus(
+    prometheus_factory: Callable[..., PrometheusServer], exporters: tuple[SimulatorServer, SimulatorServer]
+) -> PrometheusServer:
+    host, gpu = exporters
+    scrape = static_scrape_config("scaph", [host.address], scrape_interval_s=1) + static_scrape_config(
+        "gpu", [gpu.address], scrape_interval_s=1
+    )
+    server = prometheus_factory(scrape_config=scrape)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        answer = httpx.get(
+            f"{server.url}/api/v1/query", params={"query": "scaph_host_power_microwatts"}
+        ).json()
+        gpu_answer = httpx.get(
+            f"{server.url}/api/v1/query", params={"query": "nvidia_smi_power_draw_watts"}
+        ).json()
+        if answer["data"]["result"] and gpu_answer["data"]["result"]:
+            return server
+        time.sleep(0.2)
+    raise AssertionError("Prometheus did not scrape the simulated exporters")
+
+
+@pytest.fixture
+def platform_url(
+    tmp_path: Path,
+    world: World,
+    sessions: SessionFactory,
+    live_prometheus: PrometheusServer,
+    boavizta_url: str,
+    serve: Callable[[FastAPI], str],
+) -> Iterator[str]:
+    config = write_event(
+        tmp_path,
+        gitlab_url=world.fake.url,
+        prometheus_url=live_prometheus.url,
+        boavizta_url=boavizta_url,
+        scaphandre='{job="scaph"}',
+        gpu='{job="gpu"}',
+        scrape_s=1.0,
+    )
+    with httpx.Client(timeout=5.0) as http, PrometheusClient(live_prometheus.url) as prometheus:
+        boavizta = BoaviztaClient(boavizta_url)
+        services = FeedbackServices(
+            verifier=JobTokenVerifier(config, http=http, ttl_s=5.0),
+            telemetry=prometheus,
+            impacts=ImpactCalculator(boavizta, FactorCache(tmp_path / "factors.json")),
+            gitlab=None,
+            sessions=sessions,
+        )
+        app = FastAPI()
+        app.include_router(make_feedback_router(config=config, services=lambda: services))
+        yield serve(app)
+        boavizta.close()
+
+
+def test_a_training_loop_stops_itself_when_its_job_reaches_its_energy_budget(
+    world: World, platform_url: str
+) -> None:
+    job, token = world.running_job(started_at=datetime.now(UTC))
+    budget = CarbonBudget(
+        max_energy_wh=0.5, url=platform_url, token=token, min_interval_s=0.5, on_error="raise"
+    )
+    epochs, began = 0, time.monotonic()
+    while epochs < 300:
+        time.sleep(0.1)  # one epoch of "training"
+        epochs += 1
+        if budget.exceeded():
+            break
+    stopped_after_s = time.monotonic() - began
+    assert epochs < 300, "the loop never stopped"
+    footprint = budget.last
+    assert footprint is not None and footprint.job_id == job["id"]
+    detail = httpx.get(f"{platform_url}/api/v1/jobs/self/energy", headers={"JOB-TOKEN": token}).json()
+    assert footprint.energy_wh >= 0.5 and footprint.valid, (
+        detail["problems"],
+        detail["measured_s"],
+        detail["measured_until"],
+        detail["started_at"],
+    )
+    # 700 W: 0.5 Wh takes about 2.6 s of measured time; the loop stops within a few scrapes of it
+    assert 2.0 < stopped_after_s < 12.0
+    assert footprint.gwp_gco2e > 0
+
+
+def test_the_answer_is_the_measured_energy_of_the_job_since_its_start(
+    world: World, platform_url: str
+) -> None:
+    _, token = world.running_job(started_at=datetime.now(UTC))
+    time.sleep(3.5)
+    body = httpx.get(f"{platform_url}/api/v1/jobs/self/energy", headers={"JOB-TOKEN": token}).json()
+    assert body["valid"] is True, body["problems"]
+    assert body["measured_s"] > 1.5
+    assert (body["cpu_energy_j"], body["gpu_energy_j"]) == pytest.approx(
+        (HOST_W * body["measured_s"], GPU_W * body["measured_s"]), rel=0.03
+    ), body
+    assert body["elapsed_s"] >= body["measured_s"]
+    assert body["gwp_gco2e"] == pytest.approx(body["gwp_use_gco2e"] + body["gwp_embodied_gco2e"])
+    assert body["server"] == "gpu-1"
+    footprint = fetch_job_footprint(platform_url, token)
+    assert footprint.energy_j >= body["energy_j"]
+
+
+def test_tokens_of_finished_or_foreign_jobs_get_no_answer(world: World, platform_url: str) -> None:
+    job, token = world.running_job(started_at=datetime.now(UTC))
+    world.fake.set_job_status(int(job["id"]), "success", finished_at=datetime.now(UTC))
+    with pytest.raises(BudgetError, match="answered 401"):
+        fetch_job_footprint(platform_url, token)
+    other = world.fake.create_project(
+        "other", namespace_id=world.fake.find_or_create_group("elsewhere")["id"]
+    )
+    _, foreign = world.running_job(project_id=int(other["id"]), started_at=datetime.now(UTC))
+    with pytest.raises(BudgetError, match="answered 403"):
+        fetch_job_footprint(platform_url, foreign)

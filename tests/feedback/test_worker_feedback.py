@@ -1,0 +1,238 @@
+"""The worker tells GitLab: pending when measuring starts, success/failed with a summary and one comment when the
+evaluation is final; re-evaluation edits; a GitLab outage never fails an evaluation; train + predict phases.
+
+Real Prometheus (backfilled exporter samples around the job windows), real BoaviztAPI, PostgreSQL, fake GitLab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fb_world import World, write_event
+
+from greenhack.config import EventConfig
+from greenhack.evaluation import EvaluationContext
+from greenhack.feedback.gitlab_report import GitLabReporter, marker
+from greenhack.feedback.lifecycle import phase_rank_inputs
+from greenhack.feedback.notifier import FeedbackNotifier
+from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
+from greenhack.gitlab.hook_router import enqueue_hook_jobs
+from greenhack.gitlab.webhooks import HookJob
+from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
+from greenhack.scoring.evaluate import split_for
+from greenhack.scoring.truth import load_truth
+from greenhack.services.prometheus import PrometheusServer
+from greenhack.store import crud, queue
+from greenhack.store.boards import board_inputs
+from greenhack.store.db import SessionFactory, transaction
+from greenhack.store.models import Submission
+from greenhack.telemetry import NVIDIA_SMI, SCAPHANDRE, PrometheusClient
+from greenhack.telemetry.simulator import Constant, ExporterSim, PowerTrace, SimDevice, openmetrics
+from greenhack.worker import Worker, WorkerOptions
+
+pytestmark = pytest.mark.slow
+
+GOOD = b"id,label\n1,big\n2,small\n3,big\n4,small\n"
+BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+WINDOWS = {
+    "a": (BASE + timedelta(minutes=2), BASE + timedelta(minutes=2, seconds=60)),
+    "train": (BASE + timedelta(minutes=5), BASE + timedelta(minutes=6, seconds=30)),
+    "predict": (BASE + timedelta(minutes=8), BASE + timedelta(minutes=8, seconds=40)),
+    "bad": (BASE + timedelta(minutes=11), BASE + timedelta(minutes=11, seconds=30)),
+}
+
+
+@pytest.fixture(scope="module")
+def backfilled(prometheus_factory: Callable[..., PrometheusServer]) -> PrometheusServer:
+    busy = tuple(Constant(s.timestamp(), e.timestamp(), 0.0) for s, e in WINDOWS.values())
+    host = PowerTrace(180.0, tuple(Constant(c.start_s, c.end_s, 420.0) for c in busy))
+    gpu = PowerTrace(55.0, tuple(Constant(c.start_s, c.end_s, 310.0) for c in busy))
+    sims = [
+        ExporterSim(
+            SCAPHANDRE, (SimDevice(host, counter_offset_j=5e6),), {"instance": "gpu-1:8080", "job": "s"}
+        ),
+        ExporterSim(
+            NVIDIA_SMI,
+            (SimDevice(gpu, uuid="GPU-3b1c8f2e-6a0d-4e7b-9d53-0c2f6e8a1b47"),),
+            {"instance": "gpu-1:9835", "job": "g"},
+            with_counter=False,
+        ),
+    ]
+    end = datetime.now(UTC) - timedelta(seconds=2)
+    return prometheus_factory(
+        openmetrics(sims, BASE.timestamp(), end.timestamp(), 5.0, jitter_s=0.05, seed=5)
+    )
+
+
+@dataclass
+class Loop:
+    world: World
+    config: EventConfig
+    sessions: SessionFactory
+    worker: Worker
+    notifier: FeedbackNotifier
+
+    def finished_job(self, window: str, *, name: str = "submission", artifacts: dict[str, bytes] | None = None,
+                     pipeline_id: int | None = None, status: str = "success") -> dict[str, Any]:  # fmt: skip
+        start, end = WINDOWS[window]
+        job = self.world.fake.run_job(
+            self.world.project_id, name=name, status=status, started_at=start, finished_at=end,
+            runner_id=self.world.runner_id, tags=["green-ai-gpu-1"], artifacts=artifacts,
+            pipeline_id=pipeline_id, failure_reason="script_failure" if status == "failed" else None,
+        )  # fmt: skip
+        with transaction(self.sessions, "queueing") as session:
+            enqueue_hook_jobs(
+                session=session,
+                config=self.config,
+                jobs=[HookJob(self.world.project_id, self.world.project_path, int(job["id"]), name, "test",
+                              status, int(job["pipeline"]["id"]), start - timedelta(seconds=3))],
+            )  # fmt: skip
+        return job
+
+    def row(self, job: dict[str, Any]) -> Submission:
+        with self.sessions() as session:
+            return session.execute(
+                sa.select(Submission).where(Submission.gitlab_job_id == job["id"])
+            ).scalar_one()
+
+
+@pytest.fixture
+def loop(
+    tmp_path: Path, world: World, sessions: SessionFactory, backfilled: PrometheusServer, boavizta_url: str
+) -> Iterator[Loop]:
+    config = write_event(
+        tmp_path,
+        gitlab_url=world.fake.url,
+        prometheus_url=backfilled.url,
+        boavizta_url=boavizta_url,
+        submission_jobs=("submission", "submission-train", "submission-predict"),
+        extra_impact="\n              lifecycle: {inferences: 1000000}",
+    )
+    gateway = GitLabGateway(make_gitlab_client(world.fake.url, world.fake.token, timeout_s=5.0))
+    truth = load_truth(config)
+    boavizta = BoaviztaClient(boavizta_url)
+    with PrometheusClient(backfilled.url) as prometheus:
+        ctx = EvaluationContext(
+            config=config,
+            gitlab=gateway,
+            telemetry=prometheus,
+            impacts=ImpactCalculator(boavizta, FactorCache(tmp_path / "factors.json")),
+            truth=truth,
+            split=split_for(config, truth),
+            now=lambda: datetime.now(UTC),
+            scrape_wait_s=0.5,
+        )
+        notifier = FeedbackNotifier(
+            reporter=GitLabReporter(gateway),
+            sessions=sessions,
+            config=config,
+            public_url="https://board.example.org",
+            base_delay_s=0.0,
+        )
+        with transaction(sessions, "event") as session:
+            event_id = crud.ensure_event(session=session, name=config.event.name).id
+        worker = Worker(
+            ctx=ctx,
+            sessions=sessions,
+            event_id=event_id,
+            options=WorkerOptions(name="w1", lease_s=60.0, max_attempts=3, base_delay_s=0.1, poll_s=0.05),
+            feedback=notifier,
+        )
+        yield Loop(world, config, sessions, worker, notifier)
+    boavizta.close()
+
+
+def _status_posts(loop: Loop, sha: str) -> int:
+    return sum(1 for m, p in loop.world.fake.requests if m == "POST" and p.endswith(f"/statuses/{sha}"))
+
+
+def test_a_scored_submission_gets_pending_then_success_and_one_comment(loop: Loop) -> None:
+    job = loop.finished_job("a", artifacts={"predictions.csv": GOOD})
+    sha = str(job["pipeline"]["sha"])
+    loop.worker.run(until_idle=True)
+    row = loop.row(job)
+    assert row.status == "scored", row.reason
+    assert (row.commit_sha, row.ref) == (sha, "main")
+    assert _status_posts(loop, sha) == 2  # pending when measuring started, success when final
+    (status,) = loop.world.fake.statuses_of(loop.world.project_id, sha)
+    assert status["status"] == "success"
+    assert status["description"].startswith("accuracy 1 · ")
+    assert status["description"].endswith("gCO2e · rank 1/1")
+    assert status["target_url"] == f"https://board.example.org/submissions/{row.id}"
+    (note,) = loop.world.fake.commit_notes_of(loop.world.project_id, sha)
+    assert note["body"].startswith(marker(row.id))
+    assert row.energy_j is not None and f"{row.energy_j / 3600:.3g} Wh" in note["body"]
+
+    # an admin's re-run: the same status name moves again, the comment is edited, never duplicated
+    with transaction(loop.sessions, "requeue") as session:
+        queue.requeue(session=session, submission_id=row.id)
+    loop.worker.run(until_idle=True)
+    assert len(loop.world.fake.commit_notes_of(loop.world.project_id, sha)) == 1
+    assert loop.world.fake.statuses_of(loop.world.project_id, sha)[-1]["status"] == "success"
+
+
+def test_gitlab_down_never_fails_an_evaluation_and_the_report_follows_later(loop: Loop) -> None:
+    job = loop.finished_job("a", artifacts={"predictions.csv": GOOD})
+    sha = str(job["pipeline"]["sha"])
+    loop.world.fake.fail(r"/statuses/", status=503, times=None)
+    loop.worker.run(until_idle=True)
+    assert loop.row(job).status == "scored"
+    (pending,) = loop.notifier.pending
+    assert pending.kind == "final" and "503" in pending.error
+    loop.world.fake.clear_faults()
+    assert loop.notifier.retry_due() == 1
+    assert loop.notifier.pending == []
+    assert loop.world.fake.statuses_of(loop.world.project_id, sha)[-1]["status"] == "success"
+    assert len(loop.world.fake.commit_notes_of(loop.world.project_id, sha)) == 1
+
+
+def test_invalid_predictions_fail_the_status_with_the_reason(loop: Loop) -> None:
+    job = loop.finished_job("bad", artifacts={"predictions.csv": b"id,label\n1,big\n"})
+    loop.worker.run(until_idle=True)
+    row = loop.row(job)
+    assert row.status == "invalid"
+    sha = str(job["pipeline"]["sha"])
+    (status,) = loop.world.fake.statuses_of(loop.world.project_id, sha)
+    assert status["status"] == "failed" and status["description"].startswith("invalid: ")
+    (note,) = loop.world.fake.commit_notes_of(loop.world.project_id, sha)
+    assert "Fix what is listed below and push again" in note["body"]
+
+
+def test_train_and_predict_are_measured_apart_and_ranked_once_with_the_projected_footprint(
+    loop: Loop,
+) -> None:
+    train = loop.finished_job("train", name="submission-train")
+    pipeline = int(train["pipeline"]["id"])
+    predict = loop.finished_job(
+        "predict", name="submission-predict", artifacts={"predictions.csv": GOOD}, pipeline_id=pipeline
+    )
+    loop.worker.run(until_idle=True)
+    t, p = loop.row(train), loop.row(predict)
+    assert (t.status, t.performance_public) == ("scored", None)
+    assert t.reason is not None and t.reason.startswith(f"training phase of pipeline {pipeline}")
+    assert p.status == "scored" and p.performance_public == 1.0
+    assert t.energy_j is not None and p.energy_j is not None and t.energy_j > p.energy_j
+
+    with loop.sessions() as session:
+        inputs = board_inputs(session=session, event_id=t.event_id, board="live", cut=None)
+        folded = phase_rank_inputs(session, event_id=t.event_id, inputs=inputs, config=loop.config)
+    assert {i.submission_id for i in inputs} == {t.id, p.id}
+    (ranked,) = folded
+    assert ranked.submission_id == p.id
+    assert t.impact_total is not None and p.impact_total is not None
+    assert ranked.impact == pytest.approx(t.impact_total + 1_000_000 * p.impact_total / 4)
+
+    sha = str(predict["pipeline"]["sha"])
+    notes = {
+        n["body"].splitlines()[0]: n["body"]
+        for n in loop.world.fake.commit_notes_of(loop.world.project_id, sha)
+    }
+    body = notes[marker(p.id)]
+    assert f"| train job {train['id']} |" in body and f"| predict job {predict['id']} |" in body
+    assert "1,000,000 inferences x predict" in body

@@ -1,0 +1,144 @@
+"""Admin actions: 401 and no change without the token; exclude, rerun, freeze and rescore with it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from conftest import ADMIN_TOKEN, Clock, Seeder, admin_headers
+from fastapi.testclient import TestClient
+
+from greenhack.config import EventConfig
+from greenhack.store.db import SessionFactory, transaction
+from greenhack.store.models import Event, Impact, Submission
+
+ADMIN_ROUTES = [
+    ("/api/v1/admin/rescore", None),
+    ("/api/v1/admin/submissions/{id}/exclude", {"reason": "copied predictions"}),
+    ("/api/v1/admin/submissions/{id}/include", None),
+    ("/api/v1/admin/submissions/{id}/rerun", None),
+    ("/api/v1/admin/freeze", None),
+    ("/api/v1/admin/unfreeze", None),
+    ("/api/v1/admin/freeze/auto", None),
+]
+
+
+def _snapshot(sessions: SessionFactory) -> list[tuple[object, ...]]:
+    with transaction(sessions) as s:
+        subs = s.execute(
+            sa.select(
+                Submission.id,
+                Submission.status,
+                Submission.excluded,
+                Submission.attempts,
+                Submission.impact_total,
+            ).order_by(Submission.id)
+        ).all()
+        events = s.execute(sa.select(Event.frozen_override, Event.data_version)).all()
+    return [tuple(r) for r in subs] + [tuple(r) for r in events]
+
+
+@pytest.mark.parametrize(
+    ("token", "sent"),
+    [
+        (ADMIN_TOKEN, None),
+        (ADMIN_TOKEN, "Bearer wrong-token"),
+        (ADMIN_TOKEN, f"Basic {ADMIN_TOKEN}"),
+        (ADMIN_TOKEN, f"Bearer {ADMIN_TOKEN}x"),
+        (None, f"Bearer {ADMIN_TOKEN}"),  # with the token unset even the "right" one is refused
+    ],
+)
+def test_admin_routes_answer_401_and_change_nothing(
+    app_factory: Callable[..., TestClient],
+    seed: Seeder,
+    sessions: SessionFactory,
+    token: str | None,
+    sent: str | None,
+) -> None:
+    ids = seed(teams=1, per_team=1)
+    client = app_factory(admin_token=token)
+    before = _snapshot(sessions)
+    headers = {"Authorization": sent} if sent else {}
+    for path, body in ADMIN_ROUTES:
+        r = client.post(path.format(id=ids[0]), json=body, headers=headers)
+        assert r.status_code == 401, (path, r.text)
+        assert r.headers["www-authenticate"] == "Bearer"
+    assert _snapshot(sessions) == before
+
+
+def test_exclude_include_and_rerun(client: TestClient, seed: Seeder, sessions: SessionFactory) -> None:
+    ids = seed(teams=2, per_team=1)
+    target = ids[0]
+    r = client.post(
+        f"/api/v1/admin/submissions/{target}/exclude",
+        json={"reason": "copied predictions"},
+        headers=admin_headers(),
+    )
+    assert r.status_code == 200, r.text
+    rows = client.get("/api/v1/leaderboard").json()["rows"]
+    assert target not in {row["submission_id"] for row in rows}
+    detail = client.get(f"/api/v1/submissions/{target}").json()["submission"]
+    assert detail["excluded"] and detail["excluded_reason"] == "copied predictions"
+    assert (
+        client.post(
+            f"/api/v1/admin/submissions/{target}/exclude", json={"reason": ""}, headers=admin_headers()
+        ).status_code
+        == 422
+    )
+    client.post(f"/api/v1/admin/submissions/{target}/include", headers=admin_headers())
+    assert target in {row["submission_id"] for row in client.get("/api/v1/leaderboard").json()["rows"]}
+    r = client.post(f"/api/v1/admin/submissions/{target}/rerun", headers=admin_headers())
+    assert r.status_code == 200
+    with transaction(sessions) as s:
+        row = s.get(Submission, target)
+        assert row is not None and row.status == "queued" and row.attempts == 0
+    assert client.post("/api/v1/admin/submissions/999999/rerun", headers=admin_headers()).status_code == 404
+
+
+def test_freeze_unfreeze_by_hand(client: TestClient, seed: Seeder, clock: Clock) -> None:
+    seed(teams=2, per_team=1)
+    assert client.get("/api/v1/leaderboard").json()["board"] == "live"
+    assert client.post("/api/v1/admin/freeze", headers=admin_headers()).status_code == 200
+    frozen = client.get("/api/v1/leaderboard").json()
+    assert frozen["board"] == "frozen" and frozen["cut"] is not None and len(frozen["rows"]) == 2
+    assert client.get("/api/v1/leaderboard", headers=admin_headers()).json()["board"] == "live"
+    client.post("/api/v1/admin/unfreeze", headers=admin_headers())
+    assert client.get("/api/v1/leaderboard").json()["board"] == "live"
+    client.post("/api/v1/admin/freeze/auto", headers=admin_headers())
+    assert client.get("/api/v1/leaderboard").json()["board"] == "live"  # the YAML's freeze is still ahead
+
+
+def test_rescore_recomputes_impacts_from_stored_factors_only(
+    app_factory: Callable[..., TestClient],
+    seed: Seeder,
+    sessions: SessionFactory,
+    event_config: EventConfig,
+    clock: Clock,
+) -> None:
+    ids = seed(teams=3, per_team=2)
+    client = app_factory()
+    before = client.get(f"/api/v1/submissions/{ids[0]}").json()
+    gwp_before = next(i for i in before["impacts"] if i["criterion"] == "gwp")
+    # the admins change the YAML: PUE 1.3 -> 1.6 and use only; the app is rebuilt with the new file
+    new_impact = event_config.impact.model_copy(update={"pue": 1.6, "include": ["use"]})
+    changed = event_config.model_copy(update={"impact": new_impact})
+    from greenhack.settings import Settings
+    from greenhack.web import create_app
+
+    settings = Settings(
+        database_url=str(sessions.kw["bind"].url.render_as_string(hide_password=False)),
+        admin_token=ADMIN_TOKEN,
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    with TestClient(create_app(settings, changed, clock=clock, cache_ttl_s=0)) as rescored:
+        r = rescored.post("/api/v1/admin/rescore", headers=admin_headers())
+        assert r.status_code == 200, r.text
+        report = r.json()
+        assert report["recomputed"] == 6 and report["problems"] == [] and report["boards"]["live"] == 6
+        after = rescored.get(f"/api/v1/submissions/{ids[0]}").json()
+    gwp_after = next(i for i in after["impacts"] if i["criterion"] == "gwp")
+    assert gwp_after["use"] == pytest.approx(gwp_before["use"] * 1.6 / 1.3)
+    assert gwp_after["total"] == pytest.approx(gwp_after["use"])
+    with transaction(sessions) as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(Impact)).scalar_one() == 6 * 4

@@ -1,0 +1,168 @@
+"""Debian's Chromium, headless through Selenium and /usr/bin/chromedriver: open the board, sort a column,
+open a submission and see its charts drawn."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+from conftest import DURING, Clock
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from greenhack.config import EventConfig
+from greenhack.settings import Settings
+from greenhack.store import crud
+from greenhack.store.boards import refresh_boards
+from greenhack.store.db import create_db_engine, make_session_factory, transaction, upgrade_database
+from greenhack.store.synthetic import synthetic_factors, synthetic_job, write_synthetic_submission
+from greenhack.web import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, event_config: EventConfig) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'browser.db'}"
+    upgrade_database(url)
+    engine = create_db_engine(url)
+    sessions = make_session_factory(engine)
+    rng = random.Random(7)
+    with transaction(sessions) as s:
+        event = crud.ensure_event(session=s, name=event_config.event.name)
+        factors = synthetic_factors(event_config.impact.location, fetched_at=DURING)
+        job_id = 1
+        for t in range(5):
+            team = crud.ensure_team(session=s, event_id=event.id, name=f"team-{t}")
+            for _ in range(2):
+                job = synthetic_job(
+                    rng, server="gpu-1", start=DURING - timedelta(hours=3) + timedelta(minutes=11 * job_id)
+                )
+                write_synthetic_submission(
+                    session=s,
+                    config=event_config,
+                    event_id=event.id,
+                    team_id=team.id,
+                    project_id=100 + t,
+                    job_id=job_id,
+                    job=job,
+                    factors=factors,
+                )
+                job_id += 1
+        refresh_boards(session=s, event_id=event.id, config=event_config, now=DURING)
+    engine.dispose()
+    app = create_app(Settings(database_url=url, _env_file=None), event_config, clock=Clock(DURING))  # type: ignore[call-arg]
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the board did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), (
+        "install chromium and chromium-driver (scripts/setup.sh --test)"
+    )
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,1000",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _teams(driver: webdriver.Chrome) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "table#board tbody th[scope=row] a")]
+
+
+def _energies_wh(driver: webdriver.Chrome) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "table#board tbody td[data-label=Energy]")]
+
+
+def test_board_sort_submission_and_charts(live_server: str, browser: webdriver.Chrome) -> None:
+    wait = WebDriverWait(browser, 15)
+    browser.get(live_server + "/")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table#board tbody tr")))
+    assert len(_teams(browser)) == 5
+    # the Pareto chart is drawn: its points have a real size on the page
+    front = browser.find_elements(By.CSS_SELECTOR, "svg.pareto-chart circle.on-front")
+    assert front and all(p.size["width"] > 0 for p in front)
+    dots = browser.find_elements(By.CSS_SELECTOR, "svg.pareto-chart path.dots")
+    drawn = len(front) + (
+        browser.execute_script(
+            "return document.querySelector('svg.pareto-chart path.dots').getAttribute('d').split('M').length - 1"
+        )
+        if dots
+        else 0
+    )
+    assert drawn == 10 and all(d.size["width"] > 0 for d in dots)
+    if len(front) > 1:
+        assert browser.find_element(By.CSS_SELECTOR, "svg.pareto-chart polyline.front").size["width"] > 0
+    # sort by energy, twice: ascending then descending
+    browser.find_element(By.CSS_SELECTOR, 'a[data-sort="energy"]').click()
+    wait.until(lambda d: "sort=energy" in d.current_url)
+    header = browser.find_element(By.XPATH, '//a[@data-sort="energy"]/ancestor::th')
+    assert header.get_attribute("aria-sort") == "ascending"
+    ascending = _teams(browser)
+    browser.find_element(By.CSS_SELECTOR, 'a[data-sort="energy"]').click()
+    wait.until(lambda d: "order=desc" in d.current_url)
+    assert _teams(browser) == list(reversed(ascending))
+    # open the first team's submission: status, and the power timeline drawn with one line per component
+    browser.find_element(By.CSS_SELECTOR, "table#board tbody td[data-label=accuracy] a").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "svg.timeline-chart")))
+    assert browser.find_element(By.CSS_SELECTOR, "[data-status]").text == "scored"
+    lines = browser.find_elements(By.CSS_SELECTOR, "svg.timeline-chart polyline.series")
+    assert len(lines) == 2 and all(line.size["width"] > 100 for line in lines)
+    assert (
+        browser.execute_script(
+            "return document.querySelector('svg.timeline-chart polyline.series').getTotalLength()"
+        )
+        > 100
+    )
+    # usable on a phone: the board's rows become labelled cards, nothing overflows the viewport
+    browser.set_window_size(390, 844)
+    browser.get(live_server + "/")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table#board tbody tr")))
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
