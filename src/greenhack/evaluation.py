@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -38,7 +38,14 @@ from greenhack.gitlab.models import CiJob
 from greenhack.impacts import JobImpacts
 from greenhack.scoring.evaluate import score_predictions
 from greenhack.scoring.models import Performance, Split, Truth
-from greenhack.telemetry import JobEnergy, SampleSource, fetch_margin, measure_energy
+from greenhack.telemetry import (
+    IdleBaselines,
+    JobEnergy,
+    SampleSource,
+    attributed_energy_j,
+    fetch_margin,
+    measure_energy,
+)
 from greenhack.telemetry.profiles import SCAPHANDRE
 
 __all__ = [
@@ -114,6 +121,7 @@ class EvaluationContext:
         scrape_wait_s: how long one attempt waits for Prometheus to scrape past the window, in seconds.
         scrape_deadline_s: after this many seconds past the window's end, measure whatever Prometheus has (gaps
             then show as problems and the job goes to review) instead of waiting for more.
+        idle: each server's idle power, for ``impact.idle: subtract`` (measured once per server).
     """
 
     config: EventConfig
@@ -126,6 +134,7 @@ class EvaluationContext:
     sleep: Callable[[float], None] = time.sleep
     scrape_wait_s: float = 30.0
     scrape_deadline_s: float = 600.0
+    idle: IdleBaselines = field(default_factory=IdleBaselines)
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,8 @@ class EvaluationOutcome:
     impacts: JobImpacts | None = None
     performance: Performance | None = None
     problems: tuple[str, ...] = field(default=())
+    # the server's idle power subtracted from the energy before impacts (impact.idle: subtract), in W
+    idle_power_w: float | None = None
 
 
 def job_window(job: CiJob, config: EventConfig) -> JobWindow:
@@ -298,13 +309,44 @@ def run_evaluation(
             raise
         return EvaluationOutcome("needs_review", f"telemetry: {exc}", job, window)
 
-    # 3. Impacts ← BoaviztAPI (factors cached; measured energy × PUE, embodied share for the duration)
+    # 3. Impacts ← BoaviztAPI (factors cached; measured energy × PUE, embodied share for the duration),
+    #    less the server's idle draw over the window when the YAML says impact.idle: subtract
+    idle_power_w: float | None = None
+    if config.impact.idle == "subtract":
+        try:
+            idle_power_w = ctx.idle.power_w(
+                window.server, source=ctx.telemetry, scrape_interval=config.scrape_interval_for(window.server)
+            )
+        except PrometheusUnavailable:
+            raise
+        except TelemetryError as exc:
+            return EvaluationOutcome("needs_review", f"idle baseline: {exc}", job, window, energy)
+    charged_j = attributed_energy_j(
+        energy.total_energy_j, energy.duration_s, idle=config.impact.idle, idle_power_w=idle_power_w
+    )
     try:
         impacts = ctx.impacts.impacts(
-            window.server, config.impact, energy_j=energy.total_energy_j, duration_s=energy.duration_s
+            window.server, config.impact, energy_j=charged_j, duration_s=energy.duration_s
         )
     except HardwareNameError as exc:
         return EvaluationOutcome("needs_review", f"impacts: {exc}", job, window, energy)
+    outcome = _score(ctx, job, window, energy, impacts, failed, project_id=project_id, job_id=job_id)
+    return replace(outcome, idle_power_w=idle_power_w)
+
+
+def _score(
+    ctx: EvaluationContext,
+    job: CiJob,
+    window: JobWindow,
+    energy: JobEnergy,
+    impacts: JobImpacts,
+    failed: tuple[Status, str] | None,
+    *,
+    project_id: int,
+    job_id: int,
+) -> EvaluationOutcome:
+    """Steps 4 and 5 of the flow: the job's final status from its predictions and the measurement's validity."""
+    config = ctx.config
 
     if failed is not None:
         return EvaluationOutcome(failed[0], failed[1], job, window, energy, impacts)

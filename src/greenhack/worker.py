@@ -317,7 +317,12 @@ class Worker:
                 )
                 _lock_server(session, window.server.name)
             if outcome.energy is not None:
-                crud.record_measurement(session=session, submission_id=sid, energy=outcome.energy)
+                crud.record_measurement(
+                    session=session,
+                    submission_id=sid,
+                    energy=outcome.energy,
+                    idle_power_w=outcome.idle_power_w,
+                )
             if outcome.impacts is not None:
                 crud.record_impacts(session=session, submission_id=sid, impacts=outcome.impacts)
             if outcome.performance is not None:

@@ -329,3 +329,45 @@ def test_an_oversized_artifact_is_refused_without_reading_it_all(
     platform.drain()
     (sub,) = platform.submissions()
     assert sub.status == "invalid" and "larger than" in (sub.reason or "")
+
+
+def test_impact_idle_subtract_charges_only_the_draw_above_the_calibrated_idle(
+    platform: Platform, windows: Windows, expected_energy_j: Any
+) -> None:
+    from dataclasses import replace
+
+    from conftest import GPU_BUSY_W, GPU_IDLE_W, HOST_BUSY_W, HOST_IDLE_W
+
+    from greenhack.config import IdleCalibration
+    from greenhack.store.models import Impact
+
+    # the first two minutes of the traces are quiet: the admins calibrate the server's idle power there
+    quiet = IdleCalibration(start=windows.base + timedelta(seconds=20), end=windows.base + timedelta(seconds=100))
+    servers = [platform.config.servers[0].model_copy(update={"idle_calibration": quiet})]
+    config = platform.config.model_copy(
+        update={"impact": platform.config.impact.model_copy(update={"idle": "subtract"}), "servers": servers}
+    )
+    subtracting = replace(platform, config=config, ctx=replace(platform.ctx, config=config))
+    project_id, runner = _team(subtracting.fake)
+    job_id = _job(subtracting.fake, project_id, runner, windows.a)
+    subtracting.fake.deliver_job_hook(job_id, status="success", client=subtracting.client)
+    subtracting.drain()
+
+    (sub,) = subtracting.submissions()
+    assert sub.status == "scored", sub.reason
+    raw_j = expected_energy_j(windows.a)
+    assert sub.energy_j == pytest.approx(raw_j, rel=0.02)  # the board still shows what the server drew
+    with subtracting.sessions() as session:
+        measurement = session.get(Measurement, sub.id)
+        assert measurement is not None and measurement.idle_power_w == pytest.approx(
+            HOST_IDLE_W + GPU_IDLE_W, rel=1e-3
+        )
+        energy = session.execute(
+            sa.select(Impact).where(Impact.submission_id == sub.id, Impact.criterion == "energy")
+        ).scalar_one()
+    duration_s = (windows.a[1] - windows.a[0]).total_seconds()
+    charged_kwh = (sub.energy_j - measurement.idle_power_w * duration_s) * config.impact.pue / 3.6e6
+    assert energy.total == pytest.approx(charged_kwh, rel=1e-6)
+    # the job draws 420 + 310 W on a server idling at 180 + 55 W: about two thirds of it is charged
+    busy_share = 1 - (HOST_IDLE_W + GPU_IDLE_W) / (HOST_BUSY_W + GPU_BUSY_W)
+    assert energy.total == pytest.approx(raw_j * config.impact.pue / 3.6e6 * busy_share, rel=0.03)

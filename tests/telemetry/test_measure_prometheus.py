@@ -16,8 +16,16 @@ from itertools import pairwise
 import pytest
 from telemetry_cases import LEAD_S, Case, make_case
 
-from greenhack.errors import NoSamplesError
-from greenhack.telemetry import JobEnergy, PrometheusClient, measure_energy, measure_idle_power
+from greenhack.config import IdleCalibration
+from greenhack.errors import NoSamplesError, TelemetryError
+from greenhack.telemetry import (
+    IdleBaselines,
+    JobEnergy,
+    PrometheusClient,
+    attributed_energy_j,
+    measure_energy,
+    measure_idle_power,
+)
 from greenhack.telemetry.simulator import ScrapeSpan, openmetrics_spans
 
 SCRAPES_S = (1.0, 5.0, 15.0)
@@ -281,3 +289,51 @@ def test_timeline_is_downsampled_and_the_result_is_json(bench: Bench) -> None:
     dumped = json.loads(json.dumps(result.model_dump(mode="json")))
     again = JobEnergy.model_validate(dumped)
     assert again == result
+
+
+def test_idle_baselines_measure_a_calibration_period_once(bench: Bench) -> None:
+    case = bench.cases["idle"]
+    period = IdleCalibration(start=_utc(case.start_s - 100.0), end=_utc(case.start_s - 10.0))
+    server = case.server.model_copy(update={"idle_calibration": period})
+    calls: list[str] = []
+
+    class CountingSource:
+        def __getattr__(self, name: str) -> object:
+            calls.append(name)
+            return getattr(bench.client, name)
+
+    baselines = IdleBaselines()
+    first = baselines.power_w(server, source=CountingSource(), scrape_interval=timedelta(seconds=5))  # type: ignore[arg-type]
+    asked = len(calls)
+    again = baselines.power_w(server, source=CountingSource(), scrape_interval=timedelta(seconds=5))  # type: ignore[arg-type]
+    assert first == again == pytest.approx(145.0, rel=1e-3)
+    assert asked > 0 and len(calls) == asked  # the second answer came from memory, not Prometheus
+    # a value written in the YAML wins over a calibration period, and needs no Prometheus at all
+    fixed = server.model_copy(update={"idle_power_w": 120.0})
+    assert IdleBaselines().power_w(fixed, source=None, scrape_interval=timedelta(seconds=5)) == 120.0  # type: ignore[arg-type]
+
+
+def test_idle_baseline_with_gaps_is_refused(bench: Bench) -> None:
+    case = bench.cases["idle"]
+    # a calibration period long before any sample: telemetry is missing, so no baseline rather than a wrong one
+    period = IdleCalibration(start=_utc(case.start_s - 9000.0), end=_utc(case.start_s - 8000.0))
+    server = case.server.model_copy(update={"idle_calibration": period})
+    with pytest.raises(NoSamplesError, match="no telemetry at all"):
+        IdleBaselines().power_w(server, source=bench.client, scrape_interval=timedelta(seconds=5))
+    # a period that starts before the exporters did: covered only in part, so refused with the reasons
+    partial = IdleCalibration(start=_utc(case.start_s - 9000.0), end=_utc(case.start_s - 10.0))
+    server = case.server.model_copy(update={"idle_calibration": partial})
+    with pytest.raises(TelemetryError, match="idle calibration of server 'idle' .* is incomplete: "):
+        IdleBaselines().power_w(server, source=bench.client, scrape_interval=timedelta(seconds=5))
+    bare = case.server.model_copy(update={"idle_calibration": None, "idle_power_w": None})
+    with pytest.raises(TelemetryError, match="neither idle_power_w nor idle_calibration"):
+        IdleBaselines().power_w(bare, source=bench.client, scrape_interval=timedelta(seconds=5))
+
+
+def test_attributed_energy_under_impact_idle() -> None:
+    assert attributed_energy_j(5000.0, 20.0, idle="include", idle_power_w=None) == 5000.0
+    assert attributed_energy_j(5000.0, 20.0, idle="subtract", idle_power_w=145.0) == pytest.approx(2100.0)
+    # below the baseline a job is charged nothing, never a negative footprint
+    assert attributed_energy_j(1000.0, 20.0, idle="subtract", idle_power_w=145.0) == 0.0
+    with pytest.raises(TelemetryError, match="idle power is not known"):
+        attributed_energy_j(5000.0, 20.0, idle="subtract", idle_power_w=None)

@@ -142,3 +142,48 @@ def test_rescore_recomputes_impacts_from_stored_factors_only(
     assert gwp_after["total"] == pytest.approx(gwp_after["use"])
     with transaction(sessions) as s:
         assert s.execute(sa.select(sa.func.count()).select_from(Impact)).scalar_one() == 6 * 4
+
+
+def test_rescore_subtracts_the_idle_baseline_when_the_yaml_says_so(
+    app_factory: Callable[..., TestClient],
+    seed: Seeder,
+    sessions: SessionFactory,
+    event_config: EventConfig,
+    clock: Clock,
+) -> None:
+    ids = seed(teams=2, per_team=1)
+    before = app_factory().get(f"/api/v1/submissions/{ids[0]}").json()
+    measurement = before["measurement"]
+    energy_j, duration_s = measurement["total_energy_j"], measurement["duration_s"]
+    gwp_use_before = next(i for i in before["impacts"] if i["criterion"] == "gwp")["use"]
+    # the admins measured the server idle at a quarter of this job's average power, and switch to subtract
+    idle_w = energy_j / duration_s / 4
+    servers = [s.model_copy(update={"idle_power_w": idle_w}) for s in event_config.servers]
+    changed = event_config.model_copy(
+        update={"impact": event_config.impact.model_copy(update={"idle": "subtract"}), "servers": servers}
+    )
+    from greenhack.settings import Settings
+    from greenhack.web import create_app
+
+    settings = Settings(
+        database_url=str(sessions.kw["bind"].url.render_as_string(hide_password=False)),
+        admin_token=ADMIN_TOKEN,
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    with TestClient(create_app(settings, changed, clock=clock, cache_ttl_s=0)) as rescored:
+        report = rescored.post("/api/v1/admin/rescore", headers=admin_headers()).json()
+        assert report["recomputed"] == 2 and report["problems"] == []
+        after = rescored.get(f"/api/v1/submissions/{ids[0]}").json()
+    gwp_use_after = next(i for i in after["impacts"] if i["criterion"] == "gwp")["use"]
+    # use impacts are linear in energy: three quarters of the energy is charged
+    assert gwp_use_after == pytest.approx(gwp_use_before * 0.75, rel=1e-6)
+    assert after["measurement"]["total_energy_j"] == energy_j  # the raw measurement itself is never changed
+
+    # subtract with no idle power known anywhere: nothing is changed, and the reason is named
+    no_idle = changed.model_copy(update={"servers": event_config.servers})
+    with TestClient(create_app(settings, no_idle, clock=clock, cache_ttl_s=0)) as rescored:
+        report = rescored.post("/api/v1/admin/rescore", headers=admin_headers()).json()
+        assert report["recomputed"] == 0 and len(report["problems"]) == 2
+        assert "idle power is not known" in report["problems"][0]
+        kept = rescored.get(f"/api/v1/submissions/{ids[0]}").json()
+    assert next(i for i in kept["impacts"] if i["criterion"] == "gwp")["use"] == pytest.approx(gwp_use_after)

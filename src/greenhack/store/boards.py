@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.orm import Session
 
 from greenhack.config import EventConfig
-from greenhack.errors import ImpactsError
+from greenhack.errors import ImpactsError, TelemetryError
+from greenhack.feedback.lifecycle import phase_rank_inputs
 from greenhack.impacts import impacts_from_factors
 from greenhack.impacts.models import ServerFactors
 from greenhack.scoring.models import RankedRow, RankInput
@@ -27,6 +28,7 @@ from greenhack.store import crud, queries
 from greenhack.store.db import store_errors
 from greenhack.store.freeze import freeze_state
 from greenhack.store.models import BOARDS, Measurement, Submission, Team, utcnow
+from greenhack.telemetry.idle import attributed_energy_j
 
 __all__ = ["RANKABLE_STATUSES", "RescoreReport", "board_inputs", "refresh_boards", "rescore_event"]
 
@@ -142,6 +144,8 @@ def refresh_boards(
         inputs = board_inputs(
             session=session, event_id=event_id, board=board, cut=cut if board == "frozen" else None
         )
+        # a train+predict pipeline is ranked once, on its predict row, with the footprint of both phases
+        inputs = phase_rank_inputs(session, event_id=event_id, inputs=inputs, config=config)
         rows = rank_submissions(inputs, config.ranking, config.performance, impact=config.impact)
         front = _chart_front(inputs, config.performance.higher_is_better)
         crud.replace_scores(
@@ -149,6 +153,15 @@ def refresh_boards(
         )
         counts[board] = len(rows)
     return counts
+
+
+def _idle_power_w(config: EventConfig, server_name: str, *, stored_w: float | None) -> float | None:
+    """The idle power to subtract on a rescore: the YAML's ``idle_power_w`` for the server when it gives one (an
+    admin's correction wins), else what the evaluation measured over the calibration period and stored."""
+    for server in config.servers:
+        if server.name == server_name and server.idle_power_w is not None:
+            return server.idle_power_w
+    return stored_w
 
 
 def rescore_event(
@@ -164,8 +177,10 @@ def rescore_event(
             sa.select(
                 Measurement.submission_id,
                 Measurement.factors,
+                Measurement.server,
                 Measurement.total_energy_j,
                 Measurement.duration_s,
+                Measurement.idle_power_w,
             )
             .join(Submission, Submission.id == Measurement.submission_id)
             .where(Submission.event_id == event_id)
@@ -178,8 +193,14 @@ def rescore_event(
             continue
         try:
             factors = ServerFactors.model_validate(row.factors)
-            impacts = impacts_from_factors(factors, config.impact, row.total_energy_j, row.duration_s)
-        except (ValidationError, ImpactsError) as exc:
+            charged_j = attributed_energy_j(
+                row.total_energy_j,
+                row.duration_s,
+                idle=config.impact.idle,
+                idle_power_w=_idle_power_w(config, row.server, stored_w=row.idle_power_w),
+            )
+            impacts = impacts_from_factors(factors, config.impact, charged_j, row.duration_s)
+        except (ValidationError, ImpactsError, TelemetryError) as exc:
             problems.append(f"submission {row.submission_id}: {str(exc).splitlines()[0]}")
             continue
         crud.record_impacts(session=session, submission_id=row.submission_id, impacts=impacts)

@@ -117,8 +117,11 @@ def bump_data_version(*, session: Session, event_id: int) -> None:
         )
 
 
-def record_measurement(*, session: Session, submission_id: int, energy: JobEnergy) -> None:
-    """Store the raw telemetry of a submission's window (replacing an earlier one) and its key numbers."""
+def record_measurement(
+    *, session: Session, submission_id: int, energy: JobEnergy, idle_power_w: float | None = None
+) -> None:
+    """Store the raw telemetry of a submission's window (replacing an earlier one) and its key numbers, with the
+    idle power (W) that was subtracted before impacts under ``impact.idle: subtract`` (None when included)."""
     submission = get_submission(session=session, submission_id=submission_id)
     payload = energy.model_dump(mode="json")
     with store_errors(f"storing the measurement of submission {submission_id}"):
@@ -127,6 +130,7 @@ def record_measurement(*, session: Session, submission_id: int, energy: JobEnerg
             measurement = Measurement(submission_id=submission_id)
             session.add(measurement)
         measurement.server = energy.server
+        measurement.idle_power_w = idle_power_w
         measurement.start = energy.start
         measurement.end = energy.end
         measurement.duration_s = energy.duration_s

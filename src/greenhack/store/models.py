@@ -225,6 +225,8 @@ class Measurement(Base):
     timeline: Mapped[Any] = mapped_column(JSONType, default=list)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     factors: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # the server's idle power subtracted before impacts (impact.idle: subtract), in W; None when included
+    idle_power_w: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     measured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="measurement")

@@ -8,7 +8,7 @@ The exporter simulator lives in ``greenhack.telemetry.simulator``.
 
 from __future__ import annotations
 
-from greenhack.telemetry.idle import measure_idle_power
+from greenhack.telemetry.idle import IdleBaselines, attributed_energy_j, measure_idle_power
 from greenhack.telemetry.measure import SampleSource, fetch_margin, measure_energy
 from greenhack.telemetry.models import (
     ComponentEnergy,
@@ -40,6 +40,8 @@ __all__ = [
     "SampleSource",
     "fetch_margin",
     "measure_energy",
+    "IdleBaselines",
+    "attributed_energy_j",
     "measure_idle_power",
     "normalise_gpu_uuid",
 ]

@@ -6,13 +6,17 @@ estimator as a job's energy, so a job's idle share is subtracted with the same b
 
 from __future__ import annotations
 
+import math
+import threading
 from datetime import datetime, timedelta
+from typing import Literal
 
 from greenhack.config import ServerConfig
+from greenhack.errors import TelemetryError
 from greenhack.telemetry.measure import SampleSource, measure_energy
 from greenhack.telemetry.models import IdlePower
 
-__all__ = ["measure_idle_power"]
+__all__ = ["IdleBaselines", "attributed_energy_j", "measure_idle_power"]
 
 
 def measure_idle_power(
@@ -42,3 +46,67 @@ def measure_idle_power(
         problems=energy.problems,
     )
 
+
+
+def attributed_energy_j(
+    total_energy_j: float,
+    duration_s: float,
+    *,
+    idle: Literal["include", "subtract"],
+    idle_power_w: float | None,
+) -> float:
+    """The energy a job is charged with, in J, under ``impact.idle``.
+
+    ``include`` charges the whole server's energy over the window; ``subtract`` removes what the server would
+    have drawn idle over the same duration (``idle_power_w`` x ``duration_s``), never going below zero: a job
+    that measured under the idle baseline is charged nothing rather than a negative footprint.
+
+    Raises:
+        TelemetryError: ``subtract`` without a known idle power.
+    """
+    if idle == "include":
+        return total_energy_j
+    if idle_power_w is None or not math.isfinite(idle_power_w) or idle_power_w < 0:
+        raise TelemetryError(
+            "impact.idle is 'subtract' but the server's idle power is not known "
+            "(give the server idle_power_w or an idle_calibration period)"
+        )
+    return max(0.0, total_energy_j - idle_power_w * duration_s)
+
+
+class IdleBaselines:
+    """Each server's idle power in W: ``idle_power_w`` from the YAML, else measured once over its
+    ``idle_calibration`` period and remembered (a calibration period is in the past, so it never changes)."""
+
+    def __init__(self) -> None:
+        self._measured_w: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def power_w(self, server: ServerConfig, *, source: SampleSource, scrape_interval: timedelta) -> float:
+        """The idle power of ``server``, in W.
+
+        Raises:
+            TelemetryError: neither a value nor a calibration period is configured, or the calibration period's
+                telemetry is incomplete (a baseline with gaps would over-subtract); PrometheusUnavailable as
+                :func:`measure_energy`.
+        """
+        if server.idle_power_w is not None:
+            return server.idle_power_w
+        if server.idle_calibration is None:
+            raise TelemetryError(
+                f"server {server.name!r} has neither idle_power_w nor idle_calibration for impact.idle: subtract"
+            )
+        with self._lock:
+            known = self._measured_w.get(server.name)
+        if known is not None:
+            return known
+        period = server.idle_calibration
+        idle = measure_idle_power(server, period.start, period.end, source=source, scrape_interval=scrape_interval)
+        if not idle.valid:
+            raise TelemetryError(
+                f"idle calibration of server {server.name!r} ({period.start.isoformat()} to "
+                f"{period.end.isoformat()}) is incomplete: " + "; ".join(idle.problems)
+            )
+        with self._lock:
+            self._measured_w[server.name] = idle.power_w
+        return idle.power_w

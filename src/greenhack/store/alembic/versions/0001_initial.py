@@ -144,6 +144,7 @@ def upgrade() -> None:
         sa.Column("timeline", _JSON, nullable=False),
         sa.Column("payload", _JSON, nullable=False),
         sa.Column("factors", _JSON, nullable=True),
+        sa.Column("idle_power_w", sa.Float(), nullable=True),
         sa.Column("measured_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["submission_id"],
