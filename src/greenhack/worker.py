@@ -193,7 +193,11 @@ class Worker:
             self.feedback.retry_due()  # GitLab reports that failed earlier (never raises)
         with transaction(self.sessions, "claiming an evaluation") as session:
             claimed = queue.claim(
-                session=session, worker=self.options.name, lease_s=self.options.lease_s, now=self._now()
+                session=session,
+                worker=self.options.name,
+                lease_s=self.options.lease_s,
+                now=self._now(),
+                event_id=self.event_id,
             )
         if claimed is None:
             return False

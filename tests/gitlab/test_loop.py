@@ -206,6 +206,7 @@ def test_a_job_gitlab_keeps_failing_ends_failed_with_its_reason(platform: Platfo
     assert sub.status == "failed"
     assert sub.attempts == 3
     assert "gave up after 3 attempts" in (sub.reason or "") and "503" in (sub.reason or "")
+    assert not sub.counts_toward_limit  # the platform failed: the team keeps its daily submission
 
 
 def test_boavizta_down_is_retried_until_it_is_back(

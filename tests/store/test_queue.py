@@ -124,7 +124,7 @@ def test_retry_backs_off_then_fails(sessions: SessionFactory) -> None:
     with transaction(sessions) as s:
         row = s.get(Submission, a.submission_id)
         assert row is not None and row.status == "failed" and row.last_error == "Prometheus down"
-        assert row.reason is not None and "3 attempts" in row.reason and row.counts_toward_limit
+        assert row.reason is not None and "3 attempts" in row.reason and not row.counts_toward_limit
         queue.requeue(session=s, submission_id=a.submission_id, now=now)
     with transaction(sessions) as s:
         got = queue.claim(session=s, worker="w", now=now)
@@ -182,3 +182,28 @@ def test_concurrent_workers_never_claim_the_same_row(sessions: SessionFactory) -
         t.join(timeout=60)
     assert not errors
     assert len(claimed) == jobs and len(set(claimed)) == jobs
+
+
+def test_a_worker_claims_only_its_own_events_jobs(sessions: SessionFactory) -> None:
+    mine = _enqueue(sessions, 501)
+    with transaction(sessions) as s:
+        other_event = ensure_event(session=s, name="Another event sharing the database")
+        other_team = ensure_team(session=s, event_id=other_event.id, name="t9", gitlab_project_id=99)
+        theirs = queue.enqueue(
+            session=s,
+            event_id=other_event.id,
+            team_id=other_team.id,
+            gitlab_project_id=99,
+            gitlab_job_id=502,
+            gitlab_pipeline_id=8,
+            commit_sha="def",
+            now=T0 - timedelta(minutes=1),  # older, so a worker without the filter would take it first
+        )
+        event_id = s.get(Submission, mine.submission_id).event_id  # type: ignore[union-attr]
+    with transaction(sessions) as s:
+        claimed = queue.claim(session=s, worker="w", now=T0 + timedelta(seconds=5), event_id=event_id)
+        again = queue.claim(session=s, worker="w", now=T0 + timedelta(seconds=5), event_id=event_id)
+    assert claimed is not None and claimed.submission_id == mine.submission_id and again is None
+    with transaction(sessions) as s:
+        row = s.get(Submission, theirs.submission_id)
+        assert row is not None and row.status == "queued"

@@ -123,6 +123,13 @@ def enqueue(
     return EnqueueResult(submission_id=row.id, created=False, status=row.status)
 
 
+def _claimable_for(now: datetime, event_id: int | None) -> sa.ColumnElement[bool]:
+    # a database may hold several events; a worker only ever evaluates jobs of the event it was started for
+    if event_id is None:
+        return _claimable(now)
+    return sa.and_(_claimable(now), Submission.event_id == event_id)
+
+
 def _claimable(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(
         sa.and_(Submission.status == "queued", Submission.next_attempt_at <= now),
@@ -131,9 +138,15 @@ def _claimable(now: datetime) -> sa.ColumnElement[bool]:
 
 
 def claim(
-    *, session: Session, worker: str, lease_s: float = 600.0, now: datetime | None = None
+    *,
+    session: Session,
+    worker: str,
+    lease_s: float = 600.0,
+    now: datetime | None = None,
+    event_id: int | None = None,
 ) -> ClaimedEvaluation | None:
-    """Give the oldest due evaluation to ``worker`` for ``lease_s`` seconds, or None when nothing is due.
+    """Give the oldest due evaluation (of ``event_id``, when given) to ``worker`` for ``lease_s`` seconds, or
+    None when nothing is due.
 
     Due means queued with ``next_attempt_at`` reached, or measuring under an expired lease (its worker died).
     """
@@ -153,7 +166,7 @@ def claim(
         if session.get_bind().dialect.name == "postgresql":
             picked = session.execute(
                 sa.select(Submission.id)
-                .where(_claimable(now))
+                .where(_claimable_for(now, event_id))
                 .order_by(*order)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -163,9 +176,13 @@ def claim(
             stmt = sa.update(Submission).where(Submission.id == picked)
         else:
             candidate = (
-                sa.select(Submission.id).where(_claimable(now)).order_by(*order).limit(1).scalar_subquery()
+                sa.select(Submission.id)
+                .where(_claimable_for(now, event_id))
+                .order_by(*order)
+                .limit(1)
+                .scalar_subquery()
             )
-            stmt = sa.update(Submission).where(Submission.id == candidate, _claimable(now))
+            stmt = sa.update(Submission).where(Submission.id == candidate, _claimable_for(now, event_id))
         row = session.execute(
             stmt.values(**changes)
             .returning(
@@ -278,6 +295,8 @@ def retry_later(
                 claimed_at=None,
                 lease_expires_at=None,
                 finished_at=now if give_up else None,
+                # giving up is the platform's failure: it must not use up one of the team's daily submissions
+                counts_toward_limit=False if give_up else Submission.counts_toward_limit,
             )
             .execution_options(synchronize_session=False)
         )
