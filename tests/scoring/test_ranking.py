@@ -73,7 +73,8 @@ def test_weighted_normalises_linearly_for_performance_and_on_a_log_scale_for_imp
     assert ranks(rows) == ["B", "A", "C"]
     assert [row.rank for row in rows] == [1, 2, 3, None]
     assert got["D"].note == "not ranked: accuracy 0.5 is below the minimum 0.6"
-    assert got["D"].score is None and not got["D"].counted
+    # the team's only submission is below the minimum: it is listed (the team's row), never ranked
+    assert got["D"].score is None and got["D"].counted and got["D"].rank is None
     assert got["B"].formula == (
         "0.5 × norm(accuracy 0.8) + 0.5 × (1 − lognorm(gwp 1e-05 kgCO2e)) = 0.5 × 0.500 + 0.5 × (1 − 0.000) "
         "= 0.7500; scales over the 3 eligible submissions: accuracy 0.7..0.9 (linear), "

@@ -420,6 +420,9 @@ class _Board:
                         else "the team selected no submission"
                     )
                     self._add_note(best, f"{why}: its best one counts")
+            if chosen is None and usable:
+                # nothing of the team meets performance.minimum: its best attempt is listed, not ranked
+                chosen = self._best_performance(usable)
             if chosen is None:
                 continue
             self.counted[chosen] = True
@@ -427,6 +430,10 @@ class _Board:
             for k in ks:
                 if k != chosen and self.eligible[k]:
                     self._add_note(k, f"not counted: the team's {mode} submission is {chosen_id}")
+
+    def _best_performance(self, ks: list[int]) -> int:
+        sign = -1.0 if self.higher else 1.0
+        return min(ks, key=lambda k: (sign * float(self.inputs[k].performance or 0.0), self.seq[k]))
 
     def _add_note(self, k: int, note: str) -> None:
         self.notes[k] = note if self.notes[k] is None else f"{self.notes[k]}; {note}"
