@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import WEBHOOK_SECRET, Platform, Windows, perfect_predictions
+from gitlab_support import (
+    GPU_BUSY_W,
+    GPU_IDLE_W,
+    HOST_BUSY_W,
+    HOST_IDLE_W,
+    WEBHOOK_SECRET,
+    Platform,
+    Windows,
+    perfect_predictions,
+)
 from gl_cilocal import TeamRepo
 
 from greenhack.services.boavizta import BoaviztaServer
@@ -336,8 +345,6 @@ def test_impact_idle_subtract_charges_only_the_draw_above_the_calibrated_idle(
     platform: Platform, windows: Windows, expected_energy_j: Any
 ) -> None:
     from dataclasses import replace
-
-    from conftest import GPU_BUSY_W, GPU_IDLE_W, HOST_BUSY_W, HOST_IDLE_W
 
     from greenhack.config import IdleCalibration
     from greenhack.store.models import Impact

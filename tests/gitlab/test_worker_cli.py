@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Platform, Windows, perfect_predictions
+from gitlab_support import Platform, Windows, perfect_predictions
 from typer.testing import CliRunner
 
 from greenhack.cli import app

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
-from conftest import ADMIN_TOKEN, Clock, Seeder, admin_headers
+from web_support import ADMIN_TOKEN, Clock, Seeder, admin_headers
 from fastapi.testclient import TestClient
 
 from greenhack.config import EventConfig

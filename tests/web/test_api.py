@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable
 from datetime import timedelta
 
-from conftest import CLOSES, FREEZE, Clock, Seeder, admin_headers
+from web_support import CLOSES, FREEZE, Clock, Seeder, admin_headers
 from fastapi.testclient import TestClient
 
 

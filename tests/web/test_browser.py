@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import DURING, Clock
+from web_support import DURING, Clock
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By

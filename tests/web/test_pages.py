@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import Seeder
+from web_support import Seeder
 from fastapi.testclient import TestClient
 
 

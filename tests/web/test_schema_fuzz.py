@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import schemathesis
-from conftest import Seeder, admin_headers
+from web_support import Seeder, admin_headers
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import CLOSES, DURING, FREEZE
+from web_support import CLOSES, DURING, FREEZE
 
 from greenhack.config import EventConfig
 from greenhack.store.views import ParetoPoint

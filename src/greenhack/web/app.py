@@ -109,8 +109,11 @@ def create_app(
             config=config, sessions=lambda: sessions, webhook_secret=webhook_secret(config, settings)
         )
     )
-    # GET /api/v1/jobs/self/energy, POST /api/v1/jobs/self/budget-check (greenhack.feedback)
-    app.include_router(make_feedback_router(config=config, services=lazy_services(config, settings, lambda: sessions)))
+    # GET /api/v1/jobs/self/energy, POST /api/v1/jobs/self/budget-check (greenhack.feedback): job tokens are
+    # checked with GitLab, so an event without a gitlab section has no such routes (404, not a 5xx)
+    if config.gitlab is not None:
+        services = lazy_services(config, settings, lambda: sessions)
+        app.include_router(make_feedback_router(config=config, services=services))
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, exc: NotFoundError) -> Response:
