@@ -226,3 +226,13 @@ def test_a_fixed_port_in_use_is_an_error(tmp_path: Path) -> None:
         server = PrometheusServer(workdir=tmp_path, port=blocker.getsockname()[1])
         with pytest.raises(ServiceError, match="address already in use"):
             server.start()
+
+
+def test_a_relative_workdir_works_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the demo passes workdirs relative to where it was started; the server runs inside its workdir
+    monkeypatch.chdir(tmp_path)
+    with PrometheusServer(workdir=Path("demo") / "prometheus") as server:
+        assert server.workdir.is_absolute()
+        assert httpx.get(f"{server.url}/-/ready", timeout=5).status_code == 200

@@ -115,7 +115,10 @@ class BoaviztaServer:
             raise ServiceError(f"BoaviztAPI is not installed: {_INSTALL_HINT}, or set {BOAVIZTA_PYTHON_ENV}")
         self.python = found
         self._owns_workdir = workdir is None
-        self.workdir = Path(tempfile.mkdtemp(prefix="greenhack-boavizta-")) if workdir is None else workdir
+        # absolute: the process runs inside workdir, where a relative path would point one level too deep
+        self.workdir = (
+            Path(tempfile.mkdtemp(prefix="greenhack-boavizta-")) if workdir is None else workdir.resolve()
+        )
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._fixed_port = port is not None
         self.port = port if port is not None else free_port()

@@ -133,7 +133,10 @@ class PrometheusServer:
     ) -> None:
         self.binaries = binaries if binaries is not None else find_prometheus_binaries()
         self._owns_workdir = workdir is None
-        self.workdir = Path(tempfile.mkdtemp(prefix="greenhack-prometheus-")) if workdir is None else workdir
+        # absolute: the process runs inside workdir, where a relative path would point one level too deep
+        self.workdir = (
+            Path(tempfile.mkdtemp(prefix="greenhack-prometheus-")) if workdir is None else workdir.resolve()
+        )
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.storage_dir = self.workdir / "data"
         self.storage_dir.mkdir(exist_ok=True)
