@@ -6,6 +6,8 @@ energy is known analytically. Their scrapes are backfilled into a real Prometheu
 measured four ways:
 
 * greenhack      ``measure_energy`` (raw samples with their own timestamps, counters first, edge reconstruction);
+* at ready       the same, measured the moment a worker's scrape wait returns (``now`` = when every exporter
+                 holds ``SAMPLES_PAST_END`` samples at or after the end; later samples unseen), as in production;
 * increase()     PromQL ``increase(counter[W] @ end)`` (extrapolates to the window edges);
 * trapezoid      the trapezoid rule on ``query_range`` of the power gauge at step = scrape interval (Grafana-like);
 * poll 15 s      the power read every 15 s and multiplied by the time since the previous read (CodeCarbon's way).
@@ -32,6 +34,7 @@ from itertools import pairwise
 from greenhack.config import ServerConfig
 from greenhack.services.prometheus import PrometheusServer
 from greenhack.telemetry import DCGM, NVIDIA_SMI, SCAPHANDRE, PrometheusClient, measure_energy
+from greenhack.telemetry.measure import SAMPLES_PAST_END
 from greenhack.telemetry.models import Sample
 from greenhack.telemetry.profiles import ExporterProfile
 from greenhack.telemetry.simulator import ExporterSim, ScrapeSpan, SimDevice, job_trace, openmetrics_spans
@@ -41,7 +44,7 @@ WINDOWS_S = (10.0, 30.0, 120.0, 600.0, 3600.0)
 KINDS = ("steps", "ramp", "noise", "mixed", "realistic")
 LEAD_S = 120.0
 POLL_S = 15.0
-METHODS = ("greenhack", "increase()", "trapezoid", "poll 15 s")
+METHODS = ("greenhack", "at ready", "increase()", "trapezoid", "poll 15 s")
 
 
 @dataclass
@@ -140,7 +143,20 @@ Errors = dict[tuple[str, float, float], dict[str, list[float]]]
 flagged: dict[tuple[float, float], int] = {}
 
 
-def measure_all(client: PrometheusClient, jobs: list[Job]) -> Errors:
+def ready_time(client: PrometheusClient, job: Job, selectors: list[str], past_end: int) -> datetime:
+    """When a worker's scrape wait returns: every exporter holds ``past_end`` samples at or after the end."""
+    times = []
+    for selector in selectors:
+        metric = SCAPHANDRE.power_metric if selector.endswith(':8080"}') else (
+            DCGM.power_metric if selector.endswith(':9400"}') else NVIDIA_SMI.power_metric)
+        found = client.raw_samples(f"{metric}{selector}", start=_utc(job.end_s),
+                                   end=_utc(job.end_s + (past_end + 2) * job.scrape_s))
+        after = sorted(x.t_s for s in found for x in s.samples if x.t_s >= job.end_s)
+        times.append(after[past_end - 1])
+    return _utc(max(times) + 0.001)
+
+
+def measure_all(client: PrometheusClient, jobs: list[Job], past_end: int = SAMPLES_PAST_END) -> Errors:
     errors: Errors = {}
 
     def add(component: str, job: Job, method: str, value: float | None, truth: float) -> None:
@@ -154,19 +170,31 @@ def measure_all(client: PrometheusClient, jobs: list[Job]) -> Errors:
                                    scrape_interval=interval)
         with_smi = measure_energy(server_for(job, "nvidia_smi"), _utc(job.start_s), _utc(job.end_s), source=client,
                                   scrape_interval=interval)
+        cpu_sel, dcgm_sel, smi_sel = (f'{{instance="{job.name}:{p}"}}' for p in (8080, 9400, 9835))
+        ready = {
+            exporter: measure_energy(server_for(job, exporter), _utc(job.start_s), _utc(job.end_s), source=client,
+                                     scrape_interval=interval,
+                                     now=ready_time(client, job, [cpu_sel, gpu_sel], past_end))
+            for exporter, gpu_sel in (("dcgm", dcgm_sel), ("nvidia_smi", smi_sel))
+        }
         problems = with_dcgm.problems + with_smi.problems
         if any("sample inside the window" not in p for p in problems):
             raise SystemExit(f"{job.name}: unexpected problems {problems}")
         if problems:  # a window that held no sample: greenhack flags it (valid: false); its figure is kept here
             flagged[(job.scrape_s, job.window_s)] = flagged.get((job.scrape_s, job.window_s), 0) + 1
-        cpu_sel, dcgm_sel, smi_sel = (f'{{instance="{job.name}:{p}"}}' for p in (8080, 9400, 9835))
         rows: list[tuple[str, float, ExporterProfile, str, float]] = [
             ("CPU+DRAM (Scaphandre)", with_dcgm.cpu_energy_j, SCAPHANDRE, cpu_sel, job.truth_j["cpu"]),
             ("GPU (dcgm-exporter)", with_dcgm.gpu_energy_j, DCGM, dcgm_sel, job.truth_j["gpu"]),
             ("GPU (nvidia_smi, gauge)", with_smi.gpu_energy_j, NVIDIA_SMI, smi_sel, job.truth_j["gpu"]),
         ]
+        at_ready = {
+            "CPU+DRAM (Scaphandre)": ready["dcgm"].cpu_energy_j,
+            "GPU (dcgm-exporter)": ready["dcgm"].gpu_energy_j,
+            "GPU (nvidia_smi, gauge)": ready["nvidia_smi"].gpu_energy_j,
+        }
         for component, ours, profile, selector, truth in rows:
             add(component, job, "greenhack", ours, truth)
+            add(component, job, "at ready", at_ready[component], truth)
             if profile.energy_metric and profile is not NVIDIA_SMI:
                 add(component, job, "increase()",
                     by_increase(client, job, profile.energy_metric, selector, profile.energy_scale_j), truth)
@@ -227,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=16, help="jobs per (scrape interval, window) cell")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--past-end", type=int, default=SAMPLES_PAST_END,
+                        help="samples past the window end the 'at ready' column waits for")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     t0_s = math.floor(time.time()) - 3 * 3600.0
@@ -248,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"backfilled into Prometheus at {server.url}", file=sys.stderr)
         with PrometheusClient(server.url, timeout_s=60.0) as client:
             began = time.perf_counter()
-            errors = measure_all(client, jobs)
+            errors = measure_all(client, jobs, args.past_end)
             print(f"measured in {time.perf_counter() - began:.1f} s", file=sys.stderr)
     print_tables(errors)
     print_targets(errors)

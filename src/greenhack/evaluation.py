@@ -43,10 +43,11 @@ from greenhack.telemetry import (
     JobEnergy,
     SampleSource,
     attributed_energy_j,
-    fetch_margin,
     measure_energy,
+    ready_margin,
 )
-from greenhack.telemetry.profiles import SCAPHANDRE
+from greenhack.telemetry.estimate import GAP_FACTOR
+from greenhack.telemetry.profiles import SCAPHANDRE, gpu_profile
 
 __all__ = [
     "EvaluationContext",
@@ -203,7 +204,10 @@ def job_window(job: CiJob, config: EventConfig) -> JobWindow:
 
 
 def wait_for_scrape(window: JobWindow, ctx: EvaluationContext) -> None:
-    """Return once Prometheus holds samples of the server past the window's end (plus the fetch margin).
+    """Return once Prometheus holds, from every exporter of the server, the samples past the window's end that the
+    estimators use (:data:`~greenhack.telemetry.measure.SAMPLES_PAST_END`: the newest sample at least
+    :func:`~greenhack.telemetry.measure.ready_margin` past the end), and no more: at 5 s scrapes that is 5 to 10 s
+    after the end (at most ``SAMPLES_PAST_END`` scrape intervals).
 
     Raises:
         TelemetryNotReady: not yet, after waiting ``ctx.scrape_wait_s`` (the caller retries later); past
@@ -211,11 +215,18 @@ def wait_for_scrape(window: JobWindow, ctx: EvaluationContext) -> None:
         PrometheusUnavailable: Prometheus did not answer.
     """
     interval = ctx.config.scrape_interval_for(window.server)
-    needed = window.end + fetch_margin(interval)
-    selector = f"{SCAPHANDRE.power_metric}{window.server.scaphandre}"
+    needed = window.end + ready_margin(interval)
+    server = window.server
+    # each exporter is scraped at its own phase: wait for the live one scraped least recently (one that fell
+    # silent, GAP_FACTOR intervals behind the other, is down: the measurement reports it, waiting cannot help)
+    selectors = [f"{SCAPHANDRE.power_metric}{server.scaphandre}"]
+    if server.gpu is not None:
+        selectors.append(f"{gpu_profile(server.gpu_exporter).power_metric}{server.gpu}")
     waited_s = 0.0
     while True:
-        latest = ctx.telemetry.latest_sample_time(selector)
+        newest = [t for t in (ctx.telemetry.latest_sample_time(sel) for sel in selectors) if t is not None]
+        live = [t for t in newest if t >= max(newest) - GAP_FACTOR * interval]
+        latest = min(live) if live else None
         if latest is not None and latest >= needed:
             return
         overdue_s = (ctx.now() - window.end).total_seconds()

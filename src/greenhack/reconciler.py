@@ -1,8 +1,14 @@
 """The reconciler: a dropped webhook costs latency, never a result.
 
-It lists the recent pipelines of every project of the event's GitLab group (``updated_after`` a look-back) and
-their jobs (retried ones included), and queues every finished submission job, idempotently: a job the webhook
-already queued keeps its row. Run it every few minutes (``greenhack worker`` does, between evaluations).
+For every project of the event's GitLab group it lists the recently created finished jobs in one paginated request
+(``GET /projects/:id/jobs?scope[]=success&scope[]=failed&scope[]=canceled``, newest first, paging stopped at the
+look-back's horizon) and queues every submission job that finished in the look-back, idempotently: a job the
+webhook already queued keeps its row. A pass costs about one request per project (plus one per 100 projects for
+the group listing), whatever the number of pipelines.
+
+Run it every few minutes (``greenhack worker`` does, on its own schedule, whatever the queue holds). Several
+workers sharing a PostgreSQL database take turns: :func:`greenhack.store.locks.try_lock` lets one pass run at a
+time (see ``greenhack worker``). On SQLite one worker process is the norm and no lock is taken.
 """
 
 from __future__ import annotations
@@ -15,13 +21,16 @@ from typing import Protocol
 from greenhack.config import EventConfig
 from greenhack.errors import GitLabError
 from greenhack.gitlab.hook_router import enqueue_hook_jobs, submission_job_names
-from greenhack.gitlab.models import CiJob, CiPipeline, ProjectRef
+from greenhack.gitlab.models import CiJob, ProjectRef
 from greenhack.gitlab.webhooks import EVALUATED_STATUSES, HookJob
 from greenhack.store.db import SessionFactory, transaction
 
-__all__ = ["GitLabListing", "ReconcileReport", "reconcile"]
+__all__ = ["RECONCILE_LOCK", "GitLabListing", "ReconcileReport", "reconcile"]
 
 log = logging.getLogger(__name__)
+
+RECONCILE_LOCK = "greenhack-reconciler"
+"""Name of the lock (per event: suffixed with the event's name) one reconciling worker holds for a pass."""
 
 
 class GitLabListing(Protocol):
@@ -29,18 +38,17 @@ class GitLabListing(Protocol):
 
     def group_projects(self, group: str) -> list[ProjectRef]: ...
 
-    def pipelines_updated_after(self, project: int, since: datetime) -> list[CiPipeline]: ...
-
-    def pipeline_jobs(self, project: int, pipeline_id: int) -> list[CiJob]: ...
+    def jobs_created_after(
+        self, project: int, *, statuses: frozenset[str], created_after: datetime
+    ) -> list[CiJob]: ...
 
 
 @dataclass(frozen=True)
 class ReconcileReport:
-    """One pass: projects and pipelines looked at, finished submission jobs seen, newly queued job ids, and the
-    projects GitLab could not list (retried on the next pass)."""
+    """One pass: projects looked at, finished submission jobs seen, newly queued job ids, and the projects GitLab
+    could not list (retried on the next pass)."""
 
     projects: int
-    pipelines: int
     jobs_seen: int
     queued: tuple[int, ...]
     errors: tuple[str, ...] = field(default=())
@@ -54,7 +62,11 @@ def reconcile(
     now: datetime,
     lookback: timedelta = timedelta(hours=6),
 ) -> ReconcileReport:
-    """Queue every finished submission job of the event's projects updated in the last ``lookback``.
+    """Queue every finished submission job of the event's projects that finished in the last ``lookback``.
+
+    Jobs are listed back to ``now - lookback - limits.job_timeout`` by creation time: a job that finished in the
+    look-back was created at most its queue wait plus ``job_timeout`` (GitLab's limit on its run) before. A job
+    that waited in GitLab's queue longer than the look-back itself relies on its webhook alone.
 
     Raises:
         GitLabError: the group itself cannot be listed (GitLabUnavailable when GitLab is down).
@@ -64,24 +76,17 @@ def reconcile(
         raise GitLabError("the event YAML has no gitlab section: nothing to reconcile")
     names = submission_job_names(config)
     since = now - lookback
+    horizon = since - config.limits.job_timeout
     projects = gitlab.group_projects(config.gitlab.group)
-    pipelines_seen = 0
     seen: list[HookJob] = []
     errors: list[str] = []
     for project in projects:
         try:
-            pipelines = gitlab.pipelines_updated_after(project.id, since)
-            jobs = [
-                job
-                for pipeline in pipelines
-                for job in gitlab.pipeline_jobs(project.id, pipeline.id)
-                if job.name in names and job.status in EVALUATED_STATUSES
-            ]
+            listed = gitlab.jobs_created_after(project.id, statuses=EVALUATED_STATUSES, created_after=horizon)
         except GitLabError as exc:  # one project failing must not hide the others
             errors.append(f"{project.path}: {exc}")
             log.warning("reconciler: %s: %s", project.path, exc)
             continue
-        pipelines_seen += len(pipelines)
         seen.extend(
             HookJob(
                 project_id=project.id,
@@ -93,10 +98,13 @@ def reconcile(
                 pipeline_id=job.pipeline_id,
                 created_at=job.created_at,
             )
-            for job in jobs
+            for job in listed
+            if job.name in names
+            and job.status in EVALUATED_STATUSES
+            and (job.finished_at is None or job.finished_at >= since)
         )
     with transaction(sessions, "reconciling finished jobs") as session:
         queued = enqueue_hook_jobs(session=session, config=config, jobs=seen)
     if queued:
         log.info("reconciler queued %d job(s) no webhook had: %s", len(queued), queued)
-    return ReconcileReport(len(projects), pipelines_seen, len(seen), tuple(queued), tuple(errors))
+    return ReconcileReport(len(projects), len(seen), tuple(queued), tuple(errors))

@@ -3,7 +3,8 @@
 - ``provision --config FILE --teams teams.csv [--dry-run]``: group, projects, Developer members, CI config path,
   webhook (idempotent).
 - ``worker --config FILE``: claim queued evaluations and run them (any number of workers); reconcile with GitLab
-  every ``--reconcile-every`` so that a dropped webhook only costs latency.
+  every ``--reconcile-every`` so that a dropped webhook only costs latency (workers sharing a PostgreSQL
+  database take turns through an advisory lock: one pass at a time; on SQLite run one worker).
 - ``evaluate --config FILE --project PATH --job ID``: evaluate one job by hand and print the outcome; ``--queue``
   also queues it for the workers, which store it.
 """
@@ -48,12 +49,13 @@ from greenhack.gitlab.hook_router import enqueue_hook_jobs
 from greenhack.gitlab.provisioning import provision, read_teams_csv
 from greenhack.gitlab.webhooks import HookJob
 from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
-from greenhack.reconciler import reconcile
+from greenhack.reconciler import RECONCILE_LOCK, reconcile
 from greenhack.scoring.evaluate import split_for
 from greenhack.scoring.truth import load_truth
 from greenhack.settings import Settings
 from greenhack.store import crud
 from greenhack.store.db import create_db_engine, make_session_factory, transaction
+from greenhack.store.locks import try_lock
 from greenhack.store.models import utcnow
 from greenhack.telemetry import PrometheusClient
 from greenhack.worker import Worker, WorkerOptions, default_worker_name
@@ -218,8 +220,16 @@ def worker_cmd(
     signal.signal(signal.SIGINT, _stop)
 
     def _reconcile() -> None:
+        # workers sharing a PostgreSQL database take turns: whoever holds the lock does the pass, the others skip
+        # it and try again on their own schedule (SQLite: one worker process, no lock)
         try:
-            report = reconcile(config=event, gitlab=gateway, sessions=sessions, now=utcnow(), lookback=look)
+            with try_lock(engine, f"{RECONCILE_LOCK}:{event.event.name}") as held:
+                if not held:
+                    log.info("reconciler: another worker is reconciling; skipping this pass")
+                    return
+                report = reconcile(
+                    config=event, gitlab=gateway, sessions=sessions, now=utcnow(), lookback=look
+                )
             log.info(
                 "reconciled %d project(s), %d job(s) seen, %d queued",
                 report.projects,

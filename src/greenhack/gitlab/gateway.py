@@ -8,7 +8,7 @@ for a refusal. No ``RESTObject`` leaves this module.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -128,6 +128,40 @@ class GitLabGateway:
             ]
 
         return _translate(f"jobs of pipeline {pipeline_id} of project {project}", call)
+
+    def jobs_created_after(
+        self, project: int, *, statuses: Collection[str], created_after: datetime, per_page: int = 100
+    ) -> list[CiJob]:
+        """The project's jobs in ``statuses`` created at or after ``created_after``, newest first, in as few requests
+        as GitLab allows: ``GET /projects/:id/jobs?scope[]=...&per_page=100``.
+
+        GitLab sorts this list by job id, descending (newest first), and ids grow with creation, so paging stops
+        at the first job created before ``created_after``: one request per 100 recent jobs, however many
+        pipelines they belong to. Retried jobs are listed too. Offset pagination: a job created while paging
+        shifts the pages and is listed twice (kept once), never skipped.
+
+        Args:
+            project: the project id.
+            statuses: job statuses to list (GitLab's ``scope``), e.g. ``{"success", "failed", "canceled"}``.
+            created_after: the oldest creation time wanted (aware datetime).
+            per_page: page size (GitLab allows at most 100).
+        """
+        if not statuses:
+            raise ValueError("statuses must name at least one job status")
+
+        def call() -> list[CiJob]:
+            items = self._gl.projects.get(project, lazy=True).jobs.list(
+                iterator=True, scope=sorted(statuses), per_page=per_page
+            )
+            found: dict[int, CiJob] = {}
+            for item in items:
+                job = CiJob.from_api(item.asdict(), project_id=project)
+                if job.created_at is not None and job.created_at < created_after:
+                    break  # every later one is older still
+                found.setdefault(job.id, job)
+            return list(found.values())
+
+        return _translate(f"jobs of project {project}", call)
 
     def running_jobs(self, project: int) -> list[CiJob]:
         """``GET /projects/:id/jobs?scope=running``: the project's jobs running now."""

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from greenhack.rehearsal.scenario import JobPlan, Plan
+from greenhack.rehearsal.scenario import DAY_S, JobPlan, Plan
 from greenhack.services._process import ManagedProcess
 from greenhack.services.boavizta import BoaviztaServer
 from greenhack.services.ports import free_port
@@ -448,10 +448,13 @@ class Stack:
         proc = ManagedProcess(
             f"worker {name}", self.workdir / f"worker-{name}.log", cwd=self.workdir, env=self._env()
         )
+        # replayed jobs reach the fake GitLab now but carry their simulated-past times (GitLab's created_at and
+        # finished_at), which is what the reconciler's look-back is measured on: it spans that past too
+        lookback_s = sc.lookback_s + sc.simulated_days * DAY_S
         argv = [
             sys.executable, "-m", "greenhack", "worker", "--config", str(self.event_yaml), "--name", name,
             "--lease", f"{sc.lease_s:g}s", "--retry-delay", f"{sc.retry_delay_s:g}s", "--max-attempts", "12",
-            "--reconcile-every", f"{sc.reconcile_every_s:g}s", "--lookback", f"{sc.lookback_s:g}s",
+            "--reconcile-every", f"{sc.reconcile_every_s:g}s", "--lookback", f"{lookback_s:.0f}s",
         ]  # fmt: skip
 
         def working() -> bool:

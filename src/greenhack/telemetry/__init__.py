@@ -9,7 +9,13 @@ The exporter simulator lives in ``greenhack.telemetry.simulator``.
 from __future__ import annotations
 
 from greenhack.telemetry.idle import IdleBaselines, attributed_energy_j, measure_idle_power
-from greenhack.telemetry.measure import SampleSource, fetch_margin, measure_energy
+from greenhack.telemetry.measure import (
+    SAMPLES_PAST_END,
+    SampleSource,
+    fetch_margin,
+    measure_energy,
+    ready_margin,
+)
 from greenhack.telemetry.models import (
     ComponentEnergy,
     GpuEnergy,
@@ -26,10 +32,12 @@ from greenhack.telemetry.prometheus import PrometheusClient
 __all__ = [
     "DCGM",
     "NVIDIA_SMI",
+    "SAMPLES_PAST_END",
     "SCAPHANDRE",
     "ComponentEnergy",
     "ExporterProfile",
     "GpuEnergy",
+    "IdleBaselines",
     "IdlePower",
     "JobEnergy",
     "Method",
@@ -38,10 +46,10 @@ __all__ = [
     "Sample",
     "SampleSeries",
     "SampleSource",
+    "attributed_energy_j",
     "fetch_margin",
     "measure_energy",
-    "IdleBaselines",
-    "attributed_energy_j",
     "measure_idle_power",
     "normalise_gpu_uuid",
+    "ready_margin",
 ]

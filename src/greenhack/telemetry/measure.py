@@ -20,7 +20,14 @@ from greenhack.telemetry.profiles import SCAPHANDRE, ExporterProfile, gpu_profil
 from greenhack.telemetry.prometheus import to_unix_s
 from greenhack.telemetry.timeline import build_timeline
 
-__all__ = ["SampleSource", "fetch_margin", "measure_energy"]
+__all__ = ["SAMPLES_PAST_END", "SampleSource", "fetch_margin", "measure_energy", "ready_margin"]
+
+SAMPLES_PAST_END = 2
+"""Samples at or after a window's end the estimators use: the first closes the interval containing the end (a
+counter's energy over it, a gauge's mean), the second gives its right neighbour, which places a step inside it
+(:mod:`greenhack.telemetry.integrate`: a job ending mid-interval is attributed exactly, not at the mean). A third
+only vets the step against a continuing ramp; waiting for it costs a whole scrape interval of latency for no
+measurable gain (``bench/energy_accuracy.py``, column "at ready")."""
 
 
 class SampleSource(Protocol):
@@ -32,8 +39,15 @@ class SampleSource(Protocol):
 
 
 def fetch_margin(scrape_interval: timedelta) -> timedelta:
-    """How far outside the window samples are fetched: the edge interval and two neighbours, plus jitter."""
+    """How far outside the window samples are fetched: the edge interval and two neighbours, plus jitter (never
+    beyond ``now``: :func:`measure_energy` uses what Prometheus holds)."""
     return 3 * scrape_interval + timedelta(seconds=1)
+
+
+def ready_margin(scrape_interval: timedelta) -> timedelta:
+    """How far past a window's end an exporter's newest sample must be for it to hold :data:`SAMPLES_PAST_END`
+    samples at or after the end: (SAMPLES_PAST_END - 1) scrape intervals (its samples are one interval apart)."""
+    return (SAMPLES_PAST_END - 1) * scrape_interval
 
 
 @dataclass(frozen=True)

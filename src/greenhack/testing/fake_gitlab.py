@@ -17,7 +17,8 @@ Served under ``/api/v4`` with ``PRIVATE-TOKEN`` (or ``Authorization: Bearer``) c
 - user:       ``GET /user`` (the token's own user)
 - job token:  ``GET /job`` with ``JOB-TOKEN`` (or ``?job_token=``): the job a CI_JOB_TOKEN belongs to, only while
               that job runs (GitLab answers 401 for an unknown token and for the token of a finished job)
-- running:    ``GET /projects/:id/jobs?scope=running``
+- job list:   ``GET /projects/:id/jobs`` with ``scope``/``scope[]`` (one status or several; an unknown one: 400),
+              ``order_by=id``, ``sort`` (``desc``, GitLab's default: newest first), paginated
 - statuses:   ``POST /projects/:id/statuses/:sha`` with GitLab's transition rules (``pending`` over ``pending``
               or ``running``, ``running`` over ``running``: 400), ``GET .../repository/commits/:sha/statuses``
 - threads:    ``GET|POST /projects/:id/repository/commits/:sha/discussions``,
@@ -48,6 +49,23 @@ import httpx
 __all__ = ["FakeGitLab", "Fault", "SentHook"]
 
 _GUEST, _DEVELOPER, _MAINTAINER, _OWNER = 10, 30, 40, 50
+# the job statuses GitLab accepts as ``scope`` of ``GET /projects/:id/jobs`` (anything else: 400)
+_JOB_SCOPES = frozenset(
+    {
+        "created",
+        "pending",
+        "running",
+        "failed",
+        "success",
+        "canceled",
+        "skipped",
+        "waiting_for_resource",
+        "manual",
+        "preparing",
+        "scheduled",
+        "canceling",
+    }
+)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -1131,6 +1149,13 @@ class FakeGitLab:
                 case ("GET", ["projects", pid, "jobs"]):
                     project = self._project(pid)
                     scopes = set(query.get("scope", []) + query.get("scope[]", []))
+                    if not scopes <= _JOB_SCOPES:
+                        raise _BadRequest("scope does not have a valid value")
+                    if query.get("order_by", ["id"])[-1] != "id":
+                        raise _BadRequest("order_by does not have a valid value")
+                    sort = query.get("sort", ["desc"])[-1]
+                    if sort not in ("asc", "desc"):
+                        raise _BadRequest("sort does not have a valid value")
                     return 200, sorted(
                         (
                             j
@@ -1138,7 +1163,7 @@ class FakeGitLab:
                             if j["pipeline"]["project_id"] == project["id"]
                             and (not scopes or j["status"] in scopes)
                         ),
-                        key=lambda j: -j["id"],
+                        key=lambda j: j["id"] if sort == "asc" else -j["id"],
                     )
                 case ("POST", ["projects", pid, "statuses", sha]):
                     return 201, self._set_status(self._project(pid)["id"], sha, body)
@@ -1318,8 +1343,9 @@ class _Handler(BaseHTTPRequestHandler):
             "X-Prev-Page": str(page - 1) if page > 1 else "",
         }
         if page < total_pages:
-            params = {k: v[-1] for k, v in query.items()}
-            params.update(page=str(page + 1), per_page=str(per_page))
+            # repeated parameters (``scope[]=success&scope[]=failed``) stay repeated in the next page's address
+            params = [(k, v) for k, values in query.items() if k not in ("page", "per_page") for v in values]
+            params += [("page", str(page + 1)), ("per_page", str(per_page))]
             headers["Link"] = f'<{self.owner.url}{quote(path, safe="/%")}?{urlencode(params)}>; rel="next"'
         self._respond(200, chunk, headers)
 
