@@ -11,6 +11,11 @@ after ``max_attempts`` the store marks it ``failed`` with the reason, where admi
 Two jobs whose windows overlap on one server are both flagged ``needs_review``: the final transaction of each
 evaluation is serialised per server (an advisory lock on PostgreSQL, the write lock on SQLite), so whichever
 finishes second sees the first's window and flags both.
+
+Boards are not re-ranked inside each evaluation (ranking reads the whole event, which would make every
+evaluation slower as the event grows): storing marks them stale, and the worker re-ranks
+(:func:`greenhack.store.boards.refresh_if_stale`) at most every ``refresh_interval_s`` after storing, while it
+waits for Prometheus, and always when its queue is idle; any other worker may do it first.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import socket
 import threading
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -41,7 +46,7 @@ from greenhack.errors import (
 from greenhack.evaluation import EvaluationContext, EvaluationOutcome, run_evaluation
 from greenhack.gitlab.models import CiJob
 from greenhack.store import crud, queue
-from greenhack.store.boards import refresh_boards
+from greenhack.store.boards import boards_refresh_due, refresh_if_stale
 from greenhack.store.db import SessionFactory, store_errors, transaction
 from greenhack.store.models import Submission, utcnow
 
@@ -93,6 +98,9 @@ class WorkerOptions:
         base_delay_s: first retry delay in seconds; doubles each attempt (capped by the store at one hour).
         jitter: extra random delay, as a fraction of the backoff, so workers do not retry in step.
         poll_s: how long an idle worker sleeps between looks at the queue, in seconds.
+        refresh_interval_s: the boards are re-ranked at most this often (per event, across workers) while
+            evaluations keep coming, in seconds; an idle worker re-ranks at once. A new result reaches the board
+            within about this long after it is stored.
     """
 
     name: str
@@ -101,6 +109,7 @@ class WorkerOptions:
     base_delay_s: float = 30.0
     jitter: float = 0.25
     poll_s: float = 2.0
+    refresh_interval_s: float = 2.0
 
 
 def _reason(exc: BaseException) -> str:
@@ -177,7 +186,9 @@ class Worker:
         rng: random.Random | None = None,
         feedback: EvaluationFeedback | None = None,
     ) -> None:
-        self.ctx = ctx
+        # waits for Prometheus are spent re-ranking stale boards first (see _sleep)
+        self.ctx = replace(ctx, sleep=self._sleep)
+        self._ctx_sleep = ctx.sleep
         self.feedback = feedback
         self.sessions = sessions
         self.event_id = event_id
@@ -200,6 +211,7 @@ class Worker:
                 event_id=self.event_id,
             )
         if claimed is None:
+            self.refresh_boards(force=True)
             return False
         log.info(
             "%s: evaluating job %s of project %s (attempt %s)",
@@ -236,8 +248,49 @@ class Worker:
             if self._retry(claimed, _reason(exc)) == "failed":
                 self._tell(claimed.submission_id)
             return True
+        self.refresh_boards()
         self._tell(claimed.submission_id, outcome.problems)
         return True
+
+    # --- the boards --------------------------------------------------------------------------------------------
+
+    def refresh_boards(self, *, force: bool = False) -> bool:
+        """Re-rank the event's boards if results were stored since they were last ranked and (unless ``force``)
+        the last ranking is ``refresh_interval_s`` old; True when this worker ranked them. Never raises: a
+        database error leaves the stale mark for the next pass."""
+        min_interval_s = 0.0 if force else self.options.refresh_interval_s
+        try:
+            now = self._now()
+            with transaction(self.sessions, "checking the boards") as session:
+                if not boards_refresh_due(
+                    session=session, event_id=self.event_id, now=now, min_interval_s=min_interval_s
+                ):
+                    return False
+            with transaction(self.sessions, "ranking the boards") as session:
+                counts = refresh_if_stale(
+                    session=session,
+                    event_id=self.event_id,
+                    config=self.ctx.config,
+                    now=now,
+                    min_interval_s=min_interval_s,
+                )
+        except GreenhackError as exc:  # the database (or a ranking problem): the mark stays for the next pass
+            log.warning("%s: could not rank the boards (%s); the next pass will", self.options.name, exc)
+            return False
+        if counts is not None:
+            log.info("%s: boards ranked (%s)", self.options.name, counts)
+        return counts is not None
+
+    def _sleep(self, seconds: float) -> None:
+        """The evaluation's wait for Prometheus: rank stale boards when due, then sleep, in slices short enough
+        that a result stored meanwhile by another worker still reaches the board on time."""
+        slice_s = max(self.options.refresh_interval_s / 2, 0.05)
+        left_s = seconds
+        while left_s > 0:
+            self.refresh_boards()
+            step_s = min(left_s, slice_s)
+            self._ctx_sleep(step_s)
+            left_s -= step_s
 
     def _measuring(self, claimed: queue.ClaimedEvaluation, job: CiJob) -> None:
         """Measuring starts: keep the job's commit on the row (the final report needs it), tell GitLab."""
@@ -298,16 +351,15 @@ class Worker:
                     reason=reason,
                     now=self._now(),
                 )
-                refresh_boards(
-                    session=session, event_id=claimed.event_id, config=self.ctx.config, now=self._now()
-                )
         except StoreError as exc:
             log.warning("job %s: could not finish (%s); the lease will expire", claimed.gitlab_job_id, exc)
             return False
+        self.refresh_boards()
         return True
 
     def _store(self, claimed: queue.ClaimedEvaluation, outcome: EvaluationOutcome) -> None:
-        """6. store: everything measured, the final status, the boards; one transaction, serialised per server."""
+        """6. store: everything measured and the final status (marking the boards stale); one transaction,
+        serialised per server."""
         status, reason = outcome.status, outcome.reason
         sid = claimed.submission_id
         with transaction(self.sessions, f"storing the evaluation of job {claimed.gitlab_job_id}") as session:
@@ -377,10 +429,7 @@ class Worker:
                 status=status,
                 reason=reason,
                 now=self._now(),
-            )
-            refresh_boards(
-                session=session, event_id=claimed.event_id, config=self.ctx.config, now=self._now()
-            )
+            )  # marks the boards stale; run_once re-ranks them once due
         log.info("job %s: %s%s", claimed.gitlab_job_id, status, f" ({reason})" if reason else "")
 
     # --- the loop ----------------------------------------------------------------------------------------------

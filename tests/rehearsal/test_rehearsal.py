@@ -92,6 +92,8 @@ def test_bad_requests_and_other_teams_private_details(rehearsal: RehearsalResult
     assert "malformed JSON refused (400)" in checks
     assert "another team's private-row score hidden from a visitor" in checks
     assert "final board refused to a visitor before the close (403)" in checks
+    assert "platform internals (job URL, last error) hidden from a visitor, shown to an admin" in checks
+    assert "predictions' problems (may name truth labels) hidden from a visitor" in checks
     failed = [f"{p.name}: {p.detail}" for p in checks.values() if not p.passed]
     assert failed == []
 

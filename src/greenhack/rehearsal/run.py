@@ -254,15 +254,42 @@ class _Driver:
         rerun = self.http.post(f"{web}/api/v1/admin/submissions/{target['id']}/rerun")
         self.probes.append(ProbeResult("admin action refused without the token (401)", rerun.status_code == 401,
                                        f"HTTP {rerun.status_code}"))  # fmt: skip
-        exposed = sorted(
-            k
-            for k in ("reason", "job_url", "window_start", "energy_j")
-            if visitor["submission"].get(k) is not None
-        )
-        exposed += ["last_error"] if "last_error" in visitor else []
-        exposed += ["measurement.payload"] if (visitor.get("measurement") or {}).get("payload") else []
+        internal = [k for k in ("job_url",) if visitor["submission"].get(k) is not None]
+        internal += ["last_error"] if visitor.get("last_error") is not None else []
+        admin_sees = admin["submission"].get("job_url") is not None and "last_error" in admin
         self.probes.append(ProbeResult(
-            "readable by any visitor (no team identity in the API)", True, ", ".join(exposed), informational=True
+            "platform internals (job URL, last error) hidden from a visitor, shown to an admin",
+            not internal and admin_sees,
+            f"visitor sees {sorted(internal) or 'none of them'}; admin sees the job URL: {admin_sees}",
+        ))  # fmt: skip
+        self._invalid_reasons_hidden()
+        public = sorted(k for k in ("window_start", "energy_j") if visitor["submission"].get(k) is not None)
+        public += ["measurement.payload"] if (visitor.get("measurement") or {}).get("payload") else []
+        self.probes.append(ProbeResult(
+            "public to any visitor (the platform's transparency)", True, ", ".join(public), informational=True
+        ))  # fmt: skip
+
+    def _invalid_reasons_hidden(self) -> None:
+        """An invalid submission's reason may list its predictions' problems (truth labels): a visitor reads a
+        public reason instead; the team reads the problems in its GitLab commit comment."""
+        web = self.stack.web_url
+        auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        rows = self.http.get(
+            f"{web}/api/v1/submissions", params={"status": "invalid", "limit": 50}, headers=auth
+        )
+        leaked = []
+        checked = 0
+        for row in rows.json():
+            if row["reason"] is None or row["reason"].startswith("the job "):
+                continue  # the job's own outcome (failed, canceled) is public
+            checked += 1
+            visitor = self.http.get(f"{web}/api/v1/submissions/{row['id']}").json()
+            if visitor["submission"]["reason"] == row["reason"]:
+                leaked.append(row["id"])
+        self.probes.append(ProbeResult(
+            "predictions' problems (may name truth labels) hidden from a visitor",
+            not leaked,
+            f"{checked} invalid submission(s) checked; reason readable by a visitor: {leaked or 'none'}",
         ))  # fmt: skip
 
     # --- the timeline ------------------------------------------------------------------------------------------

@@ -5,12 +5,19 @@ per board (live: public rows; frozen: public rows of submissions made up to the 
 and stores the ranked rows. :func:`rescore_event` first recomputes each submission's impacts from its stored
 measurement and BoaviztAPI factors under the loaded YAML (``greenhack.impacts.impacts_from_factors``), so a change
 of PUE, location factor, criterion, ranking method or weights needs no service at all.
+
+Ranking reads every submission of the event, so it is not done after every evaluation: storing a result marks
+the boards stale (``events.boards_pending``, committed with the result) and :func:`refresh_if_stale` - called by
+the workers after storing, while waiting for Prometheus and whenever their queue is idle - re-ranks at most once
+every ``min_interval_s`` per event, whichever worker gets there first. A worker dying between marking and
+ranking loses nothing: the mark stays until some worker has ranked. Web requests never rank.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -26,11 +33,20 @@ from greenhack.scoring.pareto import pareto_levels
 from greenhack.scoring.ranking import rank_submissions
 from greenhack.store import crud, queries
 from greenhack.store.db import store_errors
+from greenhack.store.disclosure import public_reason
 from greenhack.store.freeze import freeze_state
-from greenhack.store.models import BOARDS, Measurement, Submission, Team, utcnow
+from greenhack.store.models import BOARDS, Event, Measurement, Submission, Team, utcnow
 from greenhack.telemetry.idle import attributed_energy_j
 
-__all__ = ["RANKABLE_STATUSES", "RescoreReport", "board_inputs", "refresh_boards", "rescore_event"]
+__all__ = [
+    "RANKABLE_STATUSES",
+    "RescoreReport",
+    "board_inputs",
+    "boards_refresh_due",
+    "refresh_boards",
+    "refresh_if_stale",
+    "rescore_event",
+]
 
 # scored submissions are ranked; needs_review ones are listed (not ranked) with their reason
 RANKABLE_STATUSES = ("scored", "needs_review")
@@ -79,7 +95,9 @@ def board_inputs(*, session: Session, event_id: int, board: str, cut: datetime |
         if r.excluded:
             excluded = f"excluded by the organisers: {r.excluded_reason}"
         elif r.status == "needs_review":
-            excluded = f"needs review: {r.reason}" if r.reason else "needs review"
+            # the note is on the public board: only the public part of the reason (admins read it on the page)
+            reason = public_reason("needs_review", r.reason)
+            excluded = f"needs review: {reason}" if reason else "needs review"
         inputs.append(
             RankInput(
                 submission_id=r.id,
@@ -129,9 +147,18 @@ def refresh_boards(
 ) -> dict[str, int]:
     """Re-rank the live, frozen and final boards; return how many submissions each lists.
 
-    The frozen board exists once there is a cut (the YAML's freeze time or an admin's freeze).
+    The frozen board exists once there is a cut (the YAML's freeze time or an admin's freeze). The first
+    statement locks the event's row (and clears its stale mark): every write of a result also updates that row,
+    so no result commits while the boards are ranked and all three boards come from one view of the data.
     """
     now = now or utcnow()
+    with store_errors("locking the event's boards"):
+        session.execute(
+            sa.update(Event)
+            .where(Event.id == event_id)
+            .values(boards_pending=0, boards_refreshed_at=now)
+            .execution_options(synchronize_session=False)
+        )
     event = queries.get_event(session=session, event_id=event_id)
     state = freeze_state(config, now=now, override=event.frozen_override, frozen_at=event.frozen_at)
     cut = state.cut if state.cut is not None else config.event.freeze
@@ -153,6 +180,64 @@ def refresh_boards(
         )
         counts[board] = len(rows)
     return counts
+
+
+def boards_refresh_due(*, session: Session, event_id: int, now: datetime, min_interval_s: float) -> bool:
+    """Whether the boards are stale and were last ranked at least ``min_interval_s`` seconds ago (a read only:
+    callers check it in a short transaction before :func:`refresh_if_stale` takes any lock)."""
+    with store_errors("reading the boards' state"):
+        row = session.execute(
+            sa.select(Event.boards_pending, Event.boards_refreshed_at).where(Event.id == event_id)
+        ).one_or_none()
+    if row is None or row.boards_pending <= 0:
+        return False
+    last = row.boards_refreshed_at
+    return last is None or now - last >= timedelta(seconds=min_interval_s) or last > now
+
+
+def refresh_if_stale(
+    *,
+    session: Session,
+    event_id: int,
+    config: EventConfig,
+    now: datetime | None = None,
+    min_interval_s: float = 0.0,
+) -> dict[str, int] | None:
+    """Re-rank the boards if results were stored since they were last ranked, and not within the last
+    ``min_interval_s`` seconds; return the boards' counts, or None when nothing was done.
+
+    Any number of workers may call it at once: on PostgreSQL one takes a per-event advisory lock and the others
+    return at once; the stale mark is cleared in the same transaction that writes the boards, so a worker that
+    dies midway leaves it for the next one.
+    """
+    now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        with store_errors("electing the worker that ranks the boards"):
+            key = zlib.crc32(f"greenhack-boards:{event_id}".encode()) & 0x7FFFFFFF
+            if not session.execute(sa.select(sa.func.pg_try_advisory_xact_lock(key))).scalar_one():
+                return None
+    due_before = now - timedelta(seconds=min_interval_s)
+    with store_errors("claiming the boards' refresh"):
+        # the first statement writes (SQLite takes its write lock; PostgreSQL locks the event row) and checks
+        # the mark again under the lock: another worker may have ranked meanwhile
+        claimed = session.execute(
+            sa.update(Event)
+            .where(
+                Event.id == event_id,
+                Event.boards_pending > 0,
+                sa.or_(
+                    Event.boards_refreshed_at.is_(None),
+                    Event.boards_refreshed_at <= due_before,
+                    Event.boards_refreshed_at > now,
+                ),
+            )
+            .values(boards_pending=0, boards_refreshed_at=now)
+            .returning(Event.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+    if claimed is None:
+        return None
+    return refresh_boards(session=session, event_id=event_id, config=config, now=now)
 
 
 def _idle_power_w(config: EventConfig, server_name: str, *, stored_w: float | None) -> float | None:

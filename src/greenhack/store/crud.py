@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -36,6 +37,7 @@ __all__ = [
     "ensure_event",
     "ensure_team",
     "get_submission",
+    "mark_boards_stale",
     "record_impacts",
     "record_measurement",
     "record_performance",
@@ -114,6 +116,16 @@ def bump_data_version(*, session: Session, event_id: int) -> None:
     with store_errors("bumping the data version"):
         session.execute(
             sa.update(Event).where(Event.id == event_id).values(data_version=Event.data_version + 1)
+        )
+
+
+def mark_boards_stale(*, session: Session, event_id: int) -> None:
+    """Mark that the boards need ranking again (a result was stored or withdrawn); a worker re-ranks them within
+    seconds (:func:`greenhack.store.boards.refresh_if_stale`). Commit it with the change it announces, so that a
+    worker dying afterwards loses nothing: the mark stays until some worker has ranked the boards."""
+    with store_errors("marking the boards stale"):
+        session.execute(
+            sa.update(Event).where(Event.id == event_id).values(boards_pending=Event.boards_pending + 1)
         )
 
 
@@ -216,6 +228,9 @@ def record_performance(
     bump_data_version(session=session, event_id=submission.event_id)
 
 
+_SCORE_FIELDS = ("rank", "score", "pareto", "best_of_team", "formula", "note")
+
+
 def replace_scores(
     *,
     session: Session,
@@ -223,33 +238,57 @@ def replace_scores(
     board: str,
     records: Sequence[ScoreRecord],
     now: datetime | None = None,
-) -> None:
-    """Replace every score of one board of the event with ``records``."""
+) -> int:
+    """Make one board of the event hold exactly ``records``; return how many rows were written or deleted.
+
+    Only rows that differ are touched (a new result moves a few ranks, not the whole board), so the cost in
+    writes follows what changed rather than the board's size; ``computed_at`` of a row says when it last changed.
+    The data version is bumped only when something changed.
+    """
     if board not in BOARDS:
         raise ValueError(f"board must be one of {BOARDS}, not {board!r}")
     computed_at = now or utcnow()
     with store_errors(f"storing the {board} board"):
-        session.execute(sa.delete(Score).where(Score.event_id == event_id, Score.board == board))
-        if records:
+        stored = {
+            row.submission_id: tuple(getattr(row, f) for f in _SCORE_FIELDS)
+            for row in session.execute(
+                sa.select(Score.submission_id, *(getattr(Score, f) for f in _SCORE_FIELDS)).where(
+                    Score.event_id == event_id, Score.board == board
+                )
+            )
+        }
+        wanted = {r.submission_id: r for r in records}
+        gone = [sid for sid in stored if sid not in wanted]
+        fresh, changed = [], []
+        for sid, r in wanted.items():
+            values = {f: getattr(r, f) for f in _SCORE_FIELDS}
+            if sid not in stored:
+                fresh.append(values | {"submission_id": sid})
+            elif stored[sid] != tuple(values.values()):
+                changed.append({f"v_{f}": v for f, v in values.items()} | {"b_submission_id": sid})
+        if gone:
+            session.execute(
+                sa.delete(Score).where(
+                    Score.event_id == event_id, Score.board == board, Score.submission_id.in_(gone)
+                )
+            )
+        if fresh:
             session.execute(
                 sa.insert(Score),
-                [
-                    {
-                        "submission_id": r.submission_id,
-                        "board": board,
-                        "event_id": event_id,
-                        "rank": r.rank,
-                        "score": r.score,
-                        "pareto": r.pareto,
-                        "best_of_team": r.best_of_team,
-                        "formula": r.formula,
-                        "note": r.note,
-                        "computed_at": computed_at,
-                    }
-                    for r in records
-                ],
+                [v | {"board": board, "event_id": event_id, "computed_at": computed_at} for v in fresh],
             )
-    bump_data_version(session=session, event_id=event_id)
+        if changed:
+            table = cast(sa.Table, Score.__table__)  # Core: an executemany UPDATE keyed by bound ids
+            session.execute(
+                sa.update(table)
+                .where(table.c.submission_id == sa.bindparam("b_submission_id"), table.c.board == board)
+                .values({f: sa.bindparam(f"v_{f}") for f in _SCORE_FIELDS} | {"computed_at": computed_at}),
+                changed,
+            )
+    written = len(gone) + len(fresh) + len(changed)
+    if written:
+        bump_data_version(session=session, event_id=event_id)
+    return written
 
 
 def set_excluded(*, session: Session, submission_id: int, excluded: bool, reason: str | None) -> Submission:

@@ -97,7 +97,9 @@ class Base(DeclarativeBase):
 class Event(Base):
     """One hackathon. ``frozen_override`` is an admin's freeze/unfreeze (None: follow the YAML's freeze time) and
     ``frozen_at`` when an admin froze it;
-    ``data_version`` grows on every change of what the boards show, so caches and live pages know to refresh."""
+    ``data_version`` grows on every change of what the boards show, so caches and live pages know to refresh;
+    ``boards_pending`` counts results stored since the boards were last ranked (``boards_refreshed_at``), so
+    that workers re-rank at most every few seconds rather than after every evaluation."""
 
     __tablename__ = "events"
 
@@ -106,6 +108,8 @@ class Event(Base):
     frozen_override: Mapped[bool | None] = mapped_column(sa.Boolean, nullable=True)
     frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     data_version: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    boards_pending: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    boards_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     teams: Mapped[list[Team]] = relationship(back_populates="event")

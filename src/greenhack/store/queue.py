@@ -5,6 +5,8 @@
 - :func:`claim` hands one due row to one worker. On PostgreSQL it selects with ``FOR UPDATE SKIP LOCKED`` so
   that concurrent workers never wait on, nor take, the same row; on SQLite (one writer at a time) it is one
   ``UPDATE ... WHERE id = (SELECT ...) RETURNING`` statement, atomic under the database's write lock.
+- :func:`finish` and :func:`requeue` mark the event's boards stale in the same transaction
+  (``greenhack.store.crud.mark_boards_stale``); workers re-rank them (coalesced) soon after.
 - A claimed row carries a lease (``lease_expires_at``); a worker that dies lets it expire and the row becomes
   claimable again. :func:`retry_later` backs off exponentially and gives up (``failed``) after ``max_attempts``.
 
@@ -22,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from greenhack.errors import NotFoundError, StoreError
+from greenhack.store.crud import mark_boards_stale
 from greenhack.store.db import store_errors
 from greenhack.store.models import Submission, utcnow
 
@@ -322,12 +325,12 @@ def finish(
         raise ValueError(f"{status!r} is not a final status ({', '.join(FINAL_STATUSES)})")
     now = now or utcnow()
     with store_errors(f"finishing submission {submission_id}"):
-        claimed_at = session.execute(
-            sa.select(Submission.claimed_at).where(_held(submission_id, worker))
+        held = session.execute(
+            sa.select(Submission.claimed_at, Submission.event_id).where(_held(submission_id, worker))
         ).one_or_none()
-        if claimed_at is None:
+        if held is None:
             raise _lost_lease(session, submission_id, worker)
-        started = claimed_at[0]
+        started = held.claimed_at
         session.execute(
             sa.update(Submission)
             .where(_held(submission_id, worker))
@@ -344,6 +347,8 @@ def finish(
             )
             .execution_options(synchronize_session=False)
         )
+    # committed with the status: the boards are re-ranked by whichever worker refreshes next
+    mark_boards_stale(session=session, event_id=held.event_id)
 
 
 def requeue(*, session: Session, submission_id: int, now: datetime | None = None) -> None:
@@ -368,11 +373,12 @@ def requeue(*, session: Session, submission_id: int, now: datetime | None = None
                 lease_expires_at=None,
                 finished_at=None,
             )
-            .returning(Submission.id)
+            .returning(Submission.event_id)
             .execution_options(synchronize_session=False)
         ).scalar_one_or_none()
     if done is None:
         raise NotFoundError(f"submission {submission_id} does not exist")
+    mark_boards_stale(session=session, event_id=done)  # it leaves the boards until evaluated again
 
 
 def queue_length(*, session: Session, event_id: int | None = None) -> int:

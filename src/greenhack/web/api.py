@@ -160,7 +160,8 @@ def submission(
     admin: IsAdminDep,
 ) -> SubmissionDetail:
     """Everything known about one submission: status and reason, window, measurement with its power timeline,
-    impacts per criterion, performance and scores with their formula."""
+    impacts per criterion, performance and scores with their formula. ``last_error``, ``job_url`` and reasons
+    that may list the predictions' problems are the admins' (the team reads its problems in GitLab)."""
     detail = queries.submission_detail(
         session=session, submission_id=submission_id, event_id=context.event_id
     )

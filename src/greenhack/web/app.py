@@ -15,8 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from greenhack import __version__
 from greenhack.config import EventConfig
 from greenhack.errors import GreenhackError, NotFoundError, ScoringError, StoreError
-from greenhack.gitlab.credentials import webhook_secret
 from greenhack.feedback.router import lazy_services, make_feedback_router
+from greenhack.gitlab.credentials import webhook_secret
 from greenhack.gitlab.hook_router import make_hook_router
 from greenhack.settings import Settings
 from greenhack.store import crud

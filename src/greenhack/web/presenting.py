@@ -2,6 +2,13 @@
 
 Until the event closes, private-row performance and final-board scores are admins' only; while the board is
 frozen, the performance of submissions made after the cut is hidden too (the frozen board must not leak).
+
+Some fields are the platform's internals and only admins see them: ``last_error`` (the worker's last retry
+reason), the GitLab job URL (team projects are private; a visitor could not open it and learns the project's
+path), and reasons that may carry the predictions' problems (which can name truth labels: "label 'x' never seen
+in the truth") or a platform error. Teams read their own problems in their commit comment in GitLab, which only
+their project's members see. A visitor gets a public reason instead: what happened, not the details. Status,
+window, timeline, energy split, impacts and the formula stay public: they are the platform's transparency.
 """
 
 from __future__ import annotations
@@ -12,11 +19,18 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from greenhack.store import queries
+from greenhack.store.disclosure import public_reason
 from greenhack.store.views import SubmissionDetail, SubmissionSummary, TeamDetail
 from greenhack.web.context import AppContext
 from greenhack.web.visibility import FreezeState
 
-__all__ = ["TeamAccountView", "day_start", "redact_detail", "redact_submission", "team_account"]
+__all__ = [
+    "TeamAccountView",
+    "day_start",
+    "redact_detail",
+    "redact_submission",
+    "team_account",
+]
 
 
 def _after_cut(created_at: datetime, state: FreezeState) -> bool:
@@ -24,10 +38,13 @@ def _after_cut(created_at: datetime, state: FreezeState) -> bool:
 
 
 def redact_submission(row: SubmissionSummary, *, state: FreezeState, admin: bool) -> SubmissionSummary:
-    """The row as this visitor may see it."""
-    if admin or not _after_cut(row.created_at, state):
+    """The row as this visitor may see it (admins: all of it)."""
+    if admin:
         return row
-    return row.model_copy(update={"performance_public": None})
+    update: dict[str, object] = {"job_url": None, "reason": public_reason(row.status, row.reason)}
+    if _after_cut(row.created_at, state):
+        update["performance_public"] = None
+    return row.model_copy(update=update)
 
 
 def redact_detail(detail: SubmissionDetail, *, state: FreezeState, admin: bool) -> SubmissionDetail:
@@ -41,6 +58,7 @@ def redact_detail(detail: SubmissionDetail, *, state: FreezeState, admin: bool) 
         hidden_splits |= {"public"}
     return detail.model_copy(
         update={
+            "last_error": None,
             "submission": redact_submission(detail.submission, state=state, admin=admin),
             "performances": [p for p in detail.performances if p.split not in hidden_splits],
             "scores": [s for s in detail.scores if s.board not in hidden_boards],
