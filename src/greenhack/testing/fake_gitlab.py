@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -164,6 +165,16 @@ _STATUS_EVENTS = {
 }
 
 
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-request (a SIGKILLed worker, a timed-out poll) is GitLab's everyday life, not
+    an error worth a traceback on stderr; anything else is still reported."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 class FakeGitLab:
     """Start with :meth:`start` (or use as a context manager); ``url`` is the instance's base address.
 
@@ -191,7 +202,7 @@ class FakeGitLab:
         class Handler(_Handler):
             owner = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-gitlab", daemon=True)
         self._thread.start()
