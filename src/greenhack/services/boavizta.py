@@ -8,25 +8,20 @@ BoaviztAPI pins FastAPI and pydantic versions that clash with greenhack's, so sc
 
 from __future__ import annotations
 
-import logging
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
 from importlib.util import find_spec
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from greenhack.errors import ServiceError
 from greenhack.services._process import ManagedProcess
+from greenhack.services._server import LocalServer
 from greenhack.services.ports import free_port
 
 __all__ = ["BOAVIZTA_PYTHON_ENV", "BoaviztaServer", "find_boavizta_python"]
-
-logger = logging.getLogger(__name__)
 
 # Environment variable naming the Python interpreter that has boaviztapi installed.
 BOAVIZTA_PYTHON_ENV = "GREENHACK_BOAVIZTA_PYTHON"
@@ -89,7 +84,7 @@ def find_boavizta_python(env: Mapping[str, str] | None = None, cwd: Path | None 
     return None
 
 
-class BoaviztaServer:
+class BoaviztaServer(LocalServer):
     """BoaviztAPI served by uvicorn on ``127.0.0.1``, its log in ``workdir``.
 
     Args:
@@ -101,6 +96,8 @@ class BoaviztaServer:
     Raises:
         ServiceError: no interpreter with boaviztapi was found.
     """
+
+    ready_path = "/v1/utils/version"
 
     def __init__(
         self,
@@ -129,26 +126,6 @@ class BoaviztaServer:
         # seconds from launch to the first answer of /v1/utils/version, for each start
         self.start_durations_s: list[float] = []
 
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:5000`` (routes start with ``/v1/``)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log_path(self) -> Path:
-        """The server's log (appended to across restarts)."""
-        return self._process.log_path
-
-    @property
-    def running(self) -> bool:
-        """True while the server process runs."""
-        return self._process.running
-
-    @property
-    def pid(self) -> int | None:
-        """The server's process id while it runs, else None."""
-        return self._process.pid
-
     def _argv(self) -> list[str]:
         return [
             str(self.python),
@@ -161,58 +138,3 @@ class BoaviztaServer:
             str(self.port),
             "--no-access-log",
         ]
-
-    def start(self) -> float:
-        """Start the server and wait until ``GET /v1/utils/version`` answers.
-
-        Returns:
-            Seconds from launch to the first answer.
-
-        Raises:
-            ServiceError: the server exited or did not answer; the message ends with its log's last lines.
-        """
-        ready = f"{self.url}/v1/utils/version"
-        try:
-            waited_s = self._process.start(self._argv(), ready, self.startup_timeout_s)
-        except ServiceError:
-            if self._fixed_port or "address already in use" not in self._process.log_since_start():
-                raise
-            self.port = free_port()
-            logger.info("port taken meanwhile; starting BoaviztAPI again on %d", self.port)
-            waited_s = self._process.start(
-                self._argv(), f"{self.url}/v1/utils/version", self.startup_timeout_s
-            )
-        self.start_durations_s.append(waited_s)
-        return waited_s
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, SIGKILL after 10 s). Does nothing if not running."""
-        self._process.stop()
-
-    def restart(self) -> float:
-        """Stop, then start again on the same port (e.g. after a "BoaviztAPI down" fault).
-
-        Returns:
-            Seconds from the new launch to the first answer.
-        """
-        self.stop()
-        return self.start()
-
-    def close(self) -> None:
-        """Stop the server and remove its workdir if it was created here."""
-        self.stop()
-        if self._owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        if not self.running:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -21,20 +21,18 @@ What was checked against the real binaries:
 
 from __future__ import annotations
 
-import logging
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import yaml
 
 from greenhack.errors import ServiceError
 from greenhack.services._process import ManagedProcess
+from greenhack.services._server import LocalServer
 from greenhack.services.openmetrics import MetricKind, SeriesSamples, openmetrics_text
 from greenhack.services.ports import free_port
 
@@ -47,8 +45,6 @@ __all__ = [
     "openmetrics_text",
     "static_scrape_config",
 ]
-
-logger = logging.getLogger(__name__)
 
 _INSTALL_HINT = "install it with `sudo apt-get install prometheus` (or run scripts/setup.sh --test)"
 _DEFAULT_SEARCH = (Path("/usr/bin"), Path("/usr/local/bin"))
@@ -103,7 +99,7 @@ def static_scrape_config(
     return text
 
 
-class PrometheusServer:
+class PrometheusServer(LocalServer):
     """A Prometheus server on ``127.0.0.1`` with its own storage, config and log in ``workdir``.
 
     Args:
@@ -119,6 +115,8 @@ class PrometheusServer:
     Raises:
         ServiceError: the binaries are missing or ``scrape_config`` is not a YAML list.
     """
+
+    ready_path = "/-/ready"
 
     def __init__(
         self,
@@ -167,26 +165,6 @@ class PrometheusServer:
         text: str = yaml.safe_dump(config, sort_keys=False)
         return text
 
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:9090``."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log_path(self) -> Path:
-        """The server's log (appended to across restarts)."""
-        return self._process.log_path
-
-    @property
-    def running(self) -> bool:
-        """True while the server process runs."""
-        return self._process.running
-
-    @property
-    def pid(self) -> int | None:
-        """The server's process id while it runs, else None."""
-        return self._process.pid
-
     def _argv(self) -> list[str]:
         argv = [
             str(self.binaries.prometheus),
@@ -199,41 +177,6 @@ class PrometheusServer:
         if self.enable_admin_api:
             argv.append("--web.enable-admin-api")
         return argv
-
-    def start(self) -> float:
-        """Start the server and wait until ``/-/ready`` answers.
-
-        If the port was chosen here and another process took it meanwhile, one new port is tried.
-
-        Returns:
-            Seconds from launch to the first answer.
-
-        Raises:
-            ServiceError: the server exited or did not answer; the message ends with its log's last lines.
-        """
-        try:
-            waited_s = self._process.start(self._argv(), f"{self.url}/-/ready", self.startup_timeout_s)
-        except ServiceError:
-            if self._fixed_port or "address already in use" not in self._process.log_since_start():
-                raise
-            self.port = free_port()
-            logger.info("port taken meanwhile; starting prometheus again on %d", self.port)
-            waited_s = self._process.start(self._argv(), f"{self.url}/-/ready", self.startup_timeout_s)
-        self.start_durations_s.append(waited_s)
-        return waited_s
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, SIGKILL after 10 s); storage is kept. Does nothing if not running."""
-        self._process.stop()
-
-    def restart(self) -> float:
-        """Stop, then start again on the same port and storage (a "Prometheus restarted" fault).
-
-        Returns:
-            Seconds from the new launch to the first answer.
-        """
-        self.stop()
-        return self.start()
 
     def backfill(self, text: str | Sequence[SeriesSamples]) -> None:
         """Write samples into the storage with ``promtool tsdb create-blocks-from openmetrics``.
@@ -274,22 +217,3 @@ class PrometheusServer:
             raise ServiceError("promtool refused the backfill data:\n" + "\n".join(output))
         if was_running:
             self.start()
-
-    def close(self) -> None:
-        """Stop the server and remove its workdir if it was created here."""
-        self.stop()
-        if self._owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        if not self.running:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
