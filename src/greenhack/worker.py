@@ -25,7 +25,6 @@ import os
 import random
 import socket
 import threading
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -48,6 +47,7 @@ from greenhack.gitlab.models import CiJob
 from greenhack.store import crud, queue
 from greenhack.store.boards import boards_refresh_due, refresh_if_stale
 from greenhack.store.db import SessionFactory, store_errors, transaction
+from greenhack.store.locks import xact_lock
 from greenhack.store.models import Submission, utcnow
 
 __all__ = [
@@ -116,12 +116,13 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
 
 
+# the lock (greenhack.store.locks) serialising one server's final transactions, named "<SERVER_LOCK>:<server>"
+SERVER_LOCK = "greenhack-server"
+
+
 def _lock_server(session: Session, server: str) -> None:
     """Serialise final transactions per server (PostgreSQL); SQLite serialises writers already."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(server.encode()) & 0x7FFFFFFF}
-        )
+    xact_lock(session, f"{SERVER_LOCK}:{server}")
 
 
 def flag_overlaps(

@@ -15,7 +15,6 @@ ranking loses nothing: the mark stays until some worker has ranked. Web requests
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -35,10 +34,12 @@ from greenhack.store import crud, queries
 from greenhack.store.db import store_errors
 from greenhack.store.disclosure import public_reason
 from greenhack.store.freeze import freeze_state
+from greenhack.store.locks import try_xact_lock
 from greenhack.store.models import BOARDS, Event, Measurement, Submission, Team, utcnow
 from greenhack.telemetry.idle import attributed_energy_j
 
 __all__ = [
+    "BOARDS_LOCK",
     "RANKABLE_STATUSES",
     "RescoreReport",
     "board_inputs",
@@ -50,6 +51,10 @@ __all__ = [
 
 # scored submissions are ranked; needs_review ones are listed (not ranked) with their reason
 RANKABLE_STATUSES = ("scored", "needs_review")
+
+
+# the lock (greenhack.store.locks) of the worker that ranks one event's boards, named "<BOARDS_LOCK>:<event id>"
+BOARDS_LOCK = "greenhack-boards"
 
 
 class RescoreReport(BaseModel):
@@ -211,11 +216,8 @@ def refresh_if_stale(
     dies midway leaves it for the next one.
     """
     now = now or utcnow()
-    if session.get_bind().dialect.name == "postgresql":
-        with store_errors("electing the worker that ranks the boards"):
-            key = zlib.crc32(f"greenhack-boards:{event_id}".encode()) & 0x7FFFFFFF
-            if not session.execute(sa.select(sa.func.pg_try_advisory_xact_lock(key))).scalar_one():
-                return None
+    if not try_xact_lock(session, f"{BOARDS_LOCK}:{event_id}"):  # another worker is ranking them
+        return None
     due_before = now - timedelta(seconds=min_interval_s)
     with store_errors("claiming the boards' refresh"):
         # the first statement writes (SQLite takes its write lock; PostgreSQL locks the event row) and checks
