@@ -29,7 +29,8 @@ from pydantic import (
     model_validator,
 )
 
-from greenhack.errors import ConfigError, ConfigProblem
+from greenhack.errors import ConfigError, ConfigProblem, ExpressionError
+from greenhack.expression import check_expression
 
 __all__ = [
     "BOAVIZTA_ZONES",
@@ -563,10 +564,6 @@ def _cross_checks(data: dict[str, Any], located: _LocatedYaml, source: Path | No
         )
     expression = ranking.get("expression")
     if ranking.get("method") == "expression" and isinstance(expression, str) and expression.strip():
-        # imported here: scoring builds on config, so a module-level import would be circular
-        from greenhack.errors import ExpressionError  # noqa: PLC0415
-        from greenhack.scoring.expression import check_expression  # noqa: PLC0415
-
         try:
             check_expression(expression)
         except ExpressionError as exc:

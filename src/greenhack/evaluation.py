@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, Protocol
 
-from greenhack.config import EventConfig, ImpactSection, ServerConfig
+from greenhack.config import EventConfig, ServerConfig
 from greenhack.errors import (
     ArtifactTooLarge,
     GitLabError,
@@ -33,15 +33,15 @@ from greenhack.errors import (
     TelemetryError,
     TelemetryNotReady,
 )
-from greenhack.feedback.lifecycle import phase_of
 from greenhack.gitlab.models import CiJob
-from greenhack.impacts import JobImpacts
+from greenhack.impacts import ImpactSource, JobImpacts
 from greenhack.scoring.evaluate import score_predictions
 from greenhack.scoring.models import Performance, Split, Truth
+from greenhack.scoring.phases import phase_of
 from greenhack.telemetry import (
     IdleBaselines,
     JobEnergy,
-    SampleSource,
+    TelemetrySource,
     attributed_energy_j,
     measure_energy,
     ready_margin,
@@ -53,10 +53,8 @@ __all__ = [
     "EvaluationContext",
     "EvaluationOutcome",
     "GitLabJobs",
-    "ImpactSource",
     "JobWindow",
     "Status",
-    "TelemetrySource",
     "job_window",
     "run_evaluation",
     "wait_for_scrape",
@@ -85,26 +83,6 @@ class GitLabJobs(Protocol):
     def job(self, project: int | str, job_id: int) -> CiJob: ...
 
     def download_artifact(self, project: int | str, job_id: int, path: str, *, max_bytes: int) -> bytes: ...
-
-
-class TelemetrySource(SampleSource, Protocol):
-    """Prometheus as the evaluation needs it (:class:`~greenhack.telemetry.PrometheusClient`)."""
-
-    def latest_sample_time(self, selector_metric: str) -> datetime | None: ...
-
-
-class ImpactSource(Protocol):
-    """:class:`~greenhack.impacts.ImpactCalculator`."""
-
-    def impacts(
-        self,
-        server: ServerConfig,
-        impact: ImpactSection,
-        *,
-        energy_j: float,
-        duration_s: float,
-        server_key: str | None = None,
-    ) -> JobImpacts: ...
 
 
 @dataclass(frozen=True)
@@ -276,7 +254,7 @@ def run_evaluation(
     ``on_job`` is called with the job as GitLab describes it once it is known to be finished, when measuring
     starts (the worker tells GitLab "pending" then); what it raises propagates.
 
-    A ``train`` phase job (``<name>-train``, see :mod:`greenhack.feedback.lifecycle`) is measured and ends
+    A ``train`` phase job (``<name>-train``, see :mod:`greenhack.scoring.phases`) is measured and ends
     ``scored`` with no performance: the board ranks it together with its pipeline's predict job.
 
     Raises:

@@ -19,7 +19,6 @@ from fb_world import World, write_event
 from greenhack.config import EventConfig
 from greenhack.evaluation import EvaluationContext
 from greenhack.feedback.gitlab_report import GitLabReporter, marker
-from greenhack.feedback.lifecycle import phase_rank_inputs
 from greenhack.feedback.notifier import FeedbackNotifier
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
 from greenhack.gitlab.hook_router import enqueue_hook_jobs
@@ -32,6 +31,7 @@ from greenhack.store import crud, queue
 from greenhack.store.boards import board_inputs
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import Submission
+from greenhack.store.phases import phase_rank_inputs
 from greenhack.telemetry import NVIDIA_SMI, SCAPHANDRE, PrometheusClient
 from greenhack.telemetry.simulator import Constant, ExporterSim, PowerTrace, SimDevice, openmetrics
 from greenhack.worker import Worker, WorkerOptions

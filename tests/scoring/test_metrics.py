@@ -13,10 +13,10 @@ import sklearn.metrics as skm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from greenhack import metrics
 from greenhack.config import METRICS
 from greenhack.errors import ScoringError
-from greenhack.scoring import metrics
-from greenhack.scoring.metrics import METRIC_SPECS, compute_metric
+from greenhack.metrics import METRIC_SPECS, compute_metric
 
 SKLEARN: dict[str, Callable[[Any, Any], float]] = {
     "accuracy": skm.accuracy_score,

@@ -23,7 +23,7 @@ from greenhack.demo.stack import DemoStack
 from greenhack.demo.teams import DemoTeam, team_script
 from greenhack.demo.telemetry import SimulatedPrometheus
 from greenhack.errors import ServiceError
-from greenhack.evaluation import EvaluationContext, TelemetrySource
+from greenhack.evaluation import EvaluationContext
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
 from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
 from greenhack.measure import MeasureOptions, MeasureReport, Progress, run_measured
@@ -35,7 +35,7 @@ from greenhack.store.db import create_db_engine, make_session_factory, transacti
 from greenhack.store.models import utcnow
 from greenhack.store.queue import FINAL_STATUSES
 from greenhack.store.views import BoardEntry, SubmissionSummary
-from greenhack.telemetry import PrometheusClient
+from greenhack.telemetry import PrometheusClient, TelemetrySource
 from greenhack.worker import Worker, WorkerOptions
 
 __all__ = ["DemoOutcome", "TeamRun", "evaluate_jobs", "run_demo_event", "run_team"]

@@ -4,10 +4,10 @@
 - :mod:`~greenhack.feedback.notifier`: the worker's reporting, retried, never failing an evaluation.
 - :mod:`~greenhack.feedback.job_auth`: a job's ``CI_JOB_TOKEN`` checked with GitLab's ``GET /api/v4/job``.
 - :mod:`~greenhack.feedback.router`: ``GET /api/v1/jobs/self/energy`` and ``POST /api/v1/jobs/self/budget-check``.
-- :mod:`~greenhack.feedback.lifecycle`: train/predict phases and the projected deployment footprint.
 
-Submodules are imported where used (the evaluation flow imports :mod:`~greenhack.feedback.lifecycle`, which must
-not pull in the routes).
+Submodules are imported where used (the routes pull in the web stack). The train/predict phases and the
+projected deployment footprint are scoring's (:mod:`greenhack.scoring.phases`; the store reads them:
+:mod:`greenhack.store.phases`).
 """
 
 from __future__ import annotations

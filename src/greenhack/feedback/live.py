@@ -15,9 +15,9 @@ from typing import Any
 
 from greenhack.config import EventConfig
 from greenhack.errors import TelemetryError
-from greenhack.evaluation import ImpactSource, TelemetrySource
 from greenhack.feedback.job_auth import VerifiedJob
-from greenhack.telemetry import measure_energy
+from greenhack.impacts.source import ImpactSource
+from greenhack.telemetry import TelemetrySource, measure_energy
 from greenhack.telemetry.profiles import SCAPHANDRE, gpu_profile
 
 __all__ = ["LiveFootprint", "live_footprint"]

@@ -34,7 +34,6 @@ from greenhack.errors import (
     StoreError,
     TelemetryError,
 )
-from greenhack.evaluation import ImpactSource, TelemetrySource
 from greenhack.feedback.accounts import (
     budget_verdict,
     find_team,
@@ -46,9 +45,11 @@ from greenhack.feedback.job_auth import JobTokenVerifier, VerifiedJob
 from greenhack.feedback.live import live_footprint
 from greenhack.gitlab.hook_router import submission_job_names
 from greenhack.gitlab.models import CiJob
+from greenhack.impacts.source import ImpactSource
 from greenhack.settings import Settings
 from greenhack.store import crud
 from greenhack.store.db import SessionFactory, transaction
+from greenhack.telemetry import TelemetrySource
 
 __all__ = ["FeedbackServices", "RunningJobs", "lazy_services", "make_feedback_router"]
 

@@ -18,9 +18,10 @@ from greenhack.config import EventConfig
 from greenhack.errors import NotFoundError, ScoringError
 from greenhack.feedback.accounts import team_account
 from greenhack.feedback.gitlab_report import PhaseLine, SubmissionReport
-from greenhack.feedback.lifecycle import pipeline_phases, project_lifecycle
+from greenhack.scoring.phases import project_lifecycle
 from greenhack.store.db import store_errors
 from greenhack.store.freeze import freeze_state
+from greenhack.store.phases import pipeline_phases
 from greenhack.store.models import Event, Impact, Measurement, Score, Submission, Team
 
 __all__ = ["load_report", "public_board", "submission_page_url"]

@@ -30,6 +30,7 @@ from greenhack.impacts.models import (
     JobImpacts,
     ServerFactors,
 )
+from greenhack.impacts.source import ImpactSource
 
 __all__ = [
     "CRITERIA",
@@ -44,6 +45,7 @@ __all__ = [
     "FactorCache",
     "HardwareQuery",
     "ImpactCalculator",
+    "ImpactSource",
     "JobImpacts",
     "PhaseImpacts",
     "ServerAnswer",

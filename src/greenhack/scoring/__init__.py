@@ -14,10 +14,10 @@ and for a board::
 
 from __future__ import annotations
 
+from greenhack.expression import FUNCTIONS, QUANTITIES, Expression, check_expression, parse_expression
+from greenhack.metrics import METRIC_SPECS, MetricSpec, compute_metric
 from greenhack.scoring.accounting import event_timezone, local_day_start, team_accounts
 from greenhack.scoring.evaluate import evaluate_performance, score_predictions, split_for
-from greenhack.scoring.expression import FUNCTIONS, QUANTITIES, Expression, check_expression, parse_expression
-from greenhack.scoring.metrics import METRIC_SPECS, MetricSpec, compute_metric
 from greenhack.scoring.models import (
     JobRecord,
     Performance,

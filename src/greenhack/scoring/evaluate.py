@@ -6,7 +6,7 @@ from pathlib import Path
 
 from greenhack.config import EventConfig
 from greenhack.errors import PredictionsError, ScoringError
-from greenhack.scoring.metrics import METRIC_SPECS
+from greenhack.metrics import METRIC_SPECS
 from greenhack.scoring.models import Performance, Predictions, ScoreResult, Split, Truth
 from greenhack.scoring.predictions import read_predictions
 from greenhack.scoring.split import split_rows

@@ -19,8 +19,8 @@ from typing import NoReturn
 
 from greenhack.config import TaskSection
 from greenhack.errors import PredictionsError
+from greenhack.metrics import METRIC_SPECS
 from greenhack.scoring.csvfile import CsvIssue, check_bytes, read_header
-from greenhack.scoring.metrics import METRIC_SPECS
 from greenhack.scoring.models import Predictions, Truth
 from greenhack.scoring.numbers import parse_number
 

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 from greenhack.config import ImpactSection, PerformanceSection, RankingSection
 from greenhack.errors import ExpressionError, ScoringError
-from greenhack.scoring.expression import Expression, parse_expression
+from greenhack.expression import Expression, parse_expression
 from greenhack.scoring.models import RankedRow, RankInput
 from greenhack.scoring.pareto import pareto_levels
 

@@ -13,8 +13,8 @@ from types import MappingProxyType
 
 from greenhack.config import EventConfig
 from greenhack.errors import ConfigError, ConfigProblem
+from greenhack.metrics import METRIC_SPECS
 from greenhack.scoring.csvfile import CsvIssue, check_bytes, read_header
-from greenhack.scoring.metrics import METRIC_SPECS
 from greenhack.scoring.models import Truth
 from greenhack.scoring.numbers import parse_number
 

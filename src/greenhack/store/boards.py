@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from greenhack.config import EventConfig
 from greenhack.errors import ImpactsError, TelemetryError
-from greenhack.feedback.lifecycle import phase_rank_inputs
 from greenhack.impacts import impacts_from_factors
 from greenhack.impacts.models import ServerFactors
 from greenhack.scoring.models import RankedRow, RankInput
@@ -36,6 +35,7 @@ from greenhack.store.disclosure import public_reason
 from greenhack.store.freeze import freeze_state
 from greenhack.store.locks import try_xact_lock
 from greenhack.store.models import BOARDS, Event, Measurement, Submission, Team, utcnow
+from greenhack.store.phases import phase_rank_inputs
 from greenhack.telemetry.idle import attributed_energy_j
 
 __all__ = [

@@ -12,6 +12,7 @@ from greenhack.telemetry.idle import IdleBaselines, attributed_energy_j, measure
 from greenhack.telemetry.measure import (
     SAMPLES_PAST_END,
     SampleSource,
+    TelemetrySource,
     fetch_margin,
     measure_energy,
     ready_margin,
@@ -46,6 +47,7 @@ __all__ = [
     "Sample",
     "SampleSeries",
     "SampleSource",
+    "TelemetrySource",
     "attributed_energy_j",
     "fetch_margin",
     "measure_energy",

@@ -20,7 +20,14 @@ from greenhack.telemetry.profiles import SCAPHANDRE, ExporterProfile, gpu_profil
 from greenhack.telemetry.prometheus import to_unix_s
 from greenhack.telemetry.timeline import build_timeline
 
-__all__ = ["SAMPLES_PAST_END", "SampleSource", "fetch_margin", "measure_energy", "ready_margin"]
+__all__ = [
+    "SAMPLES_PAST_END",
+    "SampleSource",
+    "TelemetrySource",
+    "fetch_margin",
+    "measure_energy",
+    "ready_margin",
+]
 
 SAMPLES_PAST_END = 2
 """Samples at or after a window's end the estimators use: the first closes the interval containing the end (a
@@ -36,6 +43,13 @@ class SampleSource(Protocol):
     def raw_samples(self, selector: str, *, start: datetime, end: datetime) -> list[SampleSeries]: ...
 
     def query(self, promql: str, *, at: datetime | None = None) -> list[SampleSeries]: ...
+
+
+class TelemetrySource(SampleSource, Protocol):
+    """Prometheus as the evaluation needs it (:class:`~greenhack.telemetry.PrometheusClient`): the samples, and
+    how far each exporter has been scraped (the evaluation waits for the samples past a window's end)."""
+
+    def latest_sample_time(self, selector_metric: str) -> datetime | None: ...
 
 
 def fetch_margin(scrape_interval: timedelta) -> timedelta:

@@ -9,7 +9,8 @@ in the YAML, the projected footprint of deploying the model::
 
 in the event criterion's unit (the same formula gives the projected energy in J). The phase of a job comes from
 its name (:func:`phase_of`); a stored train submission is recognised as the measured, ``scored`` submission of a
-pipeline that has no performance (the evaluation gives one to every scored predict or single job).
+pipeline that has no performance (the evaluation gives one to every scored predict or single job): the store
+reads them (:mod:`greenhack.store.phases`), this module folds them.
 """
 
 from __future__ import annotations
@@ -20,14 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from greenhack.config import EventConfig
 from greenhack.errors import ScoringError
 from greenhack.scoring.models import RankInput
-from greenhack.store.db import store_errors
-from greenhack.store.models import Performance, Submission
 
 __all__ = [
     "LifecycleProjection",
@@ -35,8 +31,6 @@ __all__ = [
     "PhaseFootprint",
     "fold_phases",
     "phase_of",
-    "phase_rank_inputs",
-    "pipeline_phases",
     "project_lifecycle",
 ]
 
@@ -172,57 +166,6 @@ def project_lifecycle(
     )
 
 
-def pipeline_phases(
-    session: Session, *, event_id: int, pipeline_ids: Sequence[int]
-) -> dict[int, list[PhaseFootprint]]:
-    """Measured jobs of the given pipelines, by pipeline id (train: scored without performance)."""
-    if not pipeline_ids:
-        return {}
-    rows_sum = (
-        sa.select(Performance.submission_id, sa.func.sum(Performance.rows).label("rows"))
-        .group_by(Performance.submission_id)
-        .subquery()
-    )
-    with store_errors("reading the phases of pipelines"):
-        rows = session.execute(
-            sa.select(
-                Submission.id,
-                Submission.gitlab_job_id,
-                Submission.gitlab_pipeline_id,
-                Submission.status,
-                Submission.performance_public,
-                Submission.energy_j,
-                Submission.impact_total,
-                Submission.gwp_kgco2e,
-                Submission.duration_s,
-                rows_sum.c.rows,
-            )
-            .outerjoin(rows_sum, rows_sum.c.submission_id == Submission.id)
-            .where(
-                Submission.event_id == event_id,
-                Submission.gitlab_pipeline_id.in_(list(pipeline_ids)),
-                Submission.status.in_(("scored", "needs_review")),
-            )
-            .order_by(Submission.gitlab_job_id)
-        ).all()
-    out: dict[int, list[PhaseFootprint]] = {}
-    for r in rows:
-        phase: Phase = "train" if r.status == "scored" and r.performance_public is None else "predict"
-        out.setdefault(int(r.gitlab_pipeline_id), []).append(
-            PhaseFootprint(
-                submission_id=r.id,
-                job_id=int(r.gitlab_job_id),
-                phase=phase,
-                energy_j=r.energy_j,
-                impact=r.impact_total,
-                gwp_kgco2e=r.gwp_kgco2e,
-                duration_s=r.duration_s,
-                rows=int(r.rows) if r.rows is not None else None,
-            )
-        )
-    return out
-
-
 def fold_phases(
     inputs: Sequence[RankInput],
     *,
@@ -237,7 +180,7 @@ def fold_phases(
     Args:
         inputs: the board's inputs (from ``greenhack.store.boards.board_inputs``).
         pipelines: submission id → GitLab pipeline id.
-        phases: pipeline id → its measured jobs (:func:`pipeline_phases`).
+        phases: pipeline id → its measured jobs (:func:`greenhack.store.phases.pipeline_phases`).
         config: the event (``impact.lifecycle``, the criterion's unit).
     """
     lifecycle = config.impact.lifecycle
@@ -269,19 +212,3 @@ def fold_phases(
             )
         )
     return out
-
-
-def phase_rank_inputs(
-    session: Session, *, event_id: int, inputs: Sequence[RankInput], config: EventConfig
-) -> list[RankInput]:
-    """:func:`fold_phases` with the pipelines and phases read from the store (call it on ``board_inputs``)."""
-    ids = [int(i.submission_id) for i in inputs]
-    if not ids:
-        return []
-    with store_errors("reading the pipelines of submissions"):
-        pairs = session.execute(
-            sa.select(Submission.id, Submission.gitlab_pipeline_id).where(Submission.id.in_(ids))
-        ).all()
-    pipelines: dict[int | str, int] = {p.id: int(p.gitlab_pipeline_id) for p in pairs if p.gitlab_pipeline_id}
-    phases = pipeline_phases(session, event_id=event_id, pipeline_ids=sorted(set(pipelines.values())))
-    return fold_phases(inputs, pipelines=pipelines, phases=phases, config=config)

@@ -18,8 +18,8 @@ submissions takes a few milliseconds). Every error, at parse time or when a valu
 zero, log of a non-positive number, an infinite result), is an :class:`~greenhack.errors.ExpressionError` that
 points at the column of the formula it comes from.
 
-This module imports nothing from :mod:`greenhack.config`, so the config loader can call
-:func:`check_expression` (import it inside the function to avoid importing the scoring package at load time).
+The language sits below :mod:`greenhack.config` (whose loader checks ``ranking.expression`` with
+:func:`check_expression`) and :mod:`greenhack.scoring` (whose ranking evaluates it): it imports neither.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from greenhack.errors import ExpressionError
-from greenhack.scoring.metrics import METRIC_SPECS
+from greenhack.metrics import METRIC_SPECS
 
 __all__ = [
     "FUNCTIONS",
