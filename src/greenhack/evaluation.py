@@ -1,10 +1,13 @@
-"""The flow of one evaluation, in DESIGN.md's order: one function, :func:`run_evaluation`.
+"""The flow of one evaluation, in DESIGN.md's order: :func:`fetch_finished_job`, then :func:`evaluate_job`.
 
-1. JobWindow    ← GitLab API (platform token): status, started_at, finished_at, runner, tags → server
-2. Energy       ← Prometheus, once it has scraped past the end of the window
-3. Impacts      ← BoaviztAPI factors × measured energy and duration
-4. Performance  ← the predictions artifact (size-limited download) vs the hidden truth
-5. Score/ranking and 6. store are done by the caller (:mod:`greenhack.worker`), which owns the database.
+1. CiJob        ← GitLab API (platform token), once GitLab reports the job finished (:func:`fetch_finished_job`)
+2. JobWindow    ← the job's started_at, finished_at, runner and tags → server
+3. Energy       ← Prometheus, once it has scraped past the end of the window
+4. Impacts      ← BoaviztAPI factors × measured energy and duration
+5. Performance  ← the predictions artifact (size-limited download) vs the hidden truth
+Steps 2 to 5 are :func:`evaluate_job` (measure, price, score); storing the outcome and ranking are the store's
+(:func:`greenhack.store.outcomes.record_outcome`, sequenced by :mod:`greenhack.worker`).
+:func:`run_evaluation` is the whole flow for one job, without storing (``greenhack evaluate``).
 
 Each step is a typed call; errors that may pass (GitLab/Prometheus/BoaviztAPI unavailable, a job GitLab still
 reports as running, telemetry not scraped yet) propagate for the caller to retry. Everything else ends in an
@@ -18,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 from greenhack.config import EventConfig, ServerConfig
 from greenhack.errors import (
@@ -35,9 +38,11 @@ from greenhack.errors import (
 )
 from greenhack.gitlab.models import CiJob
 from greenhack.impacts import ImpactSource, JobImpacts
+from greenhack.overlap import Window
 from greenhack.scoring.evaluate import score_predictions
 from greenhack.scoring.models import Performance, Split, Truth
 from greenhack.scoring.phases import phase_of
+from greenhack.status import Reason, ReasonCode, Status
 from greenhack.telemetry import (
     IdleBaselines,
     JobEnergy,
@@ -54,15 +59,14 @@ __all__ = [
     "EvaluationOutcome",
     "GitLabJobs",
     "JobWindow",
-    "Status",
+    "evaluate_job",
+    "fetch_finished_job",
     "job_window",
     "run_evaluation",
     "wait_for_scrape",
 ]
 
 log = logging.getLogger(__name__)
-
-Status = Literal["scored", "invalid", "needs_review", "failed"]
 
 # GitLab failure reasons that are the platform's doing, not the team's: the job is recorded as failed and does
 # not use up one of the team's daily submissions.
@@ -96,7 +100,7 @@ class EvaluationContext:
         impacts: the impact calculator (BoaviztAPI factors, cached).
         truth: the hidden truth, and split: its public/private rows.
         now: the clock (tests inject one).
-        sleep: how to wait (tests inject one).
+        sleep: how the evaluation waits for Prometheus to scrape past a window (tests inject one).
         scrape_wait_s: how long one attempt waits for Prometheus to scrape past the window, in seconds.
         scrape_deadline_s: after this many seconds past the window's end, measure whatever Prometheus has (gaps
             then show as problems and the job goes to review) instead of waiting for more.
@@ -129,14 +133,19 @@ class JobWindow:
     def duration_s(self) -> float:
         return (self.end - self.start).total_seconds()
 
+    @property
+    def span(self) -> Window:
+        """The window as the store and the overlap rule see it: the server's name, start and end."""
+        return Window(server=self.server.name, start=self.start, end=self.end)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class EvaluationOutcome:
-    """The result of one evaluation, to be stored: a final status, a reason when not scored, and what was
-    measured and computed along the way (None where the flow stopped before)."""
+    """The result of one evaluation, to be stored: a final status, a reason when not (simply) scored, and what
+    was measured and computed along the way (None where the flow stopped before)."""
 
     status: Status
-    reason: str | None
+    reason: Reason | None = None
     job: CiJob
     window: JobWindow | None = None
     energy: JobEnergy | None = None
@@ -227,58 +236,66 @@ def wait_for_scrape(window: JobWindow, ctx: EvaluationContext) -> None:
         waited_s += step_s
 
 
-def _job_status_outcome(job: CiJob) -> tuple[Status, str] | None:
+def _job_status_outcome(job: CiJob) -> tuple[Status, Reason] | None:
     """The outcome of a job that did not succeed, or None for a successful job."""
     if job.status == "success":
         return None
     reason = job.failure_reason or "unknown"
     if job.status == "failed" and reason in _PLATFORM_FAILURES:
-        return (
-            "failed",
-            f"the job failed on the platform's side ({reason}); it does not count toward the limit",
+        return Status.FAILED, Reason(
+            code=ReasonCode.PLATFORM_JOB_FAILURE,
+            text=f"the job failed on the platform's side ({reason}); it does not count toward the limit",
         )
     if job.status == "failed":
-        return "invalid", f"the job failed ({reason}); see its log in GitLab"
-    return "invalid", f"the job was {job.status}"
+        return Status.INVALID, Reason(
+            code=ReasonCode.JOB_FAILED, text=f"the job failed ({reason}); see its log in GitLab"
+        )
+    return Status.INVALID, Reason(code=ReasonCode.JOB_NOT_SUCCESSFUL, text=f"the job was {job.status}")
 
 
-def run_evaluation(
-    ctx: EvaluationContext,
-    *,
-    project_id: int,
-    job_id: int,
-    on_job: Callable[[CiJob], None] | None = None,
-) -> EvaluationOutcome:
-    """Evaluate one finished GitLab job of the event.
+def fetch_finished_job(gitlab: GitLabJobs, *, project_id: int, job_id: int) -> CiJob:
+    """The job as GitLab describes it (the platform's token; a webhook only says "look at this job").
 
-    ``on_job`` is called with the job as GitLab describes it once it is known to be finished, when measuring
-    starts (the worker tells GitLab "pending" then); what it raises propagates.
+    Raises:
+        JobNotFinished: GitLab does not report it finished yet (retry later).
+        GitLabUnavailable, GitLabError: GitLab did not answer, or refused.
+    """
+    job = gitlab.job(project_id, job_id)
+    if not job.finished:
+        raise JobNotFinished(
+            f"GitLab reports job {job_id} as {job.status!r}; it will be evaluated once finished"
+        )
+    return job
+
+
+def run_evaluation(ctx: EvaluationContext, *, project_id: int, job_id: int) -> EvaluationOutcome:
+    """Evaluate one finished GitLab job of the event: :func:`fetch_finished_job`, then :func:`evaluate_job`.
+
+    Raises:
+        see :func:`fetch_finished_job` and :func:`evaluate_job`.
+    """
+    return evaluate_job(ctx, job=fetch_finished_job(ctx.gitlab, project_id=project_id, job_id=job_id))
+
+
+def evaluate_job(ctx: EvaluationContext, *, job: CiJob) -> EvaluationOutcome:
+    """Measure, price and score one finished job (as :func:`fetch_finished_job` returned it).
 
     A ``train`` phase job (``<name>-train``, see :mod:`greenhack.scoring.phases`) is measured and ends
     ``scored`` with no performance: the board ranks it together with its pipeline's predict job.
 
     Raises:
-        GitLabUnavailable, PrometheusUnavailable, BoaviztaUnavailable, TelemetryNotReady, JobNotFinished: a
-            service is down or data is not there yet; retry later.
+        GitLabUnavailable, PrometheusUnavailable, BoaviztaUnavailable, TelemetryNotReady: a service is down or
+            data is not there yet; retry later.
     """
     config = ctx.config
-    # 1. JobWindow ← GitLab (the platform's token; the webhook only said "look at this job")
-    job = ctx.gitlab.job(project_id, job_id)
-    if not job.finished:
-        raise JobNotFinished(
-            f"GitLab reports job {job_id} as {job.status!r}; it will be evaluated once finished"
-        )
-    if on_job is not None:
-        on_job(job)
     failed = _job_status_outcome(job)
     try:
         window = job_window(job, config)
     except JobNotMeasurable as exc:
-        if failed is not None:
-            return EvaluationOutcome(failed[0], failed[1], job)
-        return EvaluationOutcome("needs_review", str(exc), job)
+        status, reason = failed or (Status.NEEDS_REVIEW, Reason(code=ReasonCode.NOT_MEASURABLE, text=str(exc)))
+        return EvaluationOutcome(status=status, reason=reason, job=job)
 
-    # 2. Energy ← Prometheus
+    # Energy ← Prometheus
     wait_for_scrape(window, ctx)
     try:
         energy = measure_energy(
@@ -290,15 +307,15 @@ def run_evaluation(
             now=ctx.now(),
         )
     except NoSamplesError as exc:
-        return EvaluationOutcome(
-            failed[0] if failed else "needs_review", failed[1] if failed else str(exc), job, window
-        )
+        status, reason = failed or (Status.NEEDS_REVIEW, Reason(code=ReasonCode.NO_SAMPLES, text=str(exc)))
+        return EvaluationOutcome(status=status, reason=reason, job=job, window=window)
     except TelemetryError as exc:
         if isinstance(exc, TelemetryNotReady | PrometheusUnavailable):
             raise
-        return EvaluationOutcome("needs_review", f"telemetry: {exc}", job, window)
+        reason = Reason(code=ReasonCode.TELEMETRY, text=f"telemetry: {exc}")
+        return EvaluationOutcome(status=Status.NEEDS_REVIEW, reason=reason, job=job, window=window)
 
-    # 3. Impacts ← BoaviztAPI (factors cached; measured energy × PUE, embodied share for the duration),
+    # Impacts ← BoaviztAPI (factors cached; measured energy × PUE, embodied share for the duration),
     #    less the server's idle draw over the window when the YAML says impact.idle: subtract
     idle_power_w: float | None = None
     if config.impact.idle == "subtract":
@@ -309,7 +326,10 @@ def run_evaluation(
         except PrometheusUnavailable:
             raise
         except TelemetryError as exc:
-            return EvaluationOutcome("needs_review", f"idle baseline: {exc}", job, window, energy)
+            reason = Reason(code=ReasonCode.IDLE_BASELINE, text=f"idle baseline: {exc}")
+            return EvaluationOutcome(
+                status=Status.NEEDS_REVIEW, reason=reason, job=job, window=window, energy=energy
+            )
     charged_j = attributed_energy_j(
         energy.total_energy_j, energy.duration_s, idle=config.impact.idle, idle_power_w=idle_power_w
     )
@@ -318,85 +338,81 @@ def run_evaluation(
             window.server, config.impact, energy_j=charged_j, duration_s=energy.duration_s
         )
     except HardwareNameError as exc:
-        return EvaluationOutcome("needs_review", f"impacts: {exc}", job, window, energy)
-    outcome = _score(ctx, job, window, energy, impacts, failed, project_id=project_id, job_id=job_id)
-    return replace(outcome, idle_power_w=idle_power_w)
+        reason = Reason(code=ReasonCode.IMPACTS, text=f"impacts: {exc}")
+        return EvaluationOutcome(
+            status=Status.NEEDS_REVIEW, reason=reason, job=job, window=window, energy=energy
+        )
+    measured = EvaluationOutcome(
+        status=Status.SCORED, job=job, window=window, energy=energy, impacts=impacts, idle_power_w=idle_power_w
+    )
+    return _score(ctx, measured=measured, energy=energy, failed=failed)
 
 
 def _score(
     ctx: EvaluationContext,
-    job: CiJob,
-    window: JobWindow,
-    energy: JobEnergy,
-    impacts: JobImpacts,
-    failed: tuple[Status, str] | None,
     *,
-    project_id: int,
-    job_id: int,
+    measured: EvaluationOutcome,
+    energy: JobEnergy,
+    failed: tuple[Status, Reason] | None,
 ) -> EvaluationOutcome:
-    """Steps 4 and 5 of the flow: the job's final status from its predictions and the measurement's validity."""
+    """The job's final status from its predictions and the measurement's validity (``measured`` holds what was
+    measured and priced, ``energy`` its measurement)."""
     config = ctx.config
+    job = measured.job
+
+    def outcome(
+        status: Status,
+        reason: Reason | None = None,
+        *,
+        performance: Performance | None = None,
+        problems: tuple[str, ...] = (),
+    ) -> EvaluationOutcome:
+        return replace(measured, status=status, reason=reason, performance=performance, problems=problems)
 
     if failed is not None:
-        return EvaluationOutcome(failed[0], failed[1], job, window, energy, impacts)
+        return outcome(*failed)
 
+    telemetry = Reason(code=ReasonCode.TELEMETRY, text="telemetry: " + "; ".join(energy.problems))
     if phase_of(job.name) == "train":
         if not energy.valid:
-            return EvaluationOutcome(
-                "needs_review", "telemetry: " + "; ".join(energy.problems), job, window, energy, impacts,
-                None, tuple(energy.problems),
-            )  # fmt: skip
-        return EvaluationOutcome(
-            "scored",
-            f"training phase of pipeline {job.pipeline_id}: measured; ranked together with its predict job",
-            job,
-            window,
-            energy,
-            impacts,
+            return outcome(Status.NEEDS_REVIEW, telemetry, problems=tuple(energy.problems))
+        return outcome(
+            Status.SCORED,
+            Reason(
+                code=ReasonCode.TRAIN_PHASE,
+                text=f"training phase of pipeline {job.pipeline_id}: measured; ranked together with its "
+                "predict job",
+            ),
         )
 
-    # 4. Performance ← the predictions artifact vs the hidden truth
+    # Performance ← the predictions artifact vs the hidden truth
     try:
         data = ctx.gitlab.download_artifact(
-            project_id, job_id, config.task.predictions, max_bytes=config.task.max_predictions_bytes
+            job.project_id, job.id, config.task.predictions, max_bytes=config.task.max_predictions_bytes
         )
     except ArtifactTooLarge as exc:
-        return EvaluationOutcome(
-            "invalid",
-            f"{config.task.predictions} is larger than {config.task.max_predictions_mb:g} MB ({exc})",
-            job,
-            window,
-            energy,
-            impacts,
-        )
+        text = f"{config.task.predictions} is larger than {config.task.max_predictions_mb:g} MB ({exc})"
+        return outcome(Status.INVALID, Reason(code=ReasonCode.PREDICTIONS_TOO_LARGE, text=text))
     except GitLabUnavailable:
         raise
     except GitLabError as exc:
         if exc.status_code == 404:
-            return EvaluationOutcome(
-                "invalid", f"the job kept no {config.task.predictions} artifact", job, window, energy, impacts
-            )
+            text = f"the job kept no {config.task.predictions} artifact"
+            return outcome(Status.INVALID, Reason(code=ReasonCode.NO_PREDICTIONS, text=text))
         raise
     result = score_predictions(
         data, config=config, truth=ctx.truth, split=ctx.split, filename=config.task.predictions
     )
     if result.status == "invalid" or result.performance is None:
         problems = tuple(result.problems)
-        reason = (
-            problems[0] if len(problems) == 1 else f"{len(problems)} problems in {config.task.predictions}"
+        text = problems[0] if len(problems) == 1 else f"{len(problems)} problems in {config.task.predictions}"
+        return outcome(
+            Status.INVALID, Reason(code=ReasonCode.PREDICTIONS_INVALID, text=text), problems=problems
         )
-        return EvaluationOutcome("invalid", reason, job, window, energy, impacts, None, problems)
 
     # a measurement that cannot be trusted is never ranked without an admin's review
     if not energy.valid:
-        return EvaluationOutcome(
-            "needs_review",
-            "telemetry: " + "; ".join(energy.problems),
-            job,
-            window,
-            energy,
-            impacts,
-            result.performance,
-            tuple(energy.problems),
+        return outcome(
+            Status.NEEDS_REVIEW, telemetry, performance=result.performance, problems=tuple(energy.problems)
         )
-    return EvaluationOutcome("scored", None, job, window, energy, impacts, result.performance)
+    return outcome(Status.SCORED, performance=result.performance)

@@ -1,5 +1,10 @@
 """The evaluation worker: claim a queued job, evaluate it, store the outcome, re-rank; any number of them.
 
+The worker only sequences: claim (:mod:`greenhack.store.queue`) -> fetch the finished job from GitLab, keep its
+commit and tell the team it is being measured -> measure, price and score
+(:func:`greenhack.evaluation.evaluate_job`) -> record the outcome (:func:`greenhack.store.outcomes.record_outcome`,
+the store owns every write) -> tell the team.
+
 Claims come from :mod:`greenhack.store.queue` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) with a lease: a worker
 killed mid-evaluation leaves a row whose lease expires, and another worker takes it over. Evaluations are
 idempotent (every record replaces the earlier one), so a taken-over evaluation simply runs again.
@@ -8,14 +13,16 @@ Errors that may pass (GitLab, Prometheus or BoaviztAPI unavailable, a job still 
 yet) put the job back in the queue with exponential backoff and jitter, the reason visible in ``last_error``;
 after ``max_attempts`` the store marks it ``failed`` with the reason, where admins see it. Nothing is dropped.
 
-Two jobs whose windows overlap on one server are both flagged ``needs_review``: the final transaction of each
-evaluation is serialised per server (an advisory lock on PostgreSQL, the write lock on SQLite), so whichever
-finishes second sees the first's window and flags both.
+Two jobs whose windows overlap on one server are both flagged ``needs_review`` (:mod:`greenhack.overlap`): the
+store serialises the final transaction of each evaluation per server, so whichever finishes second sees the
+first's window and flags both.
 
 Boards are not re-ranked inside each evaluation (ranking reads the whole event, which would make every
 evaluation slower as the event grows): storing marks them stale, and the worker re-ranks
-(:func:`greenhack.store.boards.refresh_if_stale`) at most every ``refresh_interval_s`` after storing, while it
-waits for Prometheus, and always when its queue is idle; any other worker may do it first.
+(:func:`greenhack.store.boards.refresh_if_stale`) at most every ``refresh_interval_s``: after storing, always when
+its queue is idle, and on a timer of its own (:class:`BoardTimer`, a thread of :meth:`Worker.run`), so that a
+result stored by another worker reaches the board on time even while this one's evaluation waits for
+Prometheus; any other worker may do it first.
 """
 
 from __future__ import annotations
@@ -26,12 +33,10 @@ import random
 import socket
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Protocol
-
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from greenhack.errors import (
     BoaviztaUnavailable,
@@ -42,21 +47,23 @@ from greenhack.errors import (
     StoreError,
     TelemetryNotReady,
 )
-from greenhack.evaluation import EvaluationContext, EvaluationOutcome, run_evaluation
+from greenhack.evaluation import EvaluationContext, EvaluationOutcome, evaluate_job, fetch_finished_job
 from greenhack.gitlab.models import CiJob
-from greenhack.store import crud, queue
+from greenhack.status import Reason, ReasonCode, Status
+from greenhack.store import queue
 from greenhack.store.boards import boards_refresh_due, refresh_if_stale
-from greenhack.store.db import SessionFactory, store_errors, transaction
-from greenhack.store.locks import xact_lock
-from greenhack.store.models import Submission, utcnow
+from greenhack.store.db import SessionFactory, transaction
+from greenhack.store.models import utcnow
+from greenhack.store.outcomes import record_job_origin, record_outcome
 
 __all__ = [
     "RETRYABLE",
+    "BoardTimer",
     "EvaluationFeedback",
+    "TimerWait",
     "Worker",
     "WorkerOptions",
     "default_worker_name",
-    "flag_overlaps",
 ]
 
 log = logging.getLogger(__name__)
@@ -116,50 +123,46 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
 
 
-# the lock (greenhack.store.locks) serialising one server's final transactions, named "<SERVER_LOCK>:<server>"
-SERVER_LOCK = "greenhack-server"
+TimerWait = Callable[[threading.Event, float], bool]
+"""How a timer waits: ``wait(stop, seconds)`` returns True once ``stop`` is set (at once if it is), False after
+``seconds`` (:meth:`threading.Event.wait` by default; tests inject a simulated clock's)."""
 
 
-def _lock_server(session: Session, server: str) -> None:
-    """Serialise final transactions per server (PostgreSQL); SQLite serialises writers already."""
-    xact_lock(session, f"{SERVER_LOCK}:{server}")
+def _event_wait(stop: threading.Event, seconds: float) -> bool:
+    return stop.wait(seconds)
 
 
-def flag_overlaps(
-    *, session: Session, submission_id: int, event_id: int, server: str, start: datetime, end: datetime
-) -> list[int]:
-    """Ids of the other submissions of the event whose window on ``server`` overlaps [start, end); those already
-    finished as ``scored`` are moved to ``needs_review`` here (those still being evaluated will see this one)."""
-    with store_errors("checking overlapping jobs"):
-        others = session.execute(
-            sa.select(Submission.id, Submission.status, Submission.gitlab_job_id).where(
-                Submission.event_id == event_id,
-                Submission.id != submission_id,
-                Submission.server == server,
-                Submission.window_start < end,
-                Submission.window_end > start,
-            )
-        ).all()
-        for other in others:
-            if other.status == "scored":
-                session.execute(
-                    sa.update(Submission)
-                    .where(Submission.id == other.id)
-                    .values(
-                        status="needs_review",
-                        reason=f"its window on {server} overlaps job {_job_of(session, submission_id)}'s: "
-                        "neither energy can be trusted",
-                    )
-                )
-    return [o.id for o in others]
+class BoardTimer:
+    """Calls ``tick`` every ``period_s`` seconds on a thread of its own, from entering the ``with`` block until
+    leaving it; ``tick`` raising is logged and the timer goes on."""
 
+    def __init__(
+        self, tick: Callable[[], object], *, period_s: float, wait: TimerWait = _event_wait, name: str = "boards"
+    ) -> None:
+        if period_s <= 0:
+            raise ValueError("period_s must be positive")
+        self.period_s = period_s
+        self._tick = tick
+        self._wait = wait
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"{name}-timer", daemon=True)
 
-def _job_of(session: Session, submission_id: int) -> int:
-    return int(
-        session.execute(
-            sa.select(Submission.gitlab_job_id).where(Submission.id == submission_id)
-        ).scalar_one()
-    )
+    def __enter__(self) -> BoardTimer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._wait(self._stop, self.period_s):
+            try:
+                self._tick()
+            except Exception:  # a bug in one pass must not stop the boards from being ranked
+                log.exception("board timer: a pass failed; the next one will try again")
 
 
 class Worker:
@@ -174,6 +177,7 @@ class Worker:
         rng: the jitter's random source.
         feedback: reports to GitLab (commit status when measuring starts, status and comment when final); its
             failures never fail an evaluation.
+        wait: how the board timer waits between passes (tests inject a simulated clock's).
     """
 
     def __init__(
@@ -186,16 +190,16 @@ class Worker:
         now: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         feedback: EvaluationFeedback | None = None,
+        wait: TimerWait = _event_wait,
     ) -> None:
-        # waits for Prometheus are spent re-ranking stale boards first (see _sleep)
-        self.ctx = replace(ctx, sleep=self._sleep)
-        self._ctx_sleep = ctx.sleep
+        self.ctx = ctx
         self.feedback = feedback
         self.sessions = sessions
         self.event_id = event_id
         self.options = options
         self._now = now
         self._rng = rng or random.Random()
+        self._wait = wait
 
     # --- one claim ---------------------------------------------------------------------------------------------
 
@@ -222,31 +226,31 @@ class Worker:
             claimed.attempt,
         )
         try:
-            outcome = run_evaluation(
-                self.ctx,
-                project_id=claimed.gitlab_project_id,
-                job_id=claimed.gitlab_job_id,
-                on_job=lambda job: self._measuring(claimed, job),
+            job = fetch_finished_job(
+                self.ctx.gitlab, project_id=claimed.gitlab_project_id, job_id=claimed.gitlab_job_id
             )
+            self._measuring(claimed, job)
+            outcome = evaluate_job(self.ctx, job=job)
         except RETRYABLE as exc:
-            if self._retry(claimed, _reason(exc)) == "failed":
+            if self._retry(claimed, _reason(exc)) == Status.FAILED:
                 self._tell(claimed.submission_id)
             return True
         except GreenhackError as exc:
             # a refusal that will not change by waiting (e.g. GitLab 404/403 on the job): an admin must look
-            if self._finish_without_outcome(claimed, "needs_review", _reason(exc)):
+            refused = Reason(code=ReasonCode.EVALUATION_REFUSED, text=_reason(exc))
+            if self._finish_without_outcome(claimed, Status.NEEDS_REVIEW, refused):
                 self._tell(claimed.submission_id)
             return True
         except Exception as exc:  # a bug must not lose the job: retry (bounded), keep the reason for admins
             log.exception("internal error evaluating job %s", claimed.gitlab_job_id)
-            if self._retry(claimed, f"internal error: {_reason(exc)}") == "failed":
+            if self._retry(claimed, f"internal error: {_reason(exc)}") == Status.FAILED:
                 self._tell(claimed.submission_id)
             return True
         try:
-            self._store(claimed, outcome)
+            self._record(claimed, outcome)
         except StoreError as exc:
             log.warning("storing job %s failed: %s", claimed.gitlab_job_id, exc)
-            if self._retry(claimed, _reason(exc)) == "failed":
+            if self._retry(claimed, _reason(exc)) == Status.FAILED:
                 self._tell(claimed.submission_id)
             return True
         self.refresh_boards()
@@ -282,36 +286,55 @@ class Worker:
             log.info("%s: boards ranked (%s)", self.options.name, counts)
         return counts is not None
 
-    def _sleep(self, seconds: float) -> None:
-        """The evaluation's wait for Prometheus: rank stale boards when due, then sleep, in slices short enough
-        that a result stored meanwhile by another worker still reaches the board on time."""
-        slice_s = max(self.options.refresh_interval_s / 2, 0.05)
-        left_s = seconds
-        while left_s > 0:
-            self.refresh_boards()
-            step_s = min(left_s, slice_s)
-            self._ctx_sleep(step_s)
-            left_s -= step_s
+    def board_timer(self) -> BoardTimer:
+        """A timer that re-ranks the boards when due (:meth:`refresh_boards`) every half ``refresh_interval_s``
+        while its ``with`` block runs, whatever the evaluation in progress waits for: a result stored by any
+        worker reaches the board within about ``refresh_interval_s``."""
+        period_s = max(self.options.refresh_interval_s / 2, 0.05)
+        return BoardTimer(self.refresh_boards, period_s=period_s, wait=self._wait, name=self.options.name)
+
+    # --- the steps ---------------------------------------------------------------------------------------------
 
     def _measuring(self, claimed: queue.ClaimedEvaluation, job: CiJob) -> None:
         """Measuring starts: keep the job's commit on the row (the final report needs it), tell GitLab."""
         try:
             with transaction(self.sessions, "recording the job's commit") as session:
-                session.execute(
-                    sa.update(Submission)
-                    .where(Submission.id == claimed.submission_id)
-                    .values(commit_sha=job.sha or None, ref=job.ref or None, job_url=job.web_url or None)
+                record_job_origin(
+                    session=session,
+                    submission_id=claimed.submission_id,
+                    commit_sha=job.sha,
+                    ref=job.ref,
+                    job_url=job.web_url,
                 )
         except StoreError as exc:
             log.warning("job %s: could not record its commit (%s)", claimed.gitlab_job_id, exc)
         if self.feedback is not None:
             self.feedback.measuring(submission_id=claimed.submission_id, job=job)
 
+    def _record(self, claimed: queue.ClaimedEvaluation, outcome: EvaluationOutcome) -> None:
+        """Store everything measured and the final status (the store decides overlaps; one transaction)."""
+        with transaction(self.sessions, f"storing the evaluation of job {claimed.gitlab_job_id}") as session:
+            recorded = record_outcome(
+                session=session,
+                submission_id=claimed.submission_id,
+                worker=self.options.name,
+                status=outcome.status,
+                reason=outcome.reason,
+                window=outcome.window.span if outcome.window is not None else None,
+                energy=outcome.energy,
+                idle_power_w=outcome.idle_power_w,
+                impacts=outcome.impacts,
+                performance=outcome.performance,
+                now=self._now(),
+            )  # marks the boards stale; run_once re-ranks them once due
+        reason = f" ({recorded.reason.text})" if recorded.reason else ""
+        log.info("job %s: %s%s", claimed.gitlab_job_id, recorded.status, reason)
+
     def _tell(self, submission_id: int, problems: Sequence[str] = ()) -> None:
         if self.feedback is not None:
             self.feedback.finished(submission_id=submission_id, problems=problems)
 
-    def _retry(self, claimed: queue.ClaimedEvaluation, error: str) -> str | None:
+    def _retry(self, claimed: queue.ClaimedEvaluation, error: str) -> Status | None:
         """Re-queue with backoff; returns the new status (``failed`` once attempts are used up), None when the
         row could not be written."""
         now = self._now()
@@ -329,8 +352,6 @@ class Worker:
                     base_delay_s=self.options.base_delay_s,
                     now=now,
                 )
-                if status == "failed":
-                    crud.bump_data_version(session=session, event_id=claimed.event_id)
             log.info("job %s: %s (%s)", claimed.gitlab_job_id, status, error)
             return status
         except StoreError as exc:  # the lease was lost (another worker took over) or the database is down
@@ -341,7 +362,7 @@ class Worker:
             )
             return None
 
-    def _finish_without_outcome(self, claimed: queue.ClaimedEvaluation, status: str, reason: str) -> bool:
+    def _finish_without_outcome(self, claimed: queue.ClaimedEvaluation, status: Status, reason: Reason) -> bool:
         try:
             with transaction(self.sessions, "finishing an evaluation") as session:
                 queue.finish(
@@ -358,98 +379,25 @@ class Worker:
         self.refresh_boards()
         return True
 
-    def _store(self, claimed: queue.ClaimedEvaluation, outcome: EvaluationOutcome) -> None:
-        """6. store: everything measured and the final status (marking the boards stale); one transaction,
-        serialised per server."""
-        status, reason = outcome.status, outcome.reason
-        sid = claimed.submission_id
-        with transaction(self.sessions, f"storing the evaluation of job {claimed.gitlab_job_id}") as session:
-            window = outcome.window
-            if window is not None:
-                # the first statement writes, so SQLite takes its write lock before anything is read
-                session.execute(
-                    sa.update(Submission)
-                    .where(Submission.id == sid)
-                    .values(server=window.server.name, window_start=window.start, window_end=window.end)
-                )
-                _lock_server(session, window.server.name)
-            if outcome.energy is not None:
-                crud.record_measurement(
-                    session=session,
-                    submission_id=sid,
-                    energy=outcome.energy,
-                    idle_power_w=outcome.idle_power_w,
-                )
-            if outcome.impacts is not None:
-                crud.record_impacts(session=session, submission_id=sid, impacts=outcome.impacts)
-            if outcome.performance is not None:
-                perf = outcome.performance
-                crud.record_performance(
-                    session=session,
-                    submission_id=sid,
-                    split="public",
-                    metric=perf.metric,
-                    value=perf.public,
-                    rows=perf.n_public,
-                )
-                crud.record_performance(
-                    session=session,
-                    submission_id=sid,
-                    split="private",
-                    metric=perf.metric,
-                    value=perf.private,
-                    rows=perf.n_private,
-                )
-            if window is not None:
-                overlapping = flag_overlaps(
-                    session=session,
-                    submission_id=sid,
-                    event_id=claimed.event_id,
-                    server=window.server.name,
-                    start=window.start,
-                    end=window.end,
-                )
-                if overlapping and status in ("scored", "needs_review"):
-                    jobs = (
-                        session.execute(
-                            sa.select(Submission.gitlab_job_id).where(Submission.id.in_(overlapping))
-                        )
-                        .scalars()
-                        .all()
-                    )
-                    status = "needs_review"
-                    overlap = (
-                        f"its window on {window.server.name} overlaps job(s) "
-                        f"{', '.join(map(str, sorted(jobs)))}: neither energy can be trusted"
-                    )
-                    reason = overlap if reason is None else f"{reason}; {overlap}"
-            queue.finish(
-                session=session,
-                submission_id=sid,
-                worker=self.options.name,
-                status=status,
-                reason=reason,
-                now=self._now(),
-            )  # marks the boards stale; run_once re-ranks them once due
-        log.info("job %s: %s%s", claimed.gitlab_job_id, status, f" ({reason})" if reason else "")
-
     # --- the loop ----------------------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event | None = None, *, until_idle: bool = False) -> int:
         """Work until ``stop`` is set (or, with ``until_idle``, until no evaluation is due); return how many
-        evaluations were handled. Database outages are waited out."""
+        evaluations were handled. Database outages are waited out. The boards are re-ranked on the worker's own
+        timer meanwhile (:meth:`board_timer`)."""
         stop = stop or threading.Event()
         handled = 0
-        while not stop.is_set():
-            try:
-                busy = self.run_once()
-            except StoreError as exc:
-                log.warning("%s: database unavailable (%s); waiting", self.options.name, exc)
-                busy = False
-            if busy:
-                handled += 1
-                continue
-            if until_idle:
-                return handled
-            stop.wait(self.options.poll_s)
+        with self.board_timer():
+            while not stop.is_set():
+                try:
+                    busy = self.run_once()
+                except StoreError as exc:
+                    log.warning("%s: database unavailable (%s); waiting", self.options.name, exc)
+                    busy = False
+                if busy:
+                    handled += 1
+                    continue
+                if until_idle:
+                    return handled
+                stop.wait(self.options.poll_s)
         return handled

@@ -4,6 +4,7 @@ refresh dies midway; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -213,15 +214,68 @@ def test_a_second_worker_does_not_wait_for_the_one_ranking(
     assert _pending(sessions, event_id) == 0 and len(_live_ids(sessions, event_id)) == 2
 
 
+class SimClock:
+    """A simulated clock shared by threads: :meth:`sleep` moves it forward, waking each thread blocked in
+    :meth:`wait` at its deadline, in order, and letting it run until it waits again before time moves on (so what
+    a woken thread does happens at its deadline's time, and is done when ``sleep`` returns)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+        self._cond = threading.Condition()
+        self._deadlines: dict[int, datetime] = {}  # thread id -> when its wait ends
+
+    def now(self) -> datetime:
+        with self._cond:
+            return self._now
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        me = threading.get_ident()
+        with self._cond:
+            self._deadlines[me] = self._now + timedelta(seconds=seconds)
+            self._cond.notify_all()
+            # woken by sleep(); the short timeout only notices `stop`, which is set without notifying
+            while not stop.is_set() and self._now < self._deadlines[me]:
+                self._cond.wait(timeout=0.01)
+            del self._deadlines[me]
+            self._cond.notify_all()
+            return stop.is_set()
+
+    def wait_for_waiters(self, count: int) -> None:
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self._deadlines) >= count, timeout=30)
+
+    def sleep(self, seconds: float) -> None:
+        target = self.now() + timedelta(seconds=seconds)
+        with self._cond:
+            while True:
+                due = [d for d in self._deadlines.values() if d <= target]
+                if not due:
+                    self._now = target
+                    return
+                waiting = set(self._deadlines)
+                self._now = min(due)
+                self._cond.notify_all()
+                # the woken threads run, then wait again (a new deadline, later than now)
+                assert self._cond.wait_for(
+                    lambda: set(self._deadlines) >= waiting and min(self._deadlines.values()) > self._now,
+                    timeout=30,
+                )
+
+
+def _refreshed_at(sessions: SessionFactory, event_id: int) -> datetime | None:
+    with transaction(sessions) as s:
+        return s.execute(sa.select(Event.boards_refreshed_at).where(Event.id == event_id)).scalar_one()
+
+
 def test_a_worker_ranks_when_due_while_waiting_for_prometheus_and_at_once_when_idle(
     sessions: SessionFactory, config: EventConfig
 ) -> None:
-    clock = [NOW]
+    clock = SimClock(NOW)
     slept: list[float] = []
 
     def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
-        clock[0] += timedelta(seconds=seconds)
+        clock.sleep(seconds)
 
     unused: Any = object()  # the evaluation's services: this test never evaluates
     ctx = EvaluationContext(
@@ -231,7 +285,7 @@ def test_a_worker_ranks_when_due_while_waiting_for_prometheus_and_at_once_when_i
         impacts=unused,
         truth=unused,
         split=unused,
-        now=lambda: clock[0],
+        now=clock.now,
         sleep=fake_sleep,
     )
     event_id = _add(sessions, config, 2)
@@ -239,16 +293,22 @@ def test_a_worker_ranks_when_due_while_waiting_for_prometheus_and_at_once_when_i
         ctx=ctx,
         sessions=sessions,
         event_id=event_id,
-        now=lambda: clock[0],
+        now=clock.now,
+        wait=clock.wait,
         options=WorkerOptions(name="w1", refresh_interval_s=2.0),
     )
     assert worker.refresh_boards() and len(_live_ids(sessions, event_id)) == 2
     _add(sessions, config, 1, first_job=10)
-    clock[0] += timedelta(seconds=0.5)
+    clock.sleep(0.5)
     assert not worker.refresh_boards()  # ranked 0.5 s ago: coalesced
-    worker.ctx.sleep(3.0)  # an evaluation waits for Prometheus: the boards are ranked once due, meanwhile
-    assert sum(slept) == pytest.approx(3.0) and max(slept) <= 1.0
-    assert len(_live_ids(sessions, event_id)) == 3 and _pending(sessions, event_id) == 0
+    with worker.board_timer():  # the worker's own timer, as in Worker.run
+        clock.wait_for_waiters(1)
+        worker.ctx.sleep(3.0)  # an evaluation waits for Prometheus: the boards are ranked once due, meanwhile
+        assert sum(slept) == pytest.approx(3.0)
+        assert len(_live_ids(sessions, event_id)) == 3 and _pending(sessions, event_id) == 0
+        # ranked while the evaluation still waited, within the interval (and one timer period) of being due
+        refreshed = _refreshed_at(sessions, event_id)
+        assert refreshed is not None and NOW + timedelta(seconds=2) <= refreshed <= NOW + timedelta(seconds=3)
     _add(sessions, config, 1, first_job=20)
     assert worker.run_once() is False  # nothing queued: an idle worker ranks at once, interval or not
     assert len(_live_ids(sessions, event_id)) == 4 and _pending(sessions, event_id) == 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from greenhack.config import EventConfig, parse_event
+from greenhack.status import Reason, ReasonCode
 from greenhack.store import crud, queries
 from greenhack.store.boards import refresh_boards
 from greenhack.store.db import SessionFactory, transaction
@@ -57,7 +58,7 @@ def _write(
                 job=job,
                 factors=factors,
                 status=status,
-                reason="gap" if status != "scored" else None,
+                reason=Reason(code=ReasonCode.UNCLASSIFIED, text="gap") if status != "scored" else None,
             )
     return ids
 

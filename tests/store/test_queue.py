@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from greenhack.errors import StoreError
+from greenhack.status import Reason, ReasonCode
 from greenhack.store import queue
 from greenhack.store.crud import ensure_event, ensure_team
 from greenhack.store.db import SessionFactory, transaction
@@ -144,7 +145,11 @@ def test_platform_failures_do_not_count_toward_the_daily_limit(sessions: Session
     with transaction(sessions) as s:
         assert queue.claim(session=s, worker="w", now=T0) is not None
         queue.finish(
-            session=s, submission_id=a.submission_id, worker="w", status="failed", reason="GitLab 502"
+            session=s,
+            submission_id=a.submission_id,
+            worker="w",
+            status="failed",
+            reason=Reason(code=ReasonCode.GAVE_UP, text="GitLab 502"),
         )
     with transaction(sessions) as s:
         row = s.get(Submission, a.submission_id)

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from web_support import DURING, Seeder, admin_headers
 
 from greenhack.config import EventConfig
+from greenhack.status import Reason, ReasonCode
 from greenhack.store import crud
 from greenhack.store.boards import refresh_boards
 from greenhack.store.db import SessionFactory, transaction
@@ -76,15 +77,35 @@ def test_a_visitor_never_reads_internals_an_admin_does(
 
 
 def test_public_reasons_keep_what_is_transparency_and_hide_the_rest() -> None:
-    assert public_reason("needs_review", "telemetry: a 40 s gap") == "telemetry: a 40 s gap"
+    def why(code: ReasonCode, text: str) -> Reason:
+        return Reason(code=code, text=text)
+
+    telemetry = why(ReasonCode.TELEMETRY, "telemetry: a 40 s gap")
+    assert public_reason("needs_review", telemetry) == "telemetry: a 40 s gap"
     overlap = "its window on gpu-1 overlaps job(s) 12: neither energy can be trusted"
-    assert public_reason("needs_review", overlap) == overlap
-    assert public_reason("invalid", "the job failed (script_failure); see its log in GitLab").startswith(
-        "the job"
-    )
-    assert "zebra" not in (public_reason("invalid", TRUTH_LEAK) or "")
+    assert public_reason("needs_review", why(ReasonCode.OVERLAP, overlap)) == overlap
+    job_failed = why(ReasonCode.JOB_FAILED, "the job failed (script_failure); see its log in GitLab")
+    assert (public_reason("invalid", job_failed) or "").startswith("the job")
+    assert "zebra" not in (public_reason("invalid", why(ReasonCode.PREDICTIONS_INVALID, TRUTH_LEAK)) or "")
     assert PLATFORM_ERROR not in (
-        public_reason("failed", f"gave up after 8 attempts: {PLATFORM_ERROR}") or ""
+        public_reason("failed", why(ReasonCode.GAVE_UP, f"gave up after 8 attempts: {PLATFORM_ERROR}")) or ""
     )
-    assert public_reason("needs_review", "idle baseline: no samples") == "an organiser reviews this job"
+    idle = why(ReasonCode.IDLE_BASELINE, "idle baseline: no samples")
+    assert public_reason("needs_review", idle) == "an organiser reviews this job"
     assert public_reason("scored", None) is None
+
+
+def test_the_code_decides_never_the_wording() -> None:
+    # a predictions problem worded like a public reason stays private; a public code shows any wording
+    leak = Reason(code=ReasonCode.PREDICTIONS_INVALID, text=f"the job wrote {TRUTH_LEAK}")
+    assert public_reason("invalid", leak) == (
+        "the predictions were rejected; the team's GitLab commit comment lists the problems"
+    )
+    gap = Reason(code=ReasonCode.TELEMETRY, text="a 40 s gap in the GPU exporter's samples")
+    assert public_reason("needs_review", gap) == gap.text
+    # a row stored without a code (or with one this version does not know) is private
+    for code in (None, "a-code-from-the-future"):
+        stored = Reason.stored(code=code, text="telemetry: a 40 s gap")
+        assert stored is not None and stored.code is ReasonCode.UNCLASSIFIED
+        assert public_reason("needs_review", stored) == "an organiser reviews this job"
+    assert Reason.stored(code="telemetry", text=None) is None

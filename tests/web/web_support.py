@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from greenhack.config import EventConfig, parse_event
 from greenhack.settings import Settings
+from greenhack.status import Reason, ReasonCode
 from greenhack.store import crud
 from greenhack.store.boards import refresh_boards
 from greenhack.store.db import (
@@ -155,7 +156,9 @@ def seed(sessions: SessionFactory, event_config: EventConfig) -> Seeder:
                             job=job,
                             factors=factors,
                             status=status,
-                            reason=None if status == "scored" else "telemetry gap of 40 s",
+                            reason=None
+                            if status == "scored"
+                            else Reason(code=ReasonCode.UNCLASSIFIED, text="telemetry gap of 40 s"),
                         )
                     )
             refresh_boards(session=s, event_id=event.id, config=event_config, now=start + timedelta(days=1))

@@ -247,21 +247,22 @@ def worker_cmd(
             handled = worker.run(stop, until_idle=True)
         else:
             next_reconcile = 0.0
-            while not stop.is_set():
-                # reconcile on time even while the queue never empties (a backlog must not starve it: jobs
-                # whose webhook was lost would fall out of the look-back and never be queued)
-                if time.monotonic() >= next_reconcile:
-                    _reconcile()
-                    next_reconcile = time.monotonic() + every_s
-                try:
-                    busy = worker.run_once()
-                except StoreError as exc:
-                    log.warning("%s: database unavailable (%s); waiting", options.name, exc)
-                    busy = False
-                if busy:
-                    handled += 1
-                else:
-                    stop.wait(options.poll_s)
+            with worker.board_timer():  # boards re-ranked on time, whatever an evaluation waits for
+                while not stop.is_set():
+                    # reconcile on time even while the queue never empties (a backlog must not starve it: jobs
+                    # whose webhook was lost would fall out of the look-back and never be queued)
+                    if time.monotonic() >= next_reconcile:
+                        _reconcile()
+                        next_reconcile = time.monotonic() + every_s
+                    try:
+                        busy = worker.run_once()
+                    except StoreError as exc:
+                        log.warning("%s: database unavailable (%s); waiting", options.name, exc)
+                        busy = False
+                    if busy:
+                        handled += 1
+                    else:
+                        stop.wait(options.poll_s)
     finally:
         engine.dispose()
     typer.echo(f"worker {options.name}: {handled} evaluation(s) handled", err=True)
@@ -274,7 +275,7 @@ def _outcome_json(outcome: EvaluationOutcome) -> dict[str, object]:
     window = outcome.window
     return {
         "status": outcome.status,
-        "reason": outcome.reason,
+        "reason": outcome.reason.text if outcome.reason else None,
         "job": {
             "id": outcome.job.id,
             "name": outcome.job.name,

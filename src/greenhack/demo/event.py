@@ -30,10 +30,10 @@ from greenhack.measure import MeasureOptions, MeasureReport, Progress, run_measu
 from greenhack.reconciler import reconcile
 from greenhack.scoring.evaluate import split_for
 from greenhack.scoring.truth import load_truth
+from greenhack.status import FINAL_STATUSES
 from greenhack.store import crud, queries
 from greenhack.store.db import create_db_engine, make_session_factory, transaction
 from greenhack.store.models import utcnow
-from greenhack.store.queue import FINAL_STATUSES
 from greenhack.store.views import BoardEntry, SubmissionSummary
 from greenhack.telemetry import PrometheusClient, TelemetrySource
 from greenhack.worker import Worker, WorkerOptions

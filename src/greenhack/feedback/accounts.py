@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from greenhack.config import EventConfig
 from greenhack.scoring.accounting import event_timezone, team_accounts
 from greenhack.scoring.models import JobRecord, TeamAccount
+from greenhack.status import ReasonCode, Status
 from greenhack.store import crud, queue
 from greenhack.store.db import store_errors
 from greenhack.store.models import Submission, Team
@@ -224,7 +225,13 @@ def record_refusal(
     with store_errors(f"recording the refusal of job {job_id}"):
         session.execute(
             sa.update(Submission)
-            .where(Submission.id == result.submission_id, Submission.status == "queued")
-            .values(status="invalid", reason=reason, counts_toward_limit=False, finished_at=now)
+            .where(Submission.id == result.submission_id, Submission.status == Status.QUEUED)
+            .values(
+                status=Status.INVALID,
+                reason=reason,
+                reason_code=ReasonCode.REFUSED_BEFORE_RUNNING,
+                counts_toward_limit=False,
+                finished_at=now,
+            )
         )
     return result.submission_id

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import httpx
 
+from greenhack.status import FINAL_STATUSES
+
 __all__ = ["BoardLoad", "BoardWatcher", "MemorySampler", "RequestRecord", "peak_rss_mb"]
-
-FINAL = ("scored", "invalid", "needs_review", "failed")
-
 
 @dataclass(frozen=True)
 class RequestRecord:
@@ -143,7 +142,7 @@ class BoardWatcher:
             with self._lock:
                 for row in rows:
                     job = int(row["gitlab_job_id"])
-                    if job in waiting and row["status"] in FINAL:
+                    if job in waiting and row["status"] in FINAL_STATUSES:
                         self.seen.setdefault(job, now)
                         self.status[job] = row["status"]
                         waiting.discard(job)

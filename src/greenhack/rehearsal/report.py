@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from greenhack.rehearsal.observe import RequestRecord
 from greenhack.rehearsal.scenario import JobPlan, Scenario
+from greenhack.status import FINAL_STATUSES, Status
 
 __all__ = ["FaultRecord", "JobOutcome", "ProbeResult", "RehearsalResult", "percentile", "summarise"]
 
@@ -76,21 +77,21 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def expected_statuses(outcome: JobOutcome, faults: list[FaultRecord], scrape_interval_s: float) -> set[str]:
+def expected_statuses(outcome: JobOutcome, faults: list[FaultRecord], scrape_interval_s: float) -> set[Status]:
     """The final statuses a correct platform may give this job."""
     job = outcome.plan
     if job.kind in BAD:
-        return {"invalid"}
+        return {Status.INVALID}
     if job.exporter_down:
-        return {"needs_review"}
+        return {Status.NEEDS_REVIEW}
     if job.live:
         # a live window during Prometheus' restart has a real gap: flagging it is right, scoring it too if not
         for f in faults:
             if f.name == "Prometheus restarted":
                 a, b = job.start_s - job.live_offset_s, job.end_s - job.live_offset_s
                 if a < f.end_s and b > f.start_s - 3 * scrape_interval_s:
-                    return {"scored", "needs_review"}
-    return {"scored"}
+                    return {Status.SCORED, Status.NEEDS_REVIEW}
+    return {Status.SCORED}
 
 
 @dataclass(frozen=True)
@@ -248,21 +249,22 @@ def summarise(
     evaluation_s: list[float],
 ) -> RehearsalResult:
     """Compute every figure from the observations."""
-    final = ("scored", "invalid", "needs_review", "failed")
     by_status: dict[str, int] = {}
     for o in outcomes:
         key = o.status or "(no row)"
         by_status[key] = by_status.get(key, 0) + 1
     lost = sorted(o.gitlab_job_id for o in outcomes if o.status is None)
-    unfinished = sorted(o.gitlab_job_id for o in outcomes if o.status is not None and o.status not in final)
+    unfinished = sorted(
+        o.gitlab_job_id for o in outcomes if o.status is not None and o.status not in FINAL_STATUSES
+    )
     duplicated = sum(1 for o in outcomes if o.completions > 1) + duplicate_rows + duplicate_scores
     forged = 0
     unexpected: list[str] = []
     for o in outcomes:
         job = o.plan
-        if job.kind in BAD and o.status == "scored":
+        if job.kind in BAD and o.status == Status.SCORED:
             forged += 1
-        if job.kind == "forged_window" and o.status in final:
+        if job.kind == "forged_window" and o.status in FINAL_STATUSES:
             true_window = (job.start_s, job.end_s)
             window_ok = o.window is not None and all(
                 abs(x - y) < 0.002 for x, y in zip(o.window, true_window, strict=True)
@@ -274,7 +276,7 @@ def summarise(
                     f"job {o.gitlab_job_id} (forged window): stored window {o.window}, energy {o.energy_j}"
                 )
         want = expected_statuses(o, faults, scenario.scrape_interval_s)
-        if o.status in final and o.status not in want:
+        if o.status in FINAL_STATUSES and o.status not in want:
             unexpected.append(
                 f"job {o.gitlab_job_id} ({job.kind}, server gpu-{job.server + 1}{', live' if job.live else ''}): "
                 f"{o.status}, expected {'/'.join(sorted(want))}; {o.reason}"
@@ -300,7 +302,7 @@ def summarise(
     energy_errors = [
         abs(o.energy_j - o.true_energy_j) / o.true_energy_j
         for o in outcomes
-        if o.status == "scored" and o.energy_j is not None and o.true_energy_j > 0
+        if o.status == Status.SCORED and o.energy_j is not None and o.true_energy_j > 0
     ]
     ok_board = [r for r in board if r.status in (200, 304)]
     board_errors = sum(1 for r in board if r.status not in (200, 304))
@@ -339,8 +341,8 @@ def summarise(
         faults=sorted(faults, key=lambda f: f.start_s),
         probes=probes,
         submitted=len(outcomes),
-        evaluated=sum(1 for o in outcomes if o.status in final),
-        flagged=sum(1 for o in outcomes if o.status == "needs_review"),
+        evaluated=sum(1 for o in outcomes if o.status in FINAL_STATUSES),
+        flagged=sum(1 for o in outcomes if o.status == Status.NEEDS_REVIEW),
         by_status=by_status,
         lost=lost,
         unfinished=unfinished,

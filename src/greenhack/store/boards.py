@@ -29,6 +29,7 @@ from greenhack.impacts.models import ServerFactors
 from greenhack.scoring.models import RankedRow, RankInput
 from greenhack.scoring.pareto import pareto_levels
 from greenhack.scoring.ranking import rank_submissions
+from greenhack.status import RANKABLE_STATUSES, Reason, Status
 from greenhack.store import crud, queries
 from greenhack.store.db import store_errors
 from greenhack.store.disclosure import public_reason
@@ -40,7 +41,6 @@ from greenhack.telemetry.idle import attributed_energy_j
 
 __all__ = [
     "BOARDS_LOCK",
-    "RANKABLE_STATUSES",
     "RescoreReport",
     "board_inputs",
     "boards_refresh_due",
@@ -48,9 +48,6 @@ __all__ = [
     "refresh_if_stale",
     "rescore_event",
 ]
-
-# scored submissions are ranked; needs_review ones are listed (not ranked) with their reason
-RANKABLE_STATUSES = ("scored", "needs_review")
 
 
 # the lock (greenhack.store.locks) of the worker that ranks one event's boards, named "<BOARDS_LOCK>:<event id>"
@@ -83,6 +80,7 @@ def board_inputs(*, session: Session, event_id: int, board: str, cut: datetime |
             Submission.duration_s,
             Submission.status,
             Submission.reason,
+            Submission.reason_code,
             Submission.excluded,
             Submission.excluded_reason,
         )
@@ -99,9 +97,9 @@ def board_inputs(*, session: Session, event_id: int, board: str, cut: datetime |
         excluded = None
         if r.excluded:
             excluded = f"excluded by the organisers: {r.excluded_reason}"
-        elif r.status == "needs_review":
+        elif r.status == Status.NEEDS_REVIEW:
             # the note is on the public board: only the public part of the reason (admins read it on the page)
-            reason = public_reason("needs_review", r.reason)
+            reason = public_reason(r.status, Reason.stored(code=r.reason_code, text=r.reason))
             excluded = f"needs review: {reason}" if reason else "needs review"
         inputs.append(
             RankInput(

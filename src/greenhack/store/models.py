@@ -20,17 +20,19 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from greenhack.status import Status
+
 __all__ = [
     "BOARDS",
     "MAX_ID",
     "SPLITS",
-    "STATUSES",
     "Base",
     "Event",
     "Impact",
     "Measurement",
     "Performance",
     "Score",
+    "StatusType",
     "Submission",
     "Team",
     "UTCDateTime",
@@ -39,10 +41,6 @@ __all__ = [
 
 # Row ids are 32-bit integers on PostgreSQL (SERIAL); larger ids can name no row.
 MAX_ID: Final = 2**31 - 1
-# Evaluation statuses. queued: waiting for a worker; measuring: claimed by a worker; scored: ranked (or listed);
-# invalid: the team's output is unusable (bad predictions); needs_review: the measurement cannot be trusted
-# (gaps, overlaps), an admin decides; failed: the platform gave up after its retries.
-STATUSES: Final = ("queued", "measuring", "scored", "invalid", "needs_review", "failed")
 # Performance splits of the truth rows.
 SPLITS: Final = ("public", "private")
 # Boards: live = public split, every scored submission; frozen = public split, jobs finished before the freeze;
@@ -74,6 +72,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class StatusType(TypeDecorator[Status]):
+    """A :class:`~greenhack.status.Status` stored as its text and read back as the enum."""
+
+    impl = sa.String(20)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else Status(value).value
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> Status | None:
+        return None if value is None else Status(value)
 
 
 # JSON on both databases, JSONB on PostgreSQL
@@ -146,9 +157,7 @@ class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (
         sa.UniqueConstraint("gitlab_project_id", "gitlab_job_id", name="uq_submissions_gitlab_job"),
-        sa.CheckConstraint(
-            "status IN ('queued', 'measuring', 'scored', 'invalid', 'needs_review', 'failed')", name="status"
-        ),
+        sa.CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in Status)})", name="status"),
         sa.Index("ix_submissions_queue", "status", "next_attempt_at"),
         sa.Index("ix_submissions_event_team", "event_id", "team_id"),
         sa.Index("ix_submissions_event_status", "event_id", "status"),
@@ -169,8 +178,10 @@ class Submission(Base):
     window_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     window_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # evaluation state
-    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    status: Mapped[Status] = mapped_column(StatusType, default=Status.QUEUED)
+    # why it is not simply scored: a stable code (greenhack.status.ReasonCode: what a visitor may read) and a text
     reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    reason_code: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
     excluded: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     excluded_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     counts_toward_limit: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())

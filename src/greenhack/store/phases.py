@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from greenhack.config import EventConfig
 from greenhack.scoring.models import RankInput
 from greenhack.scoring.phases import Phase, PhaseFootprint, fold_phases
+from greenhack.status import RANKABLE_STATUSES, Status
 from greenhack.store.db import store_errors
 from greenhack.store.models import Performance, Submission
 
@@ -50,13 +51,13 @@ def pipeline_phases(
             .where(
                 Submission.event_id == event_id,
                 Submission.gitlab_pipeline_id.in_(list(pipeline_ids)),
-                Submission.status.in_(("scored", "needs_review")),
+                Submission.status.in_(RANKABLE_STATUSES),
             )
             .order_by(Submission.gitlab_job_id)
         ).all()
     out: dict[int, list[PhaseFootprint]] = {}
     for r in rows:
-        phase: Phase = "train" if r.status == "scored" and r.performance_public is None else "predict"
+        phase: Phase = "train" if r.status == Status.SCORED and r.performance_public is None else "predict"
         out.setdefault(int(r.gitlab_pipeline_id), []).append(
             PhaseFootprint(
                 submission_id=r.id,

@@ -16,7 +16,6 @@ from greenhack.errors import NotFoundError
 from greenhack.store.db import store_errors
 from greenhack.store.models import (
     BOARDS,
-    STATUSES,
     Event,
     Impact,
     Measurement,
@@ -25,6 +24,7 @@ from greenhack.store.models import (
     Submission,
     Team,
 )
+from greenhack.status import Status
 from greenhack.store.views import (
     BoardEntry,
     EventTotals,
@@ -177,6 +177,7 @@ _SUMMARY_COLUMNS = (
     Team.name.label("team_name"),
     Submission.status,
     Submission.reason,
+    Submission.reason_code,
     Submission.excluded,
     Submission.excluded_reason,
     Submission.gitlab_project_id,
@@ -212,8 +213,8 @@ def list_submissions(
     offset: int = 0,
 ) -> list[SubmissionSummary]:
     """Submissions of the event, newest first, optionally of one team or one status."""
-    if status is not None and status not in STATUSES:
-        raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    if status is not None and status not in tuple(Status):
+        raise ValueError(f"status must be one of {', '.join(Status)}, not {status!r}")
     stmt = (
         sa.select(*_SUMMARY_COLUMNS)
         .join(Team, Team.id == Submission.team_id)
@@ -335,7 +336,7 @@ def status_counts(*, session: Session, event_id: int | None = None) -> dict[str,
         stmt = stmt.where(Submission.event_id == event_id)
     with store_errors("counting statuses"):
         found = {status: int(n) for status, n in session.execute(stmt).all()}
-    return {status: found.get(status, 0) for status in STATUSES}
+    return {status: found.get(status, 0) for status in Status}
 
 
 def event_totals(*, session: Session, event_id: int) -> EventTotals:

@@ -24,7 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from greenhack.errors import NotFoundError, StoreError
-from greenhack.store.crud import mark_boards_stale
+from greenhack.status import FINAL_STATUSES, UNFINISHED_STATUSES, Reason, ReasonCode, Status
+from greenhack.store.crud import bump_data_version, mark_boards_stale
 from greenhack.store.db import store_errors
 from greenhack.store.models import Submission, utcnow
 
@@ -41,16 +42,13 @@ __all__ = [
     "retry_later",
 ]
 
-FINAL_STATUSES = ("scored", "invalid", "needs_review", "failed")
-
-
 @dataclass(frozen=True)
 class EnqueueResult:
     """The queue row of a GitLab job; ``created`` is False when the job was already known."""
 
     submission_id: int
     created: bool
-    status: str
+    status: Status
 
 
 @dataclass(frozen=True)
@@ -101,7 +99,7 @@ def enqueue(
         "commit_sha": commit_sha,
         "ref": ref,
         "job_url": job_url,
-        "status": "queued",
+        "status": Status.QUEUED,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": submitted_at or now,
@@ -117,7 +115,7 @@ def enqueue(
     with store_errors(f"queueing job {gitlab_job_id} of project {gitlab_project_id}"):
         new_id = session.execute(stmt).scalar_one_or_none()
         if new_id is not None:
-            return EnqueueResult(submission_id=new_id, created=True, status="queued")
+            return EnqueueResult(submission_id=new_id, created=True, status=Status.QUEUED)
         row = session.execute(
             sa.select(Submission.id, Submission.status).where(
                 Submission.gitlab_project_id == gitlab_project_id, Submission.gitlab_job_id == gitlab_job_id
@@ -135,8 +133,8 @@ def _claimable_for(now: datetime, event_id: int | None) -> sa.ColumnElement[bool
 
 def _claimable(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(
-        sa.and_(Submission.status == "queued", Submission.next_attempt_at <= now),
-        sa.and_(Submission.status == "measuring", Submission.lease_expires_at < now),
+        sa.and_(Submission.status == Status.QUEUED, Submission.next_attempt_at <= now),
+        sa.and_(Submission.status == Status.MEASURING, Submission.lease_expires_at < now),
     )
 
 
@@ -158,7 +156,7 @@ def claim(
     now = now or utcnow()
     lease_expires_at = now + timedelta(seconds=lease_s)
     changes = {
-        "status": "measuring",
+        "status": Status.MEASURING,
         "attempts": Submission.attempts + 1,
         "claimed_by": worker,
         "claimed_at": now,
@@ -218,7 +216,7 @@ def claim(
 
 def _held(submission_id: int, worker: str) -> sa.ColumnElement[bool]:
     return sa.and_(
-        Submission.id == submission_id, Submission.status == "measuring", Submission.claimed_by == worker
+        Submission.id == submission_id, Submission.status == Status.MEASURING, Submission.claimed_by == worker
     )
 
 
@@ -270,22 +268,23 @@ def retry_later(
     max_attempts: int = 8,
     base_delay_s: float = 30.0,
     now: datetime | None = None,
-) -> str:
+) -> Status:
     """Put a claimed evaluation back in the queue after a transient error (with exponential backoff), or mark
-    it ``failed`` once ``max_attempts`` are spent. Returns the new status.
+    it ``failed`` once ``max_attempts`` are spent (which changes what the boards show). Returns the new status.
 
     Raises:
         StoreError: the worker no longer holds the row.
     """
     now = now or utcnow()
     with store_errors(f"re-queueing submission {submission_id}"):
-        attempts = session.execute(
-            sa.select(Submission.attempts).where(_held(submission_id, worker))
-        ).scalar_one_or_none()
-        if attempts is None:
+        held = session.execute(
+            sa.select(Submission.attempts, Submission.event_id).where(_held(submission_id, worker))
+        ).one_or_none()
+        if held is None:
             raise _lost_lease(session, submission_id, worker)
+        attempts = held.attempts
         give_up = attempts >= max_attempts
-        status = "failed" if give_up else "queued"
+        status = Status.FAILED if give_up else Status.QUEUED
         session.execute(
             sa.update(Submission)
             .where(_held(submission_id, worker))
@@ -293,6 +292,7 @@ def retry_later(
                 status=status,
                 last_error=error,
                 reason=(f"gave up after {attempts} attempts: {error}" if give_up else None),
+                reason_code=ReasonCode.GAVE_UP if give_up else None,
                 next_attempt_at=now + timedelta(seconds=backoff_s(attempts, base_delay_s=base_delay_s)),
                 claimed_by=None,
                 claimed_at=None,
@@ -303,6 +303,8 @@ def retry_later(
             )
             .execution_options(synchronize_session=False)
         )
+    if give_up:
+        bump_data_version(session=session, event_id=held.event_id)
     return status
 
 
@@ -311,8 +313,8 @@ def finish(
     session: Session,
     submission_id: int,
     worker: str,
-    status: str,
-    reason: str | None = None,
+    status: Status,
+    reason: Reason | None = None,
     now: datetime | None = None,
 ) -> None:
     """Close a claimed evaluation with a final status (scored, invalid, needs_review, failed) and release it.
@@ -336,14 +338,15 @@ def finish(
             .where(_held(submission_id, worker))
             .values(
                 status=status,
-                reason=reason,
+                reason=reason.text if reason is not None else None,
+                reason_code=reason.code if reason is not None else None,
                 claimed_by=None,
                 claimed_at=None,
                 lease_expires_at=None,
                 finished_at=now,
                 evaluation_duration_s=(now - started).total_seconds() if started is not None else None,
                 # a job the platform failed does not use up one of the team's daily submissions
-                counts_toward_limit=status != "failed",
+                counts_toward_limit=status != Status.FAILED,
             )
             .execution_options(synchronize_session=False)
         )
@@ -363,11 +366,12 @@ def requeue(*, session: Session, submission_id: int, now: datetime | None = None
             sa.update(Submission)
             .where(Submission.id == submission_id)
             .values(
-                status="queued",
+                status=Status.QUEUED,
                 attempts=0,
                 next_attempt_at=now,
                 last_error=None,
                 reason=None,
+                reason_code=None,
                 claimed_by=None,
                 claimed_at=None,
                 lease_expires_at=None,
@@ -386,7 +390,7 @@ def queue_length(*, session: Session, event_id: int | None = None) -> int:
     stmt = (
         sa.select(sa.func.count())
         .select_from(Submission)
-        .where(Submission.status.in_(("queued", "measuring")))
+        .where(Submission.status.in_(UNFINISHED_STATUSES))
     )
     if event_id is not None:
         stmt = stmt.where(Submission.event_id == event_id)

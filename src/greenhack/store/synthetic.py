@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from greenhack.config import EventConfig
 from greenhack.impacts import impacts_from_factors
 from greenhack.impacts.models import Bound, CriterionFactors, HardwareQuery, ServerFactors
+from greenhack.status import Reason, Status
 from greenhack.store import crud, queue
 from greenhack.telemetry.models import ComponentEnergy, GpuEnergy, JobEnergy, PowerTimeline
 
@@ -122,8 +123,8 @@ def write_synthetic_submission(
     job_id: int,
     job: SyntheticJob,
     factors: ServerFactors,
-    status: str = "scored",
-    reason: str | None = None,
+    status: Status = Status.SCORED,
+    reason: Reason | None = None,
 ) -> int:
     """Queue, claim, measure, score and finish one synthetic submission; return its id."""
     created = job.energy.start - timedelta(seconds=5)
@@ -148,7 +149,7 @@ def write_synthetic_submission(
     crud.record_measurement(session=session, submission_id=sid, energy=job.energy)
     impacts = impacts_from_factors(factors, config.impact, job.energy.total_energy_j, job.energy.duration_s)
     crud.record_impacts(session=session, submission_id=sid, impacts=impacts)
-    if status != "invalid":
+    if status != Status.INVALID:
         metric = config.performance.metric
         crud.record_performance(
             session=session,

@@ -71,6 +71,7 @@ class SubmissionSummary(_View):
     team_name: str
     status: str
     reason: str | None
+    reason_code: str | None  # greenhack.status.ReasonCode: what decides whether a visitor may read the reason
     excluded: bool
     excluded_reason: str | None
     gitlab_project_id: int

@@ -18,6 +18,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from greenhack.status import Reason
 from greenhack.store import queries
 from greenhack.store.disclosure import public_reason
 from greenhack.store.views import SubmissionDetail, SubmissionSummary, TeamDetail
@@ -41,7 +42,8 @@ def redact_submission(row: SubmissionSummary, *, state: FreezeState, admin: bool
     """The row as this visitor may see it (admins: all of it)."""
     if admin:
         return row
-    update: dict[str, object] = {"job_url": None, "reason": public_reason(row.status, row.reason)}
+    reason = Reason.stored(code=row.reason_code, text=row.reason)
+    update: dict[str, object] = {"job_url": None, "reason": public_reason(row.status, reason)}
     if _after_cut(row.created_at, state):
         update["performance_public"] = None
     return row.model_copy(update=update)

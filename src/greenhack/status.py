@@ -1,0 +1,128 @@
+"""The evaluation's vocabulary: a submission's :class:`Status` and the :class:`Reason` it is not simply scored.
+
+One definition, read by the evaluation, the queue, the store's schema, the web API and the rehearsal:
+
+- ``queued``: waiting for a worker; ``measuring``: claimed by a worker;
+- ``scored``: ranked (or listed); ``invalid``: the team's output is unusable (bad predictions, a failed job);
+  ``needs_review``: the measurement cannot be trusted (gaps, overlaps), an admin decides; ``failed``: the platform
+  gave up (after its retries, or on a failure of its own side).
+
+A reason is a stable :class:`ReasonCode` (stored in ``submissions.reason_code``) and a text for the team and the
+admins (``submissions.reason``). What a visitor may read is decided by the code, never by the text's wording
+(:func:`greenhack.store.disclosure.public_reason`): a reason is public where it is the job's outcome as GitLab
+shows it, the measurement's problems or overlapping windows (the shared server's telemetry is the platform's
+transparency); the predictions' problems (which can name truth labels) and the platform's errors are not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+__all__ = [
+    "FINAL_STATUSES",
+    "RANKABLE_STATUSES",
+    "UNFINISHED_STATUSES",
+    "Reason",
+    "ReasonCode",
+    "Status",
+]
+
+
+class Status(StrEnum):
+    """A submission's place in its evaluation (the values are what the database and the API hold)."""
+
+    QUEUED = "queued"
+    MEASURING = "measuring"
+    SCORED = "scored"
+    INVALID = "invalid"
+    NEEDS_REVIEW = "needs_review"
+    FAILED = "failed"
+
+
+# an evaluation ends in one of these; the others are the queue's
+FINAL_STATUSES: Final[tuple[Status, ...]] = (
+    Status.SCORED,
+    Status.INVALID,
+    Status.NEEDS_REVIEW,
+    Status.FAILED,
+)
+UNFINISHED_STATUSES: Final[tuple[Status, ...]] = (Status.QUEUED, Status.MEASURING)
+# scored submissions are ranked; needs_review ones are listed (not ranked) with their reason
+RANKABLE_STATUSES: Final[tuple[Status, ...]] = (Status.SCORED, Status.NEEDS_REVIEW)
+
+
+class ReasonCode(StrEnum):
+    """Why a submission is not simply scored, as a stable code (stored; new codes are added, never renamed)."""
+
+    # the job as GitLab shows it (public: the team's pipeline page says as much)
+    JOB_FAILED = "job_failed"
+    JOB_NOT_SUCCESSFUL = "job_not_successful"
+    NO_PREDICTIONS = "no_predictions"
+    # the job failed on the platform's side (runner system failure, ...); not counted toward the limit
+    PLATFORM_JOB_FAILURE = "platform_job_failure"
+    # the measurement (public: the shared server's telemetry is the platform's transparency)
+    TELEMETRY = "telemetry"
+    OVERLAP = "overlap"
+    # why the job could not be measured or priced (platform details: admins only)
+    NOT_MEASURABLE = "not_measurable"
+    NO_SAMPLES = "no_samples"
+    IDLE_BASELINE = "idle_baseline"
+    IMPACTS = "impacts"
+    # the predictions (their problems can name truth labels: the team reads them in GitLab, admins on the page)
+    PREDICTIONS_TOO_LARGE = "predictions_too_large"
+    PREDICTIONS_INVALID = "predictions_invalid"
+    # a train phase job, ranked together with its pipeline's predict job
+    TRAIN_PHASE = "train_phase"
+    # the platform: a refusal that waiting does not change, retries used up, the team's budget gate
+    EVALUATION_REFUSED = "evaluation_refused"
+    GAVE_UP = "gave_up"
+    REFUSED_BEFORE_RUNNING = "refused_before_running"
+    # a reason stored before codes were (or written without one): read as private
+    UNCLASSIFIED = "unclassified"
+
+    @property
+    def public(self) -> bool:
+        """Whether a visitor may read a reason of this code as it is."""
+        return self in _PUBLIC_CODES
+
+
+_PUBLIC_CODES: Final = frozenset(
+    {
+        ReasonCode.JOB_FAILED,
+        ReasonCode.JOB_NOT_SUCCESSFUL,
+        ReasonCode.NO_PREDICTIONS,
+        ReasonCode.TELEMETRY,
+        ReasonCode.OVERLAP,
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reason:
+    """Why a submission ended as it did: a stable ``code`` and the ``text`` the team and the admins read."""
+
+    code: ReasonCode
+    text: str
+
+    @property
+    def public(self) -> bool:
+        """Whether a visitor may read ``text`` (decided by the code)."""
+        return self.code.public
+
+    def followed_by(self, other: Reason) -> Reason:
+        """This reason with ``other``'s text appended; the code (and so who may read it) stays this one's."""
+        return Reason(code=self.code, text=f"{self.text}; {other.text}")
+
+    @classmethod
+    def stored(cls, *, code: str | None, text: str | None) -> Reason | None:
+        """The reason held in a row's ``reason_code`` and ``reason`` columns (an unknown or missing code is
+        :attr:`ReasonCode.UNCLASSIFIED`); None when the row has no reason."""
+        if text is None:
+            return None
+        try:
+            known = ReasonCode(code) if code is not None else ReasonCode.UNCLASSIFIED
+        except ValueError:
+            known = ReasonCode.UNCLASSIFIED
+        return cls(code=known, text=text)
