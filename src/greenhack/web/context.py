@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,12 @@ class CachedBody:
     version: int
     body: bytes
     etag: str
+
+
+def _etag(version: int, body: bytes) -> str:
+    # a digest, not hash(): Python salts hash() per process, and the worker processes behind one address
+    # (``serve --workers N``) must agree on a body's tag
+    return f'W/"{version}-{hashlib.blake2b(body, digest_size=8).hexdigest()}"'
 
 
 @dataclass
@@ -86,7 +93,7 @@ class ResponseCache:
             if cached is not None and cached.version == version:
                 return cached
             body = render(version)
-            entry = CachedBody(version=version, body=body, etag=f'W/"{version}-{hash(body) & 0xFFFFFFFF:x}"')
+            entry = CachedBody(version=version, body=body, etag=_etag(version, body))
             with self._lock:
                 if self._state is not None and version == self._state.data_version:
                     self._bodies[key] = entry
