@@ -8,8 +8,6 @@ Every board route goes through :func:`board_response`: it picks the board this v
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -229,12 +227,17 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _quoted(cell: str) -> str:
+    # RFC 4180: a cell holding the separator, a quote, a CR or an LF is quoted (quotes doubled). Python's csv
+    # writer quotes only the characters of its line terminator, so a bare CR went out unquoted and readers
+    # split the row there.
+    if any(c in cell for c in ',"\r\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
 def board_csv(board: BoardResponse) -> str:
     """The board as CSV, one line per team, with a header naming the metric and the impact unit."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
     header = [c.replace("performance", board.metric) for c in _CSV_COLUMNS]
-    writer.writerow(header)
-    for row in board.rows:
-        writer.writerow([_cell(getattr(row, c)) for c in _CSV_COLUMNS])
-    return out.getvalue()
+    lines = [header] + [[_cell(getattr(row, c)) for c in _CSV_COLUMNS] for row in board.rows]
+    return "".join(",".join(_quoted(cell) for cell in line) + "\n" for line in lines)
