@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["BoardLoad", "BoardWatcher", "MemorySampler", "RequestRecord", "peak_rss_mb"]
+__all__ = ["BoardLoad", "BoardWatcher", "FINAL", "MemorySampler", "RequestRecord", "peak_rss_mb"]
 
 FINAL = ("scored", "invalid", "needs_review", "failed")
 

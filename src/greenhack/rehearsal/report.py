@@ -20,7 +20,16 @@ from dataclasses import dataclass, field
 from greenhack.rehearsal.observe import RequestRecord
 from greenhack.rehearsal.scenario import JobPlan, Scenario
 
-__all__ = ["FaultRecord", "JobOutcome", "ProbeResult", "RehearsalResult", "percentile", "summarise"]
+__all__ = [
+    "BAD",
+    "FaultRecord",
+    "JobOutcome",
+    "ProbeResult",
+    "RehearsalResult",
+    "expected_statuses",
+    "percentile",
+    "summarise",
+]
 
 BAD = ("corrupt", "empty", "huge", "binary", "crashed")
 

@@ -16,7 +16,19 @@ from greenhack.store.boards import RescoreReport, refresh_boards, rescore_event
 from greenhack.store.models import MAX_ID
 from greenhack.web.deps import AdminDep, ContextDep, SessionDep
 
-__all__ = ["ActionResult", "ExcludeRequest", "router"]
+__all__ = [
+    "ActionResult",
+    "ExcludeRequest",
+    "SubmissionId",
+    "exclude",
+    "freeze",
+    "freeze_auto",
+    "include",
+    "rerun",
+    "rescore",
+    "router",
+    "unfreeze",
+]
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[AdminDep])
 

@@ -17,7 +17,23 @@ from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
 from greenhack.web.presenting import TeamAccountView, redact_detail, redact_submission, redact_team, team_account
 from greenhack.web.visibility import BoardName
 
-__all__ = ["EventResponse", "TeamResponse", "VersionResponse", "router"]
+__all__ = [
+    "BoardQuery",
+    "EventResponse",
+    "StatusName",
+    "TeamResponse",
+    "VersionResponse",
+    "event",
+    "leaderboard",
+    "leaderboard_csv",
+    "pareto",
+    "router",
+    "submission",
+    "submissions",
+    "team",
+    "teams",
+    "version",
+]
 
 router = APIRouter(prefix="/api/v1", tags=["leaderboard"])
 

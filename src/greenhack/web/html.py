@@ -24,7 +24,16 @@ from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
 from greenhack.web.presenting import redact_detail, redact_team, team_account
 from greenhack.web.visibility import BoardName
 
-__all__ = ["SORT_KEYS", "router", "sort_rows"]
+__all__ = [
+    "SORT_KEYS",
+    "SortKey",
+    "board_page",
+    "event_page",
+    "router",
+    "sort_rows",
+    "submission_page",
+    "team_page",
+]
 
 router = APIRouter(include_in_schema=False)
 
