@@ -14,6 +14,7 @@ from greenhack.store.queue import queue_length
 from greenhack.store.views import EventTotals, SubmissionDetail, SubmissionSummary, TeamDetail, TeamSummary
 from greenhack.web.boards import BoardResponse, ParetoResponse, board_csv, board_for, board_response
 from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
+from greenhack.web.openapi import OPTIONAL_BEARER, errors
 from greenhack.web.presenting import TeamAccountView, redact_detail, redact_submission, redact_team, team_account
 from greenhack.web.visibility import BoardName
 
@@ -64,7 +65,10 @@ class TeamResponse(BaseModel):
 
 
 @router.get(
-    "/leaderboard", response_model=BoardResponse, responses={403: {"description": "board not public"}}
+    "/leaderboard",
+    response_model=BoardResponse,
+    responses=errors({403: "board not public"}),
+    openapi_extra=OPTIONAL_BEARER,
 )
 def leaderboard(
     request: Request, context: ContextDep, admin: IsAdminDep, board: BoardQuery = None
@@ -86,7 +90,11 @@ def leaderboard(
 @router.get(
     "/leaderboard.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "the board as CSV"}, 403: {}},
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "the board as CSV"},
+        **errors({403: "board not public"}),
+    },
+    openapi_extra=OPTIONAL_BEARER,
 )
 def leaderboard_csv(
     request: Request, context: ContextDep, admin: IsAdminDep, board: BoardQuery = None
@@ -104,7 +112,12 @@ def leaderboard_csv(
     )
 
 
-@router.get("/pareto", response_model=ParetoResponse, responses={403: {}})
+@router.get(
+    "/pareto",
+    response_model=ParetoResponse,
+    responses=errors({403: "board not public"}),
+    openapi_extra=OPTIONAL_BEARER,
+)
 def pareto(request: Request, context: ContextDep, admin: IsAdminDep, board: BoardQuery = None) -> Response:
     """Performance and impact of every scored submission on the board, the Pareto front flagged."""
     choice = board_for(context, admin=admin, asked=board)
@@ -119,7 +132,7 @@ def pareto(request: Request, context: ContextDep, admin: IsAdminDep, board: Boar
     )
 
 
-@router.get("/version", response_model=VersionResponse)
+@router.get("/version", response_model=VersionResponse, openapi_extra=OPTIONAL_BEARER)
 def version(context: ContextDep, admin: IsAdminDep) -> VersionResponse:
     """The data version of the board; cheap to poll."""
     choice = board_for(context, admin=admin, asked=None)
@@ -131,7 +144,7 @@ def version(context: ContextDep, admin: IsAdminDep) -> VersionResponse:
     )
 
 
-@router.get("/submissions", response_model=list[SubmissionSummary])
+@router.get("/submissions", response_model=list[SubmissionSummary], openapi_extra=OPTIONAL_BEARER)
 def submissions(
     context: ContextDep,
     session: SessionDep,
@@ -149,7 +162,12 @@ def submissions(
     return [redact_submission(row, state=state, admin=admin) for row in rows]
 
 
-@router.get("/submissions/{submission_id}", response_model=SubmissionDetail, responses={404: {}})
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=SubmissionDetail,
+    responses=errors({404: "no such submission in this event"}),
+    openapi_extra=OPTIONAL_BEARER,
+)
 def submission(
     submission_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     context: ContextDep,
@@ -171,7 +189,12 @@ def teams(context: ContextDep, session: SessionDep) -> list[TeamSummary]:
     return queries.list_teams(session=session, event_id=context.event_id)
 
 
-@router.get("/teams/{team_id}", response_model=TeamResponse, responses={404: {}})
+@router.get(
+    "/teams/{team_id}",
+    response_model=TeamResponse,
+    responses=errors({404: "no such team in this event"}),
+    openapi_extra=OPTIONAL_BEARER,
+)
 def team(
     team_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     context: ContextDep,
