@@ -89,3 +89,29 @@ def test_if_none_match_parsing() -> None:
     assert if_none_match_matches('"x",W/"3-ab"', tag) and if_none_match_matches("*", tag)
     assert not if_none_match_matches(None, tag) and not if_none_match_matches('"3-a"', tag)
     assert not if_none_match_matches('"3-ab', tag) and not if_none_match_matches("3-ab", tag)
+
+
+def test_the_data_version_is_read_at_most_once_per_ttl_and_at_once_after_a_local_write() -> None:
+    from greenhack.web.context import EventState, ResponseCache
+
+    now_s, version, reads, renders = [100.0], [1], [], []
+
+    def read_state() -> EventState:
+        reads.append(now_s[0])
+        return EventState(data_version=version[0], frozen_override=None, frozen_at=None)
+
+    def render(data_version: int) -> bytes:
+        renders.append(data_version)
+        return f"board {data_version}".encode()
+
+    cache = ResponseCache(ttl_s=1.0, read_state=read_state, monotonic=lambda: now_s[0])
+    assert cache.get("k", render).body == b"board 1"
+    version[0] = 2  # another process wrote
+    now_s[0] += 0.5
+    assert cache.get("k", render).body == b"board 1" and len(reads) == 1  # within the TTL: not read again
+    now_s[0] += 0.5
+    assert cache.get("k", render).body == b"board 2" and len(reads) == 2
+    version[0] = 3
+    cache.invalidate()  # a write through this app (admin actions)
+    assert cache.get("k", render).body == b"board 3"
+    assert renders == [1, 2, 3]

@@ -57,6 +57,7 @@ class ResponseCache:
 
     ttl_s: float
     read_state: Callable[[], EventState]
+    monotonic: Callable[[], float] = time.monotonic  # seconds; tests pass one they advance
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _state: EventState | None = None
     _checked_at: float = float("-inf")
@@ -65,7 +66,7 @@ class ResponseCache:
 
     def state(self) -> EventState:
         """The event's data version and freeze override, read at most once per ``ttl_s``."""
-        now = time.monotonic()
+        now = self.monotonic()
         state = self._state
         if state is None or now - self._checked_at >= self.ttl_s:
             state = self.read_state()
