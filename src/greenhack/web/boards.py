@@ -171,7 +171,8 @@ def board_response(
     """The board rendered by ``render``, from the response cache (or 304).
 
     ``variant`` names the rendering and everything else its body depends on (format, sort order, admin's
-    controls); the board, its freeze state and the data version complete the cache key.
+    controls); the board, its freeze state, the boards this visitor may open and the data version complete the
+    cache key.
     """
 
     def render_body(version: int) -> bytes:
