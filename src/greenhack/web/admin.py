@@ -46,7 +46,7 @@ class ExcludeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")  # not only spaces
 
 
 class ActionResult(BaseModel):
