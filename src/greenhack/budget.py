@@ -31,7 +31,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["BudgetError", "CarbonBudget", "JobFootprint", "fetch_job_footprint"]
+__all__ = ["BudgetError", "CarbonBudget", "ENDPOINT", "JobFootprint", "fetch_job_footprint"]
 
 ENDPOINT = "/api/v1/jobs/self/energy"
 

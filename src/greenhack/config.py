@@ -55,6 +55,12 @@ __all__ = [
     "parse_duration",
     "parse_event",
     "parse_label_selector",
+    "CpuHardware",
+    "GpuHardware",
+    "LifecycleSection",
+    "Loc",
+    "RankingWeights",
+    "ZoneCode",
 ]
 
 # Performance metrics and whether a higher value is better.

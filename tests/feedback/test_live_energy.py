@@ -1,12 +1,14 @@
 """Carbon-aware early stopping, end to end: simulated exporters scraped live by a real Prometheus, the platform's
 GET /api/v1/jobs/self/energy behind a real HTTP server, and a training loop that stops itself with
-greenhack.budget once its job has used its energy budget."""
+greenhack.budget once its job has used its energy budget. What the endpoint answers is checked against a
+Prometheus backfilled with exactly known samples, on a clock the test advances (no waiting for scrapes)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,7 +23,7 @@ from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
 from greenhack.services.prometheus import PrometheusServer, static_scrape_config
 from greenhack.store.db import SessionFactory
 from greenhack.telemetry import NVIDIA_SMI, SCAPHANDRE, PrometheusClient
-from greenhack.telemetry.simulator import ExporterSim, PowerTrace, SimDevice, SimulatorServer
+from greenhack.telemetry.simulator import ExporterSim, PowerTrace, SimDevice, SimulatorServer, openmetrics
 
 HOST_W, GPU_W = 400.0, 300.0
 
@@ -66,6 +68,54 @@ def live_prometheus(
     raise AssertionError("Prometheus did not scrape the simulated exporters")
 
 
+class SettableClock:
+    """The platform's wall clock in a test: it moves only when the test advances it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def _serve_platform(
+    *,
+    folder: Path,
+    world: World,
+    sessions: SessionFactory,
+    prometheus: PrometheusServer,
+    boavizta_url: str,
+    serve: Callable[[FastAPI], str],
+    now: Callable[[], datetime],
+    **event: str,
+) -> Iterator[str]:
+    config = write_event(
+        folder,
+        gitlab_url=world.fake.url,
+        prometheus_url=prometheus.url,
+        boavizta_url=boavizta_url,
+        scrape_s=1.0,
+        **event,  # type: ignore[arg-type]
+    )
+    with httpx.Client(timeout=5.0) as http, PrometheusClient(prometheus.url) as telemetry:
+        boavizta = BoaviztaClient(boavizta_url)
+        services = FeedbackServices(
+            verifier=JobTokenVerifier(config, http=http, ttl_s=5.0),
+            telemetry=telemetry,
+            impacts=ImpactCalculator(boavizta, FactorCache(folder / "factors.json")),
+            gitlab=None,
+            sessions=sessions,
+            now=now,
+        )
+        app = FastAPI()
+        app.include_router(make_feedback_router(config=config, services=lambda: services))
+        yield serve(app)
+        boavizta.close()
+
+
 @pytest.fixture
 def platform_url(
     tmp_path: Path,
@@ -75,28 +125,59 @@ def platform_url(
     boavizta_url: str,
     serve: Callable[[FastAPI], str],
 ) -> Iterator[str]:
-    config = write_event(
-        tmp_path,
-        gitlab_url=world.fake.url,
-        prometheus_url=live_prometheus.url,
-        boavizta_url=boavizta_url,
-        scaphandre='{job="scaph"}',
-        gpu='{job="gpu"}',
-        scrape_s=1.0,
-    )
-    with httpx.Client(timeout=5.0) as http, PrometheusClient(live_prometheus.url) as prometheus:
-        boavizta = BoaviztaClient(boavizta_url)
-        services = FeedbackServices(
-            verifier=JobTokenVerifier(config, http=http, ttl_s=5.0),
-            telemetry=prometheus,
-            impacts=ImpactCalculator(boavizta, FactorCache(tmp_path / "factors.json")),
-            gitlab=None,
-            sessions=sessions,
-        )
-        app = FastAPI()
-        app.include_router(make_feedback_router(config=config, services=lambda: services))
-        yield serve(app)
-        boavizta.close()
+    """The platform in front of the live scrape, on the real clock."""
+    yield from _serve_platform(
+        folder=tmp_path, world=world, sessions=sessions, prometheus=live_prometheus, boavizta_url=boavizta_url,
+        serve=serve, now=lambda: datetime.now(UTC), scaphandre='{job="scaph"}', gpu='{job="gpu"}',
+    )  # fmt: skip
+
+
+# the recorded span: it ends a minute before the real now, well inside Prometheus's 5 min look-back, which
+# finds the newest sample of each exporter
+RECORDED_S = 90.0
+
+
+@pytest.fixture
+def recorded_start() -> float:
+    return float(math.floor(time.time()) - 60 - RECORDED_S)
+
+
+@pytest.fixture
+def recorded_prometheus(
+    prometheus_factory: Callable[..., PrometheusServer], recorded_start: float
+) -> PrometheusServer:
+    """A Prometheus holding 90 s of both exporters' scrapes at 1 s, backfilled: exactly known samples."""
+    host = ExporterSim(
+        SCAPHANDRE, (SimDevice(PowerTrace(HOST_W, ()), counter_offset_j=1e6),),
+        target_labels={"instance": "gpu-1:8080", "job": "scaph"},
+    )  # fmt: skip
+    gpu = ExporterSim(
+        NVIDIA_SMI, (SimDevice(PowerTrace(GPU_W, ()), uuid="GPU-3b1c8f2e-6a0d-4e7b-9d53-0c2f6e8a1b47"),),
+        with_counter=False, target_labels={"instance": "gpu-1:9835", "job": "gpu"},
+    )  # fmt: skip
+    return prometheus_factory(openmetrics([host, gpu], recorded_start, recorded_start + RECORDED_S, 1.0))
+
+
+@pytest.fixture
+def clock(recorded_start: float) -> SettableClock:
+    return SettableClock(datetime.fromtimestamp(recorded_start + 10.0, tz=UTC))
+
+
+@pytest.fixture
+def recorded_url(
+    tmp_path: Path,
+    world: World,
+    sessions: SessionFactory,
+    recorded_prometheus: PrometheusServer,
+    boavizta_url: str,
+    serve: Callable[[FastAPI], str],
+    clock: SettableClock,
+) -> Iterator[str]:
+    """The platform in front of the recorded samples, on a clock the test advances."""
+    yield from _serve_platform(
+        folder=tmp_path, world=world, sessions=sessions, prometheus=recorded_prometheus, boavizta_url=boavizta_url,
+        serve=serve, now=clock,
+    )  # fmt: skip
 
 
 def test_a_training_loop_stops_itself_when_its_job_reaches_its_energy_budget(
@@ -129,21 +210,23 @@ def test_a_training_loop_stops_itself_when_its_job_reaches_its_energy_budget(
 
 
 def test_the_answer_is_the_measured_energy_of_the_job_since_its_start(
-    world: World, platform_url: str
+    world: World, recorded_url: str, clock: SettableClock
 ) -> None:
-    _, token = world.running_job(started_at=datetime.now(UTC))
-    time.sleep(3.5)
-    body = httpx.get(f"{platform_url}/api/v1/jobs/self/energy", headers={"JOB-TOKEN": token}).json()
-    assert body["valid"] is True, body["problems"]
-    assert body["measured_s"] > 1.5
-    assert (body["cpu_energy_j"], body["gpu_energy_j"]) == pytest.approx(
-        (HOST_W * body["measured_s"], GPU_W * body["measured_s"]), rel=0.03
-    ), body
-    assert body["elapsed_s"] >= body["measured_s"]
-    assert body["gwp_gco2e"] == pytest.approx(body["gwp_use_gco2e"] + body["gwp_embodied_gco2e"])
-    assert body["server"] == "gpu-1"
-    footprint = fetch_job_footprint(platform_url, token)
-    assert footprint.energy_j >= body["energy_j"]
+    _, token = world.running_job(started_at=clock.now)
+    for step_s, elapsed_s in ((3.5, 3.5), (16.5, 20.0)):  # the job runs on: the answer follows the clock
+        clock.advance(step_s)
+        body = httpx.get(f"{recorded_url}/api/v1/jobs/self/energy", headers={"JOB-TOKEN": token}).json()
+        assert body["valid"] is True, body["problems"]
+        assert body["elapsed_s"] == elapsed_s and body["elapsed_s"] >= body["measured_s"]
+        # measured up to one scrape interval before the clock (the newest samples are older than it)
+        assert body["measured_s"] == pytest.approx(elapsed_s - 1.0, abs=0.1)
+        assert (body["cpu_energy_j"], body["gpu_energy_j"]) == pytest.approx(
+            (HOST_W * body["measured_s"], GPU_W * body["measured_s"]), rel=0.03
+        ), body
+        assert body["gwp_gco2e"] == pytest.approx(body["gwp_use_gco2e"] + body["gwp_embodied_gco2e"])
+        assert body["server"] == "gpu-1"
+    footprint = fetch_job_footprint(recorded_url, token)
+    assert footprint.energy_j == body["energy_j"]
 
 
 def test_tokens_of_finished_or_foreign_jobs_get_no_answer(world: World, platform_url: str) -> None:

@@ -4,9 +4,8 @@ server's exporters around recent job windows, the real BoaviztAPI, and the event
 from __future__ import annotations
 
 import textwrap
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -218,6 +217,20 @@ def config(event_yaml: Path) -> EventConfig:
     return load_event(event_yaml)
 
 
+class OffsetClock:
+    """The workers' clock: the real UTC time plus an offset the test moves forward, so that backoffs and leases
+    expire for the code under test without the test waiting for them."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
 @dataclass
 class Platform:
     """The platform under test: the webhook app, a gateway on the fake GitLab, and worker factory."""
@@ -228,6 +241,7 @@ class Platform:
     client: TestClient
     gateway: GitLabGateway
     ctx: EvaluationContext
+    clock: OffsetClock = field(default_factory=OffsetClock)
 
     def worker(self, name: str = "w1", **options: float) -> Worker:
         defaults: dict[str, float] = {
@@ -242,8 +256,9 @@ class Platform:
             ctx=self.ctx,
             sessions=self.sessions,
             event_id=self.event_id(),
-            options=WorkerOptions(name=name, **defaults),
-        )  # type: ignore[arg-type]
+            options=WorkerOptions(name=name, **defaults),  # type: ignore[arg-type]
+            now=self.clock,
+        )
 
     def event_id(self) -> int:
         from greenhack.store import crud
@@ -255,15 +270,17 @@ class Platform:
         with self.sessions() as session:
             return list(session.execute(sa.select(Submission).order_by(Submission.gitlab_job_id)).scalars())
 
-    def drain(self, worker: Worker | None = None, *, timeout_s: float = 60.0) -> None:
-        """Run a worker until every submission is final (retries with backoff included)."""
+    def drain(self, worker: Worker | None = None, *, timeout_s: float = 60.0, step_s: float = 0.25) -> None:
+        """Run a worker until every submission is final (retries with backoff included): whenever it is idle
+        with work left, its clock moves on by ``step_s`` (for ``timeout_s`` of that clock at most)."""
         worker = worker or self.worker()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        waited_s = 0.0
+        while waited_s <= timeout_s:
             worker.run(until_idle=True)
             if all(s.status not in ("queued", "measuring") for s in self.submissions()):
                 return
-            time.sleep(0.05)
+            self.clock.advance(step_s)
+            waited_s += step_s
         raise AssertionError(
             f"queue not drained: {[(s.gitlab_job_id, s.status, s.last_error) for s in self.submissions()]}"
         )

@@ -92,7 +92,7 @@ def test_a_sigkilled_worker_process_is_taken_over(
             proc.kill()
             proc.wait(10)
     platform.fake.clear_faults()
-    time.sleep(2.1)  # the dead worker's lease expires
+    platform.clock.advance(2.1)  # the dead worker's lease (2 s) expires
     platform.drain(platform.worker("survivor"))
     (sub,) = platform.submissions()
     assert (sub.status, sub.attempts) == ("scored", 2), sub.reason

@@ -187,3 +187,13 @@ def test_rescore_subtracts_the_idle_baseline_when_the_yaml_says_so(
         assert "idle power is not known" in report["problems"][0]
         kept = rescored.get(f"/api/v1/submissions/{ids[0]}").json()
     assert next(i for i in kept["impacts"] if i["criterion"] == "gwp")["use"] == pytest.approx(gwp_use_after)
+
+
+def test_a_blank_exclusion_reason_is_refused_where_the_schema_says(client: TestClient, seed: Seeder) -> None:
+    """A reason of spaces passed the body's validation and failed later, as a 422 whose body was not the
+    documented validation error (found by the schema fuzz)."""
+    (target,) = seed(teams=1, per_team=1)
+    r = client.post(f"/api/v1/admin/submissions/{target}/exclude", json={"reason": "  \t"}, headers=admin_headers())
+    assert r.status_code == 422
+    (problem,) = r.json()["detail"]
+    assert problem["loc"] == ["body", "reason"]

@@ -7,8 +7,12 @@ import io
 from collections.abc import Callable
 from datetime import timedelta
 
+import sqlalchemy as sa
 from web_support import CLOSES, FREEZE, Clock, Seeder, admin_headers
 from fastapi.testclient import TestClient
+
+from greenhack.store.db import SessionFactory, transaction
+from greenhack.store.models import Score, Submission, Team
 
 
 def test_board_ranks_one_line_per_team_with_units(client: TestClient, seed: Seeder) -> None:
@@ -50,6 +54,36 @@ def test_csv_export_matches_the_board(client: TestClient, seed: Seeder) -> None:
     lines = list(csv.DictReader(io.StringIO(r.text)))
     assert [line["team_name"] for line in lines] == [row["team_name"] for row in board["rows"]]
     assert "accuracy" in lines[0] and float(lines[0]["energy_j"]) == board["rows"][0]["energy_j"]
+
+
+def test_csv_cells_with_a_carriage_return_or_a_line_feed_read_back_whole(
+    client: TestClient, seed: Seeder, sessions: SessionFactory
+) -> None:
+    """A bare CR was written unquoted, so a reader split the row there (issue 15)."""
+    seed(teams=1, per_team=1, team_prefix="cr\rteam")
+    seed(teams=1, per_team=1, seed=2, team_prefix="lf\nteam")
+    seed(teams=1, per_team=1, seed=3, team_prefix="crlf\r\nteam")
+    notes = {"cr\rteam-0": 'line one\rline "two"', "lf\nteam-0": "=1+1\nsecond", "crlf\r\nteam-0": "a,b\r\nc"}
+    with transaction(sessions) as s:
+        for name, note in notes.items():
+            team_id = s.execute(sa.select(Team.id).where(Team.name == name)).scalar_one()
+            ids = sa.select(Submission.id).where(Submission.team_id == team_id).scalar_subquery()
+            s.execute(sa.update(Score).where(Score.submission_id.in_(ids)).values(note=note))
+    board = client.get("/api/v1/leaderboard").json()
+    text = client.get("/api/v1/leaderboard.csv").text
+    rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    assert len(rows) == 1 + len(board["rows"]) == 4, rows
+    header = rows[0]
+    by_team = {row[header.index("team_name")]: row for row in rows[1:]}
+    assert set(by_team) == set(notes)
+    for name, row in by_team.items():
+        assert len(row) == len(header)
+        # the note's value survives, but for the formula guard's leading quote
+        expected = "'" + notes[name] if notes[name].startswith("=") else notes[name]
+        assert row[header.index("note")] == expected
+    # a reader that splits lines first (as a spreadsheet's import preview does) sees no line break outside quotes
+    outside = "".join(part for k, part in enumerate(text.split('"')) if k % 2 == 0)
+    assert outside.count("\n") == 4 and "\r" not in outside
 
 
 def test_pareto_points_flag_a_non_dominated_front(client: TestClient, seed: Seeder) -> None:

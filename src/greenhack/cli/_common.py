@@ -18,6 +18,7 @@ from greenhack.errors import ConfigError
 
 __all__ = [
     "EXIT_BAD_INPUT",
+    "EXIT_FAILED",
     "EXIT_UNAVAILABLE",
     "OutputFormat",
     "command_modules",

@@ -11,7 +11,7 @@ from greenhack.errors import StoreError
 from greenhack.settings import Settings
 from greenhack.store.db import create_db_engine, current_revision, head_revision, upgrade_database
 
-__all__ = ["register"]
+__all__ = ["DatabaseUrl", "current", "db_app", "register", "upgrade"]
 
 db_app = typer.Typer(help="The leaderboard database: migrations.", no_args_is_help=True)
 

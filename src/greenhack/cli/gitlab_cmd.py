@@ -60,7 +60,7 @@ from greenhack.store.models import utcnow
 from greenhack.telemetry import PrometheusClient
 from greenhack.worker import Worker, WorkerOptions, default_worker_name
 
-__all__ = ["register"]
+__all__ = ["ConfigOption", "evaluate_cmd", "provision_cmd", "register", "worker_cmd"]
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from greenhack.settings import Settings
 from greenhack.web import create_app
 from greenhack.web.serving import EVENT_CONFIG_ENV
 
-__all__ = ["register"]
+__all__ = ["register", "serve"]
 
 
 def serve(

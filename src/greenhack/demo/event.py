@@ -38,7 +38,7 @@ from greenhack.store.views import BoardEntry, SubmissionSummary
 from greenhack.telemetry import PrometheusClient, TelemetrySource
 from greenhack.worker import Worker, WorkerOptions
 
-__all__ = ["DemoOutcome", "TeamRun", "evaluate_jobs", "run_demo_event", "run_team"]
+__all__ = ["DemoOutcome", "Say", "TeamRun", "evaluate_jobs", "run_demo_event", "run_team"]
 
 Say = Callable[[str], None]
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import httpx
 
-__all__ = ["check_database", "check_http", "main"]
+__all__ = ["TIMEOUT_S", "check_database", "check_http", "main"]
 
 TIMEOUT_S = 5.0
 

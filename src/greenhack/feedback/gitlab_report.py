@@ -34,6 +34,7 @@ __all__ = [
     "marker",
     "status_description",
     "status_state",
+    "GitLabState",
 ]
 
 log = logging.getLogger(__name__)

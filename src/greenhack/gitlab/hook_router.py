@@ -75,6 +75,24 @@ def enqueue_hook_jobs(*, session: Session, config: EventConfig, jobs: list[HookJ
     return created
 
 
+# what GitLab sends (a project webhook with a secret token) and what it gets back, for the OpenAPI schema: the
+# route reads the raw body itself (to cap its size before parsing), so FastAPI cannot infer either
+_HOOK_REQUEST: dict[str, Any] = {
+    "parameters": [
+        {"name": "X-Gitlab-Token", "in": "header", "required": True, "schema": {"type": "string"}},
+        {"name": "X-Gitlab-Event", "in": "header", "required": False, "schema": {"type": "string"}},
+    ],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+}
+_HOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "not a job or pipeline event, or no finished submission job in it: ignored"},
+    400: {"description": "not a GitLab webhook body"},
+    401: {"description": "missing or wrong X-Gitlab-Token"},
+    413: {"description": "body too large"},
+    503: {"description": "no webhook secret configured, or the database is unavailable"},
+}
+
+
 def make_hook_router(
     *,
     config: EventConfig,
@@ -92,7 +110,7 @@ def make_hook_router(
     names = submission_job_names(config)
     secret = webhook_secret.get_secret_value().encode() if webhook_secret is not None else None
 
-    @router.post("/api/v1/hooks/gitlab", status_code=202)
+    @router.post("/api/v1/hooks/gitlab", status_code=202, responses=_HOOK_RESPONSES, openapi_extra=_HOOK_REQUEST)
     async def gitlab_hook(request: Request) -> JSONResponse:
         if not secret:
             return JSONResponse({"detail": "the webhook secret is not configured"}, status_code=503)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Literal
 
-__all__ = ["GpuEnergy", "NvmlMeter", "NvmlProbe", "probe_nvml"]
+__all__ = ["GpuEnergy", "Method", "NvmlMeter", "NvmlProbe", "probe_nvml"]
 
 Method = Literal["energy_counter", "power_sampling"]
 

@@ -21,7 +21,16 @@ from greenhack.rehearsal.observe import RequestRecord
 from greenhack.rehearsal.scenario import JobPlan, Scenario
 from greenhack.status import FINAL_STATUSES, Status
 
-__all__ = ["FaultRecord", "JobOutcome", "ProbeResult", "RehearsalResult", "percentile", "summarise"]
+__all__ = [
+    "BAD",
+    "FaultRecord",
+    "JobOutcome",
+    "ProbeResult",
+    "RehearsalResult",
+    "expected_statuses",
+    "percentile",
+    "summarise",
+]
 
 BAD = ("corrupt", "empty", "huge", "binary", "crashed")
 

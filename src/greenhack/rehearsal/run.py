@@ -29,7 +29,7 @@ from greenhack.rehearsal.stack import ADMIN_TOKEN, WEBHOOK_SECRET, PrometheusMak
 from greenhack.services.boavizta import BoaviztaServer
 from greenhack.services.postgres import DEFAULT_ADMIN_URL
 
-__all__ = ["run_rehearsal"]
+__all__ = ["FORGED_JOB_ID", "run_rehearsal"]
 
 log = logging.getLogger(__name__)
 

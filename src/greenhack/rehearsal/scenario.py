@@ -22,6 +22,7 @@ from typing import Literal
 
 __all__ = [
     "BAD_KINDS",
+    "DAY_S",
     "Delivery",
     "FaultPlan",
     "JobKind",

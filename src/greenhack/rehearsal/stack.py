@@ -55,6 +55,9 @@ __all__ = [
     "predictions_for",
     "server_name",
     "truth_rows",
+    "GPU_IDLE_W",
+    "HOST_IDLE_W",
+    "LABELS",
 ]
 
 WEBHOOK_SECRET = "rehearsal-webhook-secret"

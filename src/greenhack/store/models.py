@@ -37,6 +37,7 @@ __all__ = [
     "Team",
     "UTCDateTime",
     "utcnow",
+    "JSONType",
 ]
 
 # Row ids are 32-bit integers on PostgreSQL (SERIAL); larger ids can name no row.

@@ -32,6 +32,7 @@ from greenhack.store.models import Submission, utcnow
 __all__ = [
     "ClaimedEvaluation",
     "EnqueueResult",
+    "FINAL_STATUSES",
     "backoff_s",
     "claim",
     "enqueue",

@@ -39,6 +39,7 @@ __all__ = [
     "Outage",
     "PowerTrace",
     "Ramp",
+    "ScrapeSpan",
     "Segment",
     "SimDevice",
     "SimulatorServer",

@@ -15,10 +15,28 @@ from greenhack.store import crud, queue
 from greenhack.store.boards import RescoreReport, refresh_boards, rescore_event
 from greenhack.store.models import MAX_ID
 from greenhack.web.deps import AdminDep, ContextDep, SessionDep
+from greenhack.web.openapi import errors
 
-__all__ = ["ActionResult", "ExcludeRequest", "router"]
+__all__ = [
+    "ActionResult",
+    "ExcludeRequest",
+    "SubmissionId",
+    "exclude",
+    "freeze",
+    "freeze_auto",
+    "include",
+    "rerun",
+    "rescore",
+    "router",
+    "unfreeze",
+]
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[AdminDep])
+router = APIRouter(
+    prefix="/api/v1/admin",
+    tags=["admin"],
+    dependencies=[AdminDep],
+    responses=errors({401: "the admin token is missing or wrong (or GREENHACK_ADMIN_TOKEN is unset)"}),
+)
 
 SubmissionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
@@ -28,7 +46,7 @@ class ExcludeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")  # not only spaces
 
 
 class ActionResult(BaseModel):
@@ -49,7 +67,12 @@ def rescore(context: ContextDep, session: SessionDep) -> RescoreReport:
     return report
 
 
-@router.post("/submissions/{submission_id}/exclude", response_model=ActionResult, responses={404: {}})
+@router.post(
+    "/submissions/{submission_id}/exclude",
+    response_model=ActionResult,
+    # FastAPI answers 400 for a body that is not text (bytes that are not UTF-8), 422 for text that is not JSON
+    responses={404: {}, **errors({400: "the body could not be read as JSON text"})},
+)
 def exclude(
     submission_id: SubmissionId, body: ExcludeRequest, context: ContextDep, session: SessionDep
 ) -> ActionResult:

@@ -5,22 +5,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from greenhack.status import Status
 from greenhack.store import queries
-from greenhack.store.db import transaction
 from greenhack.store.models import MAX_ID
 from greenhack.store.queue import queue_length
 from greenhack.store.views import EventTotals, SubmissionDetail, SubmissionSummary, TeamDetail, TeamSummary
-from greenhack.web.boards import BoardResponse, ParetoResponse, board_csv, build_board, build_pareto
-from greenhack.web.context import AppContext
+from greenhack.web.boards import BoardResponse, ParetoResponse, board_csv, board_for, board_response
 from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
-from greenhack.web.presenting import TeamAccountView, redact_detail, redact_submission, team_account
-from greenhack.web.visibility import BoardChoice, BoardName, choose_board
+from greenhack.web.openapi import OPTIONAL_BEARER, errors
+from greenhack.web.presenting import TeamAccountView, redact_detail, redact_submission, redact_team, team_account
+from greenhack.web.visibility import BoardName
 
-__all__ = ["EventResponse", "TeamResponse", "VersionResponse", "board_for", "router"]
+__all__ = [
+    "BoardQuery",
+    "EventResponse",
+    "TeamResponse",
+    "VersionResponse",
+    "event",
+    "leaderboard",
+    "leaderboard_csv",
+    "pareto",
+    "router",
+    "submission",
+    "submissions",
+    "team",
+    "teams",
+    "version",
+]
 
 router = APIRouter(prefix="/api/v1", tags=["leaderboard"])
 
@@ -47,24 +61,11 @@ class TeamResponse(BaseModel):
     account: TeamAccountView
 
 
-def board_for(context: AppContext, *, admin: bool, asked: BoardName | None) -> BoardChoice:
-    """The board this visitor may see (403 for a board hidden from them)."""
-    try:
-        return choose_board(context.freeze(), admin=admin, asked=asked)
-    except PermissionError as exc:
-        raise HTTPException(status_code=403, detail=str(exc)) from None
-
-
-def _cached(request: Request, context: AppContext, key: str, render: object, media_type: str) -> Response:
-    entry = context.cache.get(key, render)  # type: ignore[arg-type]
-    headers = {"ETag": entry.etag, "Cache-Control": "no-cache"}
-    if request.headers.get("if-none-match") == entry.etag:
-        return Response(status_code=304, headers=headers)
-    return Response(content=entry.body, media_type=media_type, headers=headers)
-
-
 @router.get(
-    "/leaderboard", response_model=BoardResponse, responses={403: {"description": "board not public"}}
+    "/leaderboard",
+    response_model=BoardResponse,
+    responses=errors({403: "board not public"}),
+    openapi_extra=OPTIONAL_BEARER,
 )
 def leaderboard(
     request: Request, context: ContextDep, admin: IsAdminDep, board: BoardQuery = None
@@ -73,54 +74,62 @@ def leaderboard(
     the team's totals. Before the freeze everyone sees the live board; after it, the frozen one (admins: live);
     once the event closes, the final board on the private rows."""
     choice = board_for(context, admin=admin, asked=board)
-
-    def render(version: int) -> bytes:
-        with transaction(context.sessions, "reading the board") as session:
-            data = build_board(
-                session=session,
-                config=context.config,
-                event_id=context.event_id,
-                choice=choice,
-                version=version,
-            )
-        return data.model_dump_json().encode()
-
-    key = f"json:{choice.name}:{choice.state.frozen}:{choice.state.closed}:{choice.state.cut}"
-    return _cached(request, context, key, render, "application/json")
+    return board_response(
+        request,
+        context,
+        choice,
+        variant="json",
+        media_type="application/json",
+        render=lambda view: view.board.model_dump_json().encode(),
+    )
 
 
 @router.get(
     "/leaderboard.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "the board as CSV"}, 403: {}},
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "the board as CSV"},
+        **errors({403: "board not public"}),
+    },
+    openapi_extra=OPTIONAL_BEARER,
 )
 def leaderboard_csv(
-    context: ContextDep, session: SessionDep, admin: IsAdminDep, board: BoardQuery = None
+    request: Request, context: ContextDep, admin: IsAdminDep, board: BoardQuery = None
 ) -> Response:
     """The board as CSV (one line per team), for spreadsheets."""
     choice = board_for(context, admin=admin, asked=board)
-    version = queries.data_version(session=session, event_id=context.event_id)
-    data = build_board(
-        session=session, config=context.config, event_id=context.event_id, choice=choice, version=version
-    )
-    filename = f"leaderboard-{choice.name}.csv"
-    return Response(
-        content=board_csv(data),
+    return board_response(
+        request,
+        context,
+        choice,
+        variant="csv",
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        render=lambda view: board_csv(view.board).encode(),
+        headers={"Content-Disposition": f'attachment; filename="leaderboard-{choice.name}.csv"'},
     )
 
 
-@router.get("/pareto", response_model=ParetoResponse, responses={403: {}})
-def pareto(
-    context: ContextDep, session: SessionDep, admin: IsAdminDep, board: BoardQuery = None
-) -> ParetoResponse:
+@router.get(
+    "/pareto",
+    response_model=ParetoResponse,
+    responses=errors({403: "board not public"}),
+    openapi_extra=OPTIONAL_BEARER,
+)
+def pareto(request: Request, context: ContextDep, admin: IsAdminDep, board: BoardQuery = None) -> Response:
     """Performance and impact of every scored submission on the board, the Pareto front flagged."""
     choice = board_for(context, admin=admin, asked=board)
-    return build_pareto(session=session, config=context.config, event_id=context.event_id, board=choice.name)
+    return board_response(
+        request,
+        context,
+        choice,
+        variant="pareto",
+        media_type="application/json",
+        with_pareto=True,
+        render=lambda view: view.points().model_dump_json().encode(),
+    )
 
 
-@router.get("/version", response_model=VersionResponse)
+@router.get("/version", response_model=VersionResponse, openapi_extra=OPTIONAL_BEARER)
 def version(context: ContextDep, admin: IsAdminDep) -> VersionResponse:
     """The data version of the board; cheap to poll."""
     choice = board_for(context, admin=admin, asked=None)
@@ -132,7 +141,7 @@ def version(context: ContextDep, admin: IsAdminDep) -> VersionResponse:
     )
 
 
-@router.get("/submissions", response_model=list[SubmissionSummary])
+@router.get("/submissions", response_model=list[SubmissionSummary], openapi_extra=OPTIONAL_BEARER)
 def submissions(
     context: ContextDep,
     session: SessionDep,
@@ -150,7 +159,12 @@ def submissions(
     return [redact_submission(row, state=state, admin=admin) for row in rows]
 
 
-@router.get("/submissions/{submission_id}", response_model=SubmissionDetail, responses={404: {}})
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=SubmissionDetail,
+    responses=errors({404: "no such submission in this event"}),
+    openapi_extra=OPTIONAL_BEARER,
+)
 def submission(
     submission_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     context: ContextDep,
@@ -172,7 +186,12 @@ def teams(context: ContextDep, session: SessionDep) -> list[TeamSummary]:
     return queries.list_teams(session=session, event_id=context.event_id)
 
 
-@router.get("/teams/{team_id}", response_model=TeamResponse, responses={404: {}})
+@router.get(
+    "/teams/{team_id}",
+    response_model=TeamResponse,
+    responses=errors({404: "no such team in this event"}),
+    openapi_extra=OPTIONAL_BEARER,
+)
 def team(
     team_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     context: ContextDep,
@@ -181,10 +200,7 @@ def team(
 ) -> TeamResponse:
     """A team: its submissions, cumulative footprint, carbon budget and submissions left today."""
     detail = queries.team_detail(session=session, event_id=context.event_id, team_id=team_id)
-    state = context.freeze()
-    detail = detail.model_copy(
-        update={"submissions": [redact_submission(s, state=state, admin=admin) for s in detail.submissions]}
-    )
+    detail = redact_team(detail, state=context.freeze(), admin=admin)
     return TeamResponse(detail=detail, account=team_account(context=context, session=session, detail=detail))
 
 

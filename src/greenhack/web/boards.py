@@ -1,20 +1,40 @@
-"""The board as served: which board, its rows and what its columns mean, as one typed response."""
+"""The board as served: one view of what a board shows a visitor (which board and why, its rows and what its
+columns mean, the chart's points), read once per data version and rendered as JSON, CSV or HTML.
+
+Every board route goes through :func:`board_response`: it picks the board this visitor may see
+(:func:`board_for`), reads the :class:`BoardView` in one transaction, and answers from the response cache (ETag,
+304) with the route's rendering of it.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
+from fastapi import HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from greenhack.config import EventConfig
 from greenhack.store import queries
+from greenhack.store.db import transaction
 from greenhack.store.views import BoardEntry, ParetoPoint
-from greenhack.web.visibility import BoardChoice, BoardName
+from greenhack.web.caching import cached_response
+from greenhack.web.context import AppContext
+from greenhack.web.visibility import BoardChoice, BoardName, choose_board
 
-__all__ = ["BoardResponse", "ParetoResponse", "board_csv", "build_board", "build_pareto"]
+__all__ = [
+    "BoardResponse",
+    "BoardView",
+    "ParetoResponse",
+    "board_csv",
+    "board_for",
+    "board_response",
+    "build_board",
+    "build_pareto",
+    "read_board_view",
+]
 
 
 class BoardResponse(BaseModel):
@@ -77,12 +97,99 @@ def build_board(
 
 
 def build_pareto(*, session: Session, config: EventConfig, event_id: int, board: BoardName) -> ParetoResponse:
+    """Every scored submission's point on the performance-vs-impact chart of ``board``."""
     return ParetoResponse(
         board=board,
         metric=config.performance.metric,
         higher_is_better=config.performance.higher_is_better,
         impact_unit=config.impact.unit,
         points=queries.pareto_points(session=session, event_id=event_id, board_name=board),
+    )
+
+
+@dataclass(frozen=True)
+class BoardView:
+    """What one board shows one visitor.
+
+    Attributes:
+        choice: which board, the freeze state it follows from (frozen, closed, cut) and the boards this visitor
+            may open instead.
+        board: its rows, one per team, with their legend (metric and direction, impact criterion and unit,
+            ranking method) and the data version they were read at.
+        pareto: every scored submission's chart point with the Pareto front flagged; None unless asked for.
+    """
+
+    choice: BoardChoice
+    board: BoardResponse
+    pareto: ParetoResponse | None
+
+    def points(self) -> ParetoResponse:
+        """The chart points (the view must have been read ``with_pareto``)."""
+        if self.pareto is None:
+            raise RuntimeError("this board view was read without its chart points (with_pareto=False)")
+        return self.pareto
+
+
+def read_board_view(
+    *,
+    session: Session,
+    config: EventConfig,
+    event_id: int,
+    choice: BoardChoice,
+    version: int,
+    with_pareto: bool = False,
+) -> BoardView:
+    """The chosen board as of ``version``, with its chart points when ``with_pareto``."""
+    board = build_board(session=session, config=config, event_id=event_id, choice=choice, version=version)
+    pareto = (
+        build_pareto(session=session, config=config, event_id=event_id, board=choice.name)
+        if with_pareto
+        else None
+    )
+    return BoardView(choice=choice, board=board, pareto=pareto)
+
+
+def board_for(context: AppContext, *, admin: bool, asked: BoardName | None) -> BoardChoice:
+    """The board this visitor may see (403 for a board hidden from them)."""
+    try:
+        return choose_board(context.freeze(), admin=admin, asked=asked)
+    except PermissionError as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
+
+
+def board_response(
+    request: Request,
+    context: AppContext,
+    choice: BoardChoice,
+    *,
+    render: Callable[[BoardView], bytes],
+    media_type: str,
+    variant: str,
+    with_pareto: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The board rendered by ``render``, from the response cache (or 304).
+
+    ``variant`` names the rendering and everything else its body depends on (format, sort order, admin's
+    controls); the board, its freeze state, the boards this visitor may open and the data version complete the
+    cache key.
+    """
+
+    def render_body(version: int) -> bytes:
+        with transaction(context.sessions, f"reading the {choice.name} board") as session:
+            view = read_board_view(
+                session=session,
+                config=context.config,
+                event_id=context.event_id,
+                choice=choice,
+                version=version,
+                with_pareto=with_pareto,
+            )
+        return render(view)
+
+    key = f"{variant}:{choice.name}:{choice.state}:{','.join(choice.allowed)}"
+    return cached_response(
+        request, context.cache, key=key, render=render_body, media_type=media_type, headers=headers
     )
 
 
@@ -121,12 +228,17 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _quoted(cell: str) -> str:
+    # RFC 4180: a cell holding the separator, a quote, a CR or an LF is quoted (quotes doubled). Python's csv
+    # writer quotes only the characters of its line terminator, so a bare CR went out unquoted and readers
+    # split the row there.
+    if any(c in cell for c in ',"\r\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
 def board_csv(board: BoardResponse) -> str:
     """The board as CSV, one line per team, with a header naming the metric and the impact unit."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
     header = [c.replace("performance", board.metric) for c in _CSV_COLUMNS]
-    writer.writerow(header)
-    for row in board.rows:
-        writer.writerow([_cell(getattr(row, c)) for c in _CSV_COLUMNS])
-    return out.getvalue()
+    lines = [header] + [[_cell(getattr(row, c)) for c in _CSV_COLUMNS] for row in board.rows]
+    return "".join(",".join(_quoted(cell) for cell in line) + "\n" for line in lines)

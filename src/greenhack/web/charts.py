@@ -18,7 +18,20 @@ from markupsafe import Markup, escape
 
 from greenhack.store.views import ParetoPoint
 
-__all__ = ["Axis", "TimelineSeries", "nice_ticks", "pareto_chart", "timeline_chart"]
+__all__ = [
+    "Axis",
+    "BOTTOM",
+    "HEIGHT",
+    "LEFT",
+    "PALETTE",
+    "RIGHT",
+    "TOP",
+    "TimelineSeries",
+    "WIDTH",
+    "nice_ticks",
+    "pareto_chart",
+    "timeline_chart",
+]
 
 WIDTH, HEIGHT = 640, 360
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 48

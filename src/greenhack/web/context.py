@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,12 @@ class CachedBody:
     etag: str
 
 
+def _etag(version: int, body: bytes) -> str:
+    # a digest, not hash(): Python salts hash() per process, and the worker processes behind one address
+    # (``serve --workers N``) must agree on a body's tag
+    return f'W/"{version}-{hashlib.blake2b(body, digest_size=8).hexdigest()}"'
+
+
 @dataclass
 class ResponseCache:
     """Rendered bodies keyed by what they show; a body is reused while the event's data version is unchanged.
@@ -50,6 +57,7 @@ class ResponseCache:
 
     ttl_s: float
     read_state: Callable[[], EventState]
+    monotonic: Callable[[], float] = time.monotonic  # seconds; tests pass one they advance
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _state: EventState | None = None
     _checked_at: float = float("-inf")
@@ -58,7 +66,7 @@ class ResponseCache:
 
     def state(self) -> EventState:
         """The event's data version and freeze override, read at most once per ``ttl_s``."""
-        now = time.monotonic()
+        now = self.monotonic()
         state = self._state
         if state is None or now - self._checked_at >= self.ttl_s:
             state = self.read_state()
@@ -86,7 +94,7 @@ class ResponseCache:
             if cached is not None and cached.version == version:
                 return cached
             body = render(version)
-            entry = CachedBody(version=version, body=body, etag=f'W/"{version}-{hash(body) & 0xFFFFFFFF:x}"')
+            entry = CachedBody(version=version, body=body, etag=_etag(version, body))
             with self._lock:
                 if self._state is not None and version == self._state.data_version:
                     self._bodies[key] = entry

@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 from greenhack.store.db import transaction
 from greenhack.web.context import AppContext
 
-__all__ = ["AdminDep", "ContextDep", "IsAdminDep", "SessionDep", "get_context", "get_session"]
+__all__ = [
+    "AdminDep",
+    "ContextDep",
+    "IsAdminDep",
+    "SessionDep",
+    "get_context",
+    "get_session",
+    "is_admin",
+    "require_admin",
+]
 
 _bearer = HTTPBearer(auto_error=False, description="The admin token (GREENHACK_ADMIN_TOKEN).")
 

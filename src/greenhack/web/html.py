@@ -15,18 +15,25 @@ from fastapi.responses import HTMLResponse, Response
 from greenhack.impacts import equivalences
 from greenhack.impacts.models import J_PER_KWH
 from greenhack.store import queries
-from greenhack.store.db import transaction
 from greenhack.store.models import MAX_ID
 from greenhack.store.views import BoardEntry
 from greenhack.telemetry.models import JobEnergy
-from greenhack.web.api import board_for
-from greenhack.web.boards import build_board, build_pareto
+from greenhack.web.boards import BoardView, board_for, board_response
 from greenhack.web.charts import TimelineSeries, pareto_chart, timeline_chart
 from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
-from greenhack.web.presenting import redact_detail, redact_submission, team_account
+from greenhack.web.presenting import redact_detail, redact_team, team_account
 from greenhack.web.visibility import BoardName
 
-__all__ = ["SORT_KEYS", "router", "sort_rows"]
+__all__ = [
+    "SORT_KEYS",
+    "SortKey",
+    "board_page",
+    "event_page",
+    "router",
+    "sort_rows",
+    "submission_page",
+    "team_page",
+]
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,22 +69,11 @@ def board_page(
     order: Literal["asc", "desc"] = "asc",
 ) -> Response:
     choice = board_for(context, admin=admin, asked=board)
+    cfg = context.config
 
-    def render(version: int) -> bytes:
-        with transaction(context.sessions, "rendering the board") as session:
-            data = build_board(
-                session=session,
-                config=context.config,
-                event_id=context.event_id,
-                choice=choice,
-                version=version,
-            )
-            points = build_pareto(
-                session=session, config=context.config, event_id=context.event_id, board=choice.name
-            )
-        cfg = context.config
+    def render(view: BoardView) -> bytes:
         chart = pareto_chart(
-            points.points,
+            view.points().points,
             metric=cfg.performance.metric,
             higher_is_better=cfg.performance.higher_is_better,
             impact_label=f"{cfg.impact.criterion} ({cfg.impact.unit})",
@@ -85,20 +81,26 @@ def board_page(
         page = context.templates.get_template("board.html").render(
             request=request,
             event=cfg.event,
-            board=data,
-            rows=sort_rows(list(data.rows), sort, order == "desc"),
+            board=view.board,
+            rows=sort_rows(list(view.board.rows), sort, order == "desc"),
             sort=sort,
             order=order,
-            choice=choice,
+            choice=view.choice,
             chart=chart,
             admin=admin,
             config=cfg,
         )
         return page.encode()
 
-    key = f"html:{choice.name}:{choice.state}:{sort}:{order}:{admin}"
-    entry = context.cache.get(key, render)
-    return HTMLResponse(entry.body, headers={"ETag": entry.etag, "Cache-Control": "no-cache"})
+    return board_response(
+        request,
+        context,
+        choice,
+        variant=f"html:{sort}:{order}:{admin}",
+        media_type="text/html; charset=utf-8",
+        with_pareto=True,
+        render=render,
+    )
 
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
@@ -146,10 +148,7 @@ def team_page(
     admin: IsAdminDep,
 ) -> Response:
     detail = queries.team_detail(session=session, event_id=context.event_id, team_id=team_id)
-    state = context.freeze()
-    detail = detail.model_copy(
-        update={"submissions": [redact_submission(s, state=state, admin=admin) for s in detail.submissions]}
-    )
+    detail = redact_team(detail, state=context.freeze(), admin=admin)
     account = team_account(context=context, session=session, detail=detail)
     return context.templates.TemplateResponse(
         request,

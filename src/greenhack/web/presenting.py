@@ -30,6 +30,7 @@ __all__ = [
     "day_start",
     "redact_detail",
     "redact_submission",
+    "redact_team",
     "team_account",
 ]
 
@@ -65,6 +66,15 @@ def redact_detail(detail: SubmissionDetail, *, state: FreezeState, admin: bool) 
             "performances": [p for p in detail.performances if p.split not in hidden_splits],
             "scores": [s for s in detail.scores if s.board not in hidden_boards],
         }
+    )
+
+
+def redact_team(detail: TeamDetail, *, state: FreezeState, admin: bool) -> TeamDetail:
+    """The team as this visitor may see it: each of its submissions redacted as in the submission list."""
+    if admin:
+        return detail
+    return detail.model_copy(
+        update={"submissions": [redact_submission(s, state=state, admin=admin) for s in detail.submissions]}
     )
 
 
