@@ -1,11 +1,17 @@
-"""Plain-text views of the demo's outcome for the terminal: the jobs as measured and as evaluated, and the board."""
+"""Plain-text views of the demo's outcome for the terminal: the jobs as measured and as evaluated, the board, and
+the command that serves the board again later."""
 
 from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
 
 from greenhack.demo.event import DemoOutcome
 from greenhack.units import Scale, pick_scale
 
-__all__ = ["board_lines", "run_lines"]
+__all__ = ["board_lines", "greenhack_command", "run_lines", "serve_command"]
 
 
 def _cell(scale: Scale, value: float | None) -> str:
@@ -54,3 +60,19 @@ def board_lines(outcome: DemoOutcome) -> list[str]:
     if not outcome.board:
         lines.append("  (no submission could be ranked)")
     return lines
+
+
+def greenhack_command(argv0: str | None = None) -> list[str]:
+    """How to run greenhack again as this process was run, wherever the shell's PATH points: the console script
+    by its absolute path (``./scripts/demo.sh`` runs ``.venv/bin/greenhack``, which is not on PATH), or this
+    Python with ``-m greenhack``."""
+    program = Path(argv0 if argv0 is not None else sys.argv[0])
+    if program.name == "greenhack" and program.is_file() and os.access(program, os.X_OK):
+        return [str(program.resolve())]
+    return [sys.executable, "-m", "greenhack"]
+
+
+def serve_command(*, database_url: str, event_yaml: Path, port: int, argv0: str | None = None) -> str:
+    """The shell command that serves the demo's board again, as it can be pasted."""
+    words = [*greenhack_command(argv0), "serve", "--config", str(event_yaml.resolve()), "--port", str(port)]
+    return f"GREENHACK_DATABASE_URL={shlex.quote(database_url)} " + " ".join(shlex.quote(w) for w in words)
