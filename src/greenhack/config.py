@@ -651,10 +651,10 @@ def _minimum_in_range(performance: dict[str, Any], located: _LocatedYaml) -> Ite
     low, high = METRIC_RANGES[metric]
     error_metric = not METRICS[metric]
     if error_metric and minimum <= 0:
+        effect = "no submission could be ranked" if minimum < 0 else "only a perfect prediction would be ranked"
         yield located.problem(
             ("performance", "minimum"),
-            f"{minimum:g} is the largest {metric} allowed, but {metric} is never below 0: no submission "
-            "could be ranked",
+            f"{minimum:g} is the largest {metric} allowed, but {metric} is never below 0: {effect}",
         )
     elif not low <= minimum <= high:
         span = f"{low:g} to {high:g}" if math.isfinite(low) else f"at most {high:g}"
@@ -701,11 +701,12 @@ def _job_timeout_form(limits: dict[str, Any], located: _LocatedYaml) -> Iterator
     if "job_timeout" not in limits:
         return
     value = limits["job_timeout"]
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        seconds = int(value)
+        written = f"{seconds // 60}m or {seconds}s" if seconds % 60 == 0 and seconds else f"{max(seconds, 1)}s"
         yield located.problem(
             ("limits", "job_timeout"),
-            f"{value!r} has no unit; write it as the CI component takes it, e.g. {int(value) // 60 or 1}m or "
-            f"{int(value)}s",
+            f"{value!r} has no unit; write it as the CI component takes it, e.g. {written}",
         )
     elif isinstance(value, str) and not re.fullmatch(JOB_TIMEOUT_PATTERN, value.strip()):
         try:

@@ -277,7 +277,8 @@ def comment_body(report: SubmissionReport) -> str:
         )
         rows.append(("carbon", _g(report.gwp_g, carbon) + split))
     if report.impact_total is not None and report.criterion not in (None, "gwp"):
-        rows.append((f"impact ({report.criterion})", format_quantity(report.impact_total, report.impact_unit or "")))
+        impact = format_quantity(report.impact_total, report.impact_unit or "")
+        rows.append((f"impact ({report.criterion})", impact))
     if report.measurement_valid is False:
         rows.append(("telemetry", "incomplete (a gap or an exporter down): figures are a lower bound"))
     for phase in report.phases:

@@ -9,7 +9,8 @@ Grammar (usual precedence; ``**`` binds tighter than unary minus and is right-as
     atom       := NUMBER | NAME | NAME "(" expression ("," expression)* ")" | "(" expression ")"
 
 Numbers are written ``2``, ``0.05``, ``.5``, ``1e-3``. Names are the quantities of :data:`QUANTITIES`
-(``accuracy``, ``gwp_g``, ``energy_wh``, ``team_gwp_g``, ...; see :mod:`greenhack.scoring.quantities`). Functions: ``log10(x)``, ``log(x)`` (natural) or
+(``accuracy``, ``gwp_g``, ``energy_wh``, ``team_gwp_g``, ...; see :mod:`greenhack.scoring.quantities`).
+Functions: ``log10(x)``, ``log(x)`` (natural) or
 ``log(x, base)``, ``min(a, b, ...)``, ``max(a, b, ...)``, ``abs(x)``, ``sqrt(x)``, ``exp(x)``.
 
 A hand-written recursive-descent parser turns the text into a tree of typed nodes, every node remembering its
