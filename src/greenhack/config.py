@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -34,7 +35,9 @@ from greenhack.expression import check_expression
 
 __all__ = [
     "BOAVIZTA_ZONES",
+    "JOB_TIMEOUT_PATTERN",
     "METRICS",
+    "METRIC_RANGES",
     "BoaviztaSection",
     "Duration",
     "EventConfig",
@@ -75,6 +78,19 @@ METRICS: dict[str, bool] = {
     "mae": False,
     "r2": True,
 }
+
+# The values each metric can take, (lowest, highest): performance.minimum must lie inside, or no submission
+# could ever be ranked (an error metric's minimum is the largest error allowed).
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    **{name: (0.0, 1.0) for name, higher in METRICS.items() if higher and name != "r2"},
+    "rmse": (0.0, math.inf),
+    "mae": (0.0, math.inf),
+    "r2": (-math.inf, 1.0),
+}
+
+# limits.job_timeout as the CI component's `job_timeout` input accepts it (ci-templates/templates/*.yml,
+# spec:inputs:job_timeout:regex; a test checks that every component carries this very pattern)
+JOB_TIMEOUT_PATTERN = r"^[1-9][0-9]*[smh]$"
 
 # Electricity zones BoaviztAPI 2.x knows (data/crowdsourcing/electrical_mix.csv): WOR (world), EEE (Europe)
 # and ISO 3166-1 alpha-3 country codes. The impacts step checks again against the live /v1/utils/country_code.
@@ -574,6 +590,8 @@ def _cross_checks(data: dict[str, Any], located: _LocatedYaml, source: Path | No
             check_expression(expression)
         except ExpressionError as exc:
             yield located.problem(("ranking", "expression"), str(exc).splitlines()[0])
+        else:
+            yield from _expression_names(expression, performance.get("metric"), located)
     truth = _mapping(data.get("task")).get("truth")
     if isinstance(truth, str) and truth:
         path = Path(truth)
@@ -582,6 +600,130 @@ def _cross_checks(data: dict[str, Any], located: _LocatedYaml, source: Path | No
         if not path.is_file():
             relative = "" if Path(truth).is_absolute() else " (relative to the YAML file's folder)"
             yield located.problem(("task", "truth"), f"truth file {truth!r}{relative} does not exist")
+        else:
+            yield from _truth_contents(path, _mapping(data.get("task")), performance.get("metric"))
+    yield from _minimum_in_range(performance, located)
+    yield from _hardware_names(servers, located)
+    yield from _job_timeout_form(_mapping(data.get("limits")), located)
+
+
+# --- checks of what would fail later (each reads the raw YAML defensively; a wrong type is reported elsewhere) --
+
+
+def _expression_names(expression: str, metric: object, located: _LocatedYaml) -> Iterator[ConfigProblem]:
+    """Every name of the ranking expression must be one the event gives a value for (the registry the ranking
+    reads, greenhack.quantities): a metric other than the event's is never computed."""
+    if not isinstance(metric, str) or metric not in METRICS:
+        return
+    from greenhack.scoring.expression import parse_expression  # noqa: PLC0415
+    from greenhack.quantities import not_provided  # noqa: PLC0415
+
+    for name in sorted(parse_expression(expression).names):
+        why = not_provided(name, metric=metric)
+        if why is not None:
+            column = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", expression)
+            where = f"column {column.start() + 1}: " if column else ""
+            yield located.problem(("ranking", "expression"), f"{where}{why}")
+
+
+def _truth_contents(path: Path, task: dict[str, Any], metric: object) -> Iterator[ConfigProblem]:
+    """The truth file read by the very validator scoring uses (header, target column, duplicate ids, empty
+    labels, numbers for a regression metric); its problems point into the truth file."""
+    if not isinstance(metric, str) or metric not in METRICS:
+        return
+    id_column, target_column = task.get("id_column", "id"), task.get("target_column", "label")
+    if not (isinstance(id_column, str) and id_column and isinstance(target_column, str) and target_column):
+        return
+    from greenhack.scoring.truth import parse_truth  # noqa: PLC0415
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        yield ConfigProblem(str(path), None, "task.truth", f"cannot read the truth file: {exc.strerror}")
+        return
+    try:
+        parse_truth(data, source=str(path), id_column=id_column, target_column=target_column, metric=metric)
+    except ConfigError as exc:
+        yield from exc.problems
+
+
+def _minimum_in_range(performance: dict[str, Any], located: _LocatedYaml) -> Iterator[ConfigProblem]:
+    metric, minimum = performance.get("metric"), performance.get("minimum")
+    if metric not in METRIC_RANGES or isinstance(minimum, bool) or not isinstance(minimum, int | float):
+        return
+    low, high = METRIC_RANGES[metric]
+    error_metric = not METRICS[metric]
+    if error_metric and minimum <= 0:
+        effect = "no submission could be ranked" if minimum < 0 else "only a perfect prediction would be ranked"
+        yield located.problem(
+            ("performance", "minimum"),
+            f"{minimum:g} is the largest {metric} allowed, but {metric} is never below 0: {effect}",
+        )
+    elif not low <= minimum <= high:
+        span = f"{low:g} to {high:g}" if math.isfinite(low) else f"at most {high:g}"
+        hint = f"; did you mean {minimum / 100:g}?" if high == 1.0 and 1 < minimum <= 100 else ""
+        effect = "no submission could be ranked" if minimum > high else "it excludes nothing"
+        yield located.problem(
+            ("performance", "minimum"), f"{minimum:g} is outside the range of {metric} ({span}): {effect}{hint}"
+        )
+
+
+def _hardware_names(servers: list[Any], located: _LocatedYaml) -> Iterator[ConfigProblem]:
+    """CPU and GPU names BoaviztAPI would not match to their own model, with its matcher on the names it ships
+    (greenhack.impacts.names: the verdict the impacts step gives with the live server)."""
+    from greenhack.errors import HardwareNameError  # noqa: PLC0415
+    from greenhack.impacts.names import (  # noqa: PLC0415
+        SHIPPED_NAMES_VERSION,
+        offline_matcher,
+        resolve_name,
+        shipped_names,
+    )
+
+    for index, raw in enumerate(servers):
+        hardware = _mapping(_mapping(raw).get("hardware"))
+        for part, kind in (("cpu", "CPU"), ("gpu", "GPU")):
+            name = _mapping(hardware.get(part)).get("name")
+            if not isinstance(name, str) or not name.strip():
+                continue
+            loc: Loc = ("servers", index, "hardware", part, "name")
+            try:
+                resolve_name(
+                    name,
+                    offline_matcher(kind),
+                    partial(shipped_names, kind),
+                    kind=kind,
+                    key=_format_path(loc),
+                    version=SHIPPED_NAMES_VERSION,
+                )
+            except HardwareNameError as exc:
+                yield located.problem(loc, str(exc).removeprefix(f"{exc.key}: "))
+
+
+def _job_timeout_form(limits: dict[str, Any], located: _LocatedYaml) -> Iterator[ConfigProblem]:
+    """limits.job_timeout is passed to the CI component, whose input accepts only a whole number and one unit."""
+    if "job_timeout" not in limits:
+        return
+    value = limits["job_timeout"]
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        seconds = int(value)
+        written = f"{seconds // 60}m or {seconds}s" if seconds % 60 == 0 and seconds else f"{max(seconds, 1)}s"
+        yield located.problem(
+            ("limits", "job_timeout"),
+            f"{value!r} has no unit; write it as the CI component takes it, e.g. {written}",
+        )
+    elif isinstance(value, str) and not re.fullmatch(JOB_TIMEOUT_PATTERN, value.strip()):
+        try:
+            seconds = parse_duration(value).total_seconds()
+        except ValueError:
+            return  # not a duration at all: the type check says so
+        hint = ""
+        if seconds == int(seconds):
+            hint = f" (write {int(seconds) // 60}m)" if seconds % 60 == 0 else f" (write {int(seconds)}s)"
+        yield located.problem(
+            ("limits", "job_timeout"),
+            f"{value!r}: the CI component accepts a whole number with one unit, s, m or h "
+            f"(regex {JOB_TIMEOUT_PATTERN}){hint}",
+        )
 
 
 def parse_event(text: str, *, filename: str = "<event>", source: Path | None = None) -> EventConfig:
@@ -633,6 +775,20 @@ def load_event(path: str | Path) -> EventConfig:
     return parse_event(text, filename=str(path), source=path.resolve())
 
 
+def _limits_line(limits: LimitsSection) -> str:
+    budget = (
+        f"carbon budget {limits.carbon_budget_g:g} gCO2e per team"
+        if limits.carbon_budget_g is not None
+        else "no carbon budget"
+    )
+    per_day, timeout_s = limits.submissions_per_day, limits.job_timeout.total_seconds()
+    timeout = f"{int(timeout_s // 60)}m" if timeout_s % 60 == 0 else _format_duration(limits.job_timeout)
+    return (
+        f"limits     {per_day} submission{'s' if per_day != 1 else ''} per team per day, job timeout "
+        f"{timeout}, {budget}"
+    )
+
+
 def event_summary(config: EventConfig) -> list[str]:
     """A few lines describing a valid event, for ``greenhack check-config``."""
     ev = config.event
@@ -651,7 +807,9 @@ def event_summary(config: EventConfig) -> list[str]:
             if config.impact.carbon_intensity_g_per_kwh is not None
             else f"grid {config.impact.location}"
         ),
-        f"ranking    {config.ranking.method}, per team: {config.ranking.per_team}",
+        f"ranking    {config.ranking.method}, per team: {config.ranking.per_team}"
+        + (f", expression {config.ranking.expression}" if config.ranking.expression else ""),
+        _limits_line(config.limits),
     ]
     for server in config.servers:
         hw = server.hardware

@@ -9,7 +9,8 @@ Grammar (usual precedence; ``**`` binds tighter than unary minus and is right-as
     atom       := NUMBER | NAME | NAME "(" expression ("," expression)* ")" | "(" expression ")"
 
 Numbers are written ``2``, ``0.05``, ``.5``, ``1e-3``. Names are the quantities of :data:`QUANTITIES`
-(``accuracy``, ``gwp_g``, ``energy_wh``, ...). Functions: ``log10(x)``, ``log(x)`` (natural) or
+(``accuracy``, ``gwp_g``, ``energy_wh``, ``team_gwp_g``, ...; see :mod:`greenhack.quantities`).
+Functions: ``log10(x)``, ``log(x)`` (natural) or
 ``log(x, base)``, ``min(a, b, ...)``, ``max(a, b, ...)``, ``abs(x)``, ``sqrt(x)``, ``exp(x)``.
 
 A hand-written recursive-descent parser turns the text into a tree of typed nodes, every node remembering its
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from greenhack.errors import ExpressionError
-from greenhack.metrics import METRIC_SPECS
+from greenhack.quantities import QUANTITIES as _REGISTERED
 
 __all__ = [
     "FUNCTIONS",
@@ -42,26 +43,8 @@ __all__ = [
     "parse_expression",
 ]
 
-# Every name a formula may use, with its meaning and unit.
-QUANTITIES: Mapping[str, str] = MappingProxyType(
-    {
-        **{name: f"the {name} metric" for name in METRIC_SPECS},
-        "performance": "the event metric (whichever it is)",
-        "impact": "the impact in the event criterion's unit (kgCO2e, kgSbeq, MJ or kWh)",
-        "gwp_kgco2e": "global warming potential of the job, kgCO2e",
-        "gwp_g": "global warming potential of the job, gCO2e",
-        "energy_j": "energy of the job, J",
-        "energy_wh": "energy of the job, Wh",
-        "energy_kwh": "energy of the job, kWh",
-        "duration_s": "duration of the job, s",
-        "duration_min": "duration of the job, min",
-        "adpe_kgsbeq": "abiotic resource depletion of the job, kgSbeq",
-        "pe_mj": "primary energy of the job, MJ",
-        "team_gwp_g": "cumulative global warming potential of all the team's jobs, gCO2e",
-        "team_energy_wh": "cumulative energy of all the team's jobs, Wh",
-        "team_jobs": "number of jobs the team ran",
-    }
-)
+# Every name a formula may use, with its meaning and unit: the one registry the ranking and check-config read
+QUANTITIES: Mapping[str, str] = _REGISTERED
 
 # name → (minimum number of arguments, maximum or None for any)
 FUNCTIONS: Mapping[str, tuple[int, int | None]] = MappingProxyType(

@@ -128,3 +128,21 @@ def test_the_shipped_factor_snapshot_is_what_boavizta_gives(tmp_path: Path, boav
         a, b = shipped.criterion(criterion), live.criterion(criterion)
         assert a.use_per_j.value == pytest.approx(b.use_per_j.value, rel=1e-9)
         assert a.embodied_per_s.value == pytest.approx(b.embodied_per_s.value, rel=1e-9)
+
+
+def test_the_serve_hint_runs_as_printed_without_greenhack_on_path(tmp_path: Path) -> None:
+    # issue 18: `./scripts/demo.sh` runs .venv/bin/greenhack, so a hint saying `greenhack serve` failed as printed
+    from demo_support import GREENHACK, assert_serves
+
+    from greenhack.demo.cli_view import serve_command
+    from greenhack.services.ports import free_port
+    from greenhack.store.db import upgrade_database
+
+    url = f"sqlite:///{tmp_path / 'demo db' / 'greenhack.db'}"
+    (tmp_path / "demo db").mkdir()
+    upgrade_database(url)
+    for argv0 in (GREENHACK, str(tmp_path / "not-a-script.py")):  # the console script, or python -m greenhack
+        port = free_port()
+        command = serve_command(database_url=url, event_yaml=EVENT_DIR / "event.yaml", port=port, argv0=argv0)
+        assert "'" in command  # the folder with a space is quoted for the shell
+        assert_serves(command, port, tmp_path)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from demo_support import assert_serves
 from fastapi.testclient import TestClient
 
 from greenhack.config import load_event
@@ -63,14 +64,19 @@ def env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
+
 @pytest.mark.slow
 def test_the_demo_runs_the_event_and_its_board_is_served_by_the_api(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
-    result = subprocess.run([GREENHACK, "demo", "--no-serve", "--workdir", str(workdir)], capture_output=True,
-                            text=True, timeout=240, env=env(), check=False)
+    port = free_port()
+    result = subprocess.run([GREENHACK, "demo", "--no-serve", "--workdir", str(workdir), "--port", str(port)],
+                            capture_output=True, text=True, timeout=240, env=env(), check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "board (live):" in result.stdout
     assert "impacts from BoaviztAPI at http://127.0.0.1:" in result.stdout
+    # the closing hint works as printed, from a shell whose PATH does not hold greenhack (issue 18)
+    (hint,) = [line for line in result.stdout.splitlines() if line.startswith("serve this board later: ")]
+    assert_serves(hint.removeprefix("serve this board later: "), port, tmp_path)
 
     config = load_event(demo_event_dir() / "event.yaml")
     settings = Settings(database_url=f"sqlite:///{workdir / 'greenhack.db'}", data_dir=tmp_path / "data")

@@ -203,3 +203,37 @@ def test_descriptions_fit_gitlabs_255_characters() -> None:
     text = status_description(long)
     assert len(text) == 255 and text.endswith("…")
     assert comment_body(long).count(marker(1)) == 1
+
+
+def test_note_writes_one_unit_per_quantity_and_says_not_ranked_once() -> None:
+    # issue 18: small jobs read "0.000969 gCO2e" beside "2.59 gCO2e", and "not ranked (not ranked: ...)"
+    report = SubmissionReport(
+        submission_id=7,
+        project_id=1,
+        sha="a" * 40,
+        ref="main",
+        pipeline_id=3,
+        job_id=9,
+        job_url=None,
+        team="team-a",
+        status="scored",
+        metric="accuracy",
+        performance=0.55,
+        energy_j=900.0,
+        cpu_energy_j=300.0,
+        gpu_energy_j=600.0,
+        gwp_g=2.594,
+        gwp_use_g=0.969,
+        gwp_embodied_g=1.625,
+        rank=None,
+        rank_note="not ranked: accuracy 0.55 is below the minimum 0.6",
+        team_gwp_g=12.0,
+        budget_g=500.0,
+    )
+    body = comment_body(report)
+    assert "| energy | 900 J (CPU+DRAM 300 J, GPU 600 J) |" in body
+    assert "| carbon | 2594 mgCO2e (use 969 mgCO2e, embodied 1625 mgCO2e) |" in body
+    assert "| team so far | 12 gCO2e of 500 gCO2e budget |" in body
+    assert "**not ranked: accuracy 0.55 is below the minimum 0.6** on the public board." in body
+    assert "not ranked (" not in body and "not ranked (" not in status_description(report)
+    assert "e-0" not in body

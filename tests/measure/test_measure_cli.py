@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -77,7 +78,7 @@ def test_report_fields_and_the_named_fallback_without_rapl(tmp_path: Path) -> No
 
 
 def test_report_goes_to_stderr_and_the_exit_status_is_the_commands(tmp_path: Path) -> None:
-    result = measure(["--powercap-root", str(tmp_path), "--", PY, "-c", "import sys; sys.exit(4)"])
+    result = measure(["--powercap-root", str(tmp_path), "--json", "--", PY, "-c", "import sys; sys.exit(4)"])
     assert result.returncode == 4
     report = json.loads(result.stderr[result.stderr.index("{") :])
     assert report["exit_code"] == 4
@@ -86,7 +87,7 @@ def test_report_goes_to_stderr_and_the_exit_status_is_the_commands(tmp_path: Pat
 
 def test_given_tdp_is_used_for_the_estimate(tmp_path: Path) -> None:
     result = measure(
-        ["--powercap-root", str(tmp_path), "--cpu-tdp-w", "64", "--cpu-threads", "8", "--", PY, "-c", "pass"]
+        ["--powercap-root", str(tmp_path), "--cpu-tdp-w", "64", "--cpu-threads", "8", "--json", "--", PY, "-c", "pass"]
     )
     report = json.loads(result.stderr[result.stderr.index("{") :])
     assert report["estimate"]["power_per_thread_w"] == 8.0
@@ -165,25 +166,68 @@ def test_impacts_with_the_events_methodology(tmp_path: Path, boavizta_url: str) 
     assert "PUE 1.3 at FRA" in report["impacts_note"]
 
 
-def test_unreachable_boavizta_is_said_and_the_measurement_kept(tmp_path: Path) -> None:
+def test_unreachable_boavizta_falls_back_to_the_shipped_factors(tmp_path: Path) -> None:
+    # issue 18: as the demo does, the factors BoaviztAPI 2.5.0 gave for the demo's server, shipped with greenhack
     report_path = tmp_path / "report.json"
-    result = measure(
-        [
-            "--config",
-            str(DEMO_EVENT),
-            "--powercap-root",
-            str(tmp_path),
-            "-o",
-            str(report_path),
-            "--",
-            PY,
-            "-c",
-            "pass",
-        ],
-        env={"GREENHACK_BOAVIZTA_URL": "http://127.0.0.1:9", "GREENHACK_DATA_DIR": str(tmp_path / "data")},
-    )
+    args = ["--powercap-root", str(tmp_path), "-o", str(report_path), "--", PY, "-c", "sum(range(2_000_000))"]
+    env = {"GREENHACK_BOAVIZTA_URL": "http://127.0.0.1:9", "GREENHACK_DATA_DIR": str(tmp_path / "data")}
+    result = measure(["--config", str(DEMO_EVENT), *args], env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(report_path.read_text())
+    assert report["impacts"] is not None, report["impacts_note"]
+    assert "BoaviztAPI at http://127.0.0.1:9 did not answer" in report["impacts_note"]
+    assert "shipped with greenhack" in report["impacts_note"]
+
+    from greenhack.config import load_event
+    from greenhack.impacts import impacts_from_factors
+    from greenhack.measure.impacts import shipped_factors
+
+    event = load_event(DEMO_EVENT)
+    factors = shipped_factors(event.servers[0], event)
+    assert factors is not None and factors.boavizta_version == "2.5.0"
+    expected = impacts_from_factors(factors, event.impact, report["total_energy_j"], report["duration_s"])
+    assert report["impacts"]["gwp_kgco2e"] == pytest.approx(expected.gwp.total, rel=1e-6)
+    assert re.search(r"carbon +[\d.]+ [mµ]?gCO2e", result.stderr)
+
+    # hardware the shipped factors do not cover: said, and the measurement kept
+    other = tmp_path / "other.yaml"
+    other.write_text(DEMO_EVENT.read_text().replace("Intel Xeon Gold 6248", "Intel Xeon Gold 6230"))
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "truth.csv").write_bytes((DEMO_EVENT.parent / "secrets" / "truth.csv").read_bytes())
+    result = measure(["--config", str(other), *args], env=env)
     assert result.returncode == 0, result.stderr
     report = json.loads(report_path.read_text())
     assert report["impacts"] is None
     assert report["impacts_note"].startswith("impacts not computed: BoaviztAPI at http://127.0.0.1:9")
+    assert "do not cover server 'demo-1' at FRA" in report["impacts_note"]
     assert report["total_energy_j"] > 0
+
+
+def test_the_default_summary_reads_in_j_wh_and_says_what_was_estimated(tmp_path: Path) -> None:
+    result = measure(["--powercap-root", str(tmp_path / "none"), "--no-gpu", "--", PY, "-c", "sum(range(10**6))"])
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("greenhack measure: ") and "{" not in result.stderr
+    assert re.fullmatch(r"  energy +[\d.]+ J = [\d.]+ Wh \(average [\d.]+ m?W\)", lines[2]), lines[2]
+    assert "estimate: no readable RAPL" in lines[3] and "memory not counted" in lines[3]
+    assert lines[4].startswith("  GPU        –: not measured")
+    assert "carbon     not computed: give --config EVENT.yaml" in result.stderr
+    assert not re.search(r"\de[-+]\d", result.stderr)
+
+
+def test_summary_of_a_rapl_measurement_says_memory_is_counted() -> None:
+    from datetime import UTC, datetime
+
+    from greenhack.measure.report import MeasureReport, SourceStatus
+    from greenhack.measure.summary import summary_lines
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    report = MeasureReport(
+        command=("python", "train.py"), exit_code=0, signal=None, started_at=now, finished_at=now,
+        duration_s=12.5, cpu_time_s=11.0,
+        sources=(SourceStatus("rapl", "cpu", True, "readable"), SourceStatus("nvml", "gpu", False, "no GPU")),
+        cpu_energy_j=5400.0, gpu_energy_j=None, rapl_energy_j={"package-0": 5000.0, "dram-0": 400.0},
+    )
+    lines = summary_lines(report)
+    assert lines[2] == "  energy     5400 J = 1.5 Wh (average 432 W)"
+    assert lines[3] == "  CPU+memory 5400 J (1.5 Wh): measured by RAPL (dram-0, package-0); memory counted (RAPL DRAM domain)"

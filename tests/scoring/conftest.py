@@ -54,15 +54,19 @@ def make_event(tmp_path: Path) -> EventFactory:
         truth_csv: str | bytes, *, metric: str = "accuracy", public_fraction: float = 0.3
     ) -> EventConfig:
         truth_path = tmp_path / "truth.csv"
-        if isinstance(truth_csv, str):
-            truth_path.write_text(truth_csv, encoding="utf-8")
-        else:
-            truth_path.write_bytes(truth_csv)
+        # loading the event validates the truth too (check-config): load it with a valid one, then write the
+        # truth under test, as a truth file changed after the event was loaded is still checked when scoring
+        truth_path.write_text("id,label\n1,1\n2,2\n", encoding="utf-8")
         yaml_path = tmp_path / "event.yaml"
         yaml_path.write_text(
             EVENT_YAML.format(metric=metric, public_fraction=public_fraction), encoding="utf-8"
         )
-        return load_event(yaml_path)
+        config = load_event(yaml_path)
+        if isinstance(truth_csv, str):
+            truth_path.write_text(truth_csv, encoding="utf-8")
+        else:
+            truth_path.write_bytes(truth_csv)
+        return config
 
     return make
 

@@ -87,8 +87,7 @@ def live_server(tmp_path: Path, event_config: EventConfig) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
+def _chrome(*extra: str) -> webdriver.Chrome:
     assert CHROMIUM.exists() and CHROMEDRIVER.exists(), (
         "install chromium and chromium-driver (scripts/setup.sh --test)"
     )
@@ -104,10 +103,25 @@ def browser() -> Iterator[webdriver.Chrome]:
         "--no-first-run",
         "--disable-dev-shm-usage",
         "--window-size=1200,1000",
+        *extra,
     ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    driver = _chrome()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def offline_browser() -> Iterator[webdriver.Chrome]:
+    """A browser for which no host but this machine exists: a page that needs a CDN shows it."""
+    driver = _chrome("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
     yield driver
     driver.quit()
 
@@ -117,7 +131,7 @@ def _teams(driver: webdriver.Chrome) -> list[str]:
 
 
 def _energies_wh(driver: webdriver.Chrome) -> list[str]:
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "table#board tbody td[data-label=Energy]")]
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "table#board tbody td[data-label^=Energy]")]
 
 
 def test_board_sort_submission_and_charts(live_server: str, browser: webdriver.Chrome) -> None:
@@ -128,15 +142,9 @@ def test_board_sort_submission_and_charts(live_server: str, browser: webdriver.C
     # the Pareto chart is drawn: its points have a real size on the page
     front = browser.find_elements(By.CSS_SELECTOR, "svg.pareto-chart circle.on-front")
     assert front and all(p.size["width"] > 0 for p in front)
-    dots = browser.find_elements(By.CSS_SELECTOR, "svg.pareto-chart path.dots")
-    drawn = len(front) + (
-        browser.execute_script(
-            "return document.querySelector('svg.pareto-chart path.dots').getAttribute('d').split('M').length - 1"
-        )
-        if dots
-        else 0
-    )
-    assert drawn == 10 and all(d.size["width"] > 0 for d in dots)
+    # every submission is a point of its own (issue 18: the dominated ones were one unnamed path)
+    drawn = browser.find_elements(By.CSS_SELECTOR, "svg.pareto-chart a circle.point")
+    assert len(drawn) == 10 and all(d.size["width"] > 0 for d in drawn)
     if len(front) > 1:
         assert browser.find_element(By.CSS_SELECTOR, "svg.pareto-chart polyline.front").size["width"] > 0
     # sort by energy, twice: ascending then descending
@@ -166,3 +174,18 @@ def test_board_sort_submission_and_charts(live_server: str, browser: webdriver.C
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table#board tbody tr")))
     overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
+
+
+def test_api_docs_render_their_operations_offline(live_server: str, offline_browser: webdriver.Chrome) -> None:
+    # issue 18: Swagger UI and ReDoc came from a CDN and showed a blank page without internet
+    wait = WebDriverWait(offline_browser, 30)
+    offline_browser.get(live_server + "/docs")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".swagger-ui .opblock")))
+    operations = offline_browser.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock-summary-path")
+    paths = {o.get_attribute("data-path") or o.text for o in operations}
+    assert "/api/v1/leaderboard" in {p.replace("\u200b", "") for p in paths}, paths
+    scripts = [e.get_attribute("src") for e in offline_browser.find_elements(By.CSS_SELECTOR, "script[src]")]
+    assert scripts and all(src.startswith(live_server) for src in scripts), scripts
+    offline_browser.get(live_server + "/redoc")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-section-id^='operation/']")))
+    assert len(offline_browser.find_elements(By.CSS_SELECTOR, "[data-section-id^='operation/']")) >= 3

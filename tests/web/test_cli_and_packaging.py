@@ -80,6 +80,9 @@ def test_wheel_carries_leaderboard_and_migrations(tmp_path: Path) -> None:
         "greenhack/store/alembic/script.py.mako",
         "greenhack/store/alembic/versions/0001_initial.py",
         "greenhack/web/resources.py",
+        # BoaviztAPI's names for check-config offline, its factors for measure without BoaviztAPI
+        "greenhack/impacts/data/boavizta-2.5.0-names.json",
+        "greenhack/demo/_example/boavizta-factors.json",
     ):
         assert required in names, required
     # installed from the wheel, the resolver finds the packaged copy

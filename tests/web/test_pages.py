@@ -12,7 +12,14 @@ def test_board_page_shows_units_directions_and_chart(client: TestClient, seed: S
     seed(teams=3, per_team=2)
     page = client.get("/").text
     assert "accuracy: <strong>higher is better</strong>" in page
-    assert "gwp (kgCO2e): <strong>lower is better</strong>" in page
+    # one unit per column, picked from its values: the seeded jobs weigh grams, so the legend, the header and
+    # the phone card labels say gCO2e and the cells are bare numbers (issue 18: the header said kgCO2e)
+    legend = re.search(r"gwp \((\w+)\): <strong>lower is better</strong>", page)
+    assert legend is not None and legend.group(1) == "gCO2e"
+    cells = re.findall(r'data-label="Impact \((\w+)\)">([^<\s]+)', page)
+    assert len(cells) == 3 and {u for u, _ in cells} == {"gCO2e"}
+    assert all(re.fullmatch(r"\d+(\.\d+)?", v) for _, v in cells), cells
+    assert 'gCO2e, lower is better</small>' in page
     assert page.count('<th scope="col"') == 8 and 'aria-sort="ascending"' in page
     assert '<svg class="chart pareto-chart"' in page and page.count("<circle") + page.count("h0") == 6
     assert 'class="front"' in page or page.count("on-front") >= 1

@@ -78,7 +78,8 @@ def test_pareto_chart_draws_front_and_escapes_names() -> None:
     ]
     svg = str(pareto_chart(points, metric="accuracy", higher_is_better=True, impact_label="gwp (kgCO2e)"))
     assert "<b>a</b>" not in svg and "&lt;b&gt;a&lt;/b&gt;" in svg
-    assert svg.count("<circle") == 2 and 'class="dots"' in svg and 'class="front"' in svg
+    # every point is a circle linked to its submission (issue 18: dominated points were one unnamed path)
+    assert svg.count("<circle") == 3 and svg.count('<a href="/submissions/') == 3 and 'class="front"' in svg
     assert "(log scale)" in svg and 'href="/submissions/1"' in svg and 'class="range"' in svg
     empty = str(pareto_chart([], metric="accuracy", higher_is_better=True, impact_label="gwp"))
     assert "No scored submission yet" in empty
@@ -89,3 +90,32 @@ def test_number_formats() -> None:
     assert fmt_impact(0.0123, "kgCO2e") == "12.3 gCO2e" and fmt_impact(2.5e-5, "kgCO2e") == "25 mgCO2e"
     assert fmt_impact(None, "kgCO2e") == "–"
     assert fmt_duration(42.0) == "42 s" and fmt_duration(3725.0) == "1h 02m 05s"
+
+
+def test_one_unit_per_column_from_the_range_of_its_values() -> None:
+    from greenhack.units import format_number, pick_scale
+
+    # issue 18: a column of 0.9 to 2.6 gCO2e was written "969 mgCO2e" next to "2.59 gCO2e" under "kgCO2e"
+    values_kg = [0.969e-3, 2.594e-3, 0.9e-3]
+    scale = pick_scale(values_kg, "kgCO2e")
+    assert scale.unit == "mgCO2e" and [scale.number(v) for v in values_kg] == ["969", "2594", "900"]
+    assert pick_scale([12.0, 250.0, None], "gCO2e").unit == "gCO2e"
+    assert pick_scale([3.0e5, 7.2e6], "J").unit == "Wh" and pick_scale([3.6e9, 7.2e9], "J").unit == "kWh"
+    assert pick_scale([], "kgCO2e").unit == "kgCO2e" and pick_scale([1.0], "points").unit == "points"
+    # never an exponent, whatever the size
+    assert [format_number(v) for v in (1.2e-5, 0.000123456, 123456.7, -0.5, 0.0)] == [
+        "0.000012", "0.000123", "123457", "-0.5", "0"
+    ]
+
+
+def test_equivalences_read_in_everyday_sizes() -> None:
+    from greenhack.impacts.equivalences import CAR_KGCO2E_PER_KM, LAPTOP_POWER_W, picture_text
+    from greenhack.impacts.equivalences import equivalences as pictures_of
+
+    pictures = {p.key: p for p in pictures_of(gwp_kgco2e=CAR_KGCO2E_PER_KM * 1.67e-4, energy_kwh=LAPTOP_POWER_W / 1000 / 2)}
+    assert picture_text(pictures["car_km"]) == ("16.7 cm", "by petrol car")
+    assert picture_text(pictures["laptop_hours"]) == ("30 min", "of laptop use")
+    assert picture_text(pictures["smartphone_charges"]) == ("3.12 charges", "of a smartphone")
+    small = {p.key: p for p in pictures_of(gwp_kgco2e=1e-6, energy_kwh=1.2e-4)}
+    assert picture_text(small["smartphone_charges"]) == ("1 %", "of one smartphone charge")
+    assert not any("e-" in picture_text(p)[0] for p in small.values())

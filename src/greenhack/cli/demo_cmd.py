@@ -79,7 +79,7 @@ def demo(
     """
     if find_spec("sklearn") is None:
         fail("the demo trains scikit-learn models: install greenhack[demo] (scripts/setup.sh does)", EXIT_BAD_INPUT)
-    from greenhack.demo.cli_view import board_lines, run_lines
+    from greenhack.demo.cli_view import board_lines, run_lines, serve_command
     from greenhack.demo.event import run_demo_event
     from greenhack.demo.stack import DemoStack, StackOptions
     from greenhack.demo.teams import DEMO_TEAMS, demo_event_dir
@@ -115,10 +115,9 @@ def demo(
                 if serve:
                     _serve(stack, host=host, port=port, url=url)
                 else:
-                    typer.echo(
-                        f"serve this board later: GREENHACK_DATABASE_URL={stack.settings.database_url} "
-                        f"greenhack serve --config {stack.options.event_dir / 'event.yaml'}"
-                    )
+                    command = serve_command(database_url=stack.settings.database_url,
+                                            event_yaml=stack.options.event_dir / "event.yaml", port=port)
+                    typer.echo(f"serve this board later: {command}")
         except ServiceError as exc:
             fail(f"{exc}", EXIT_UNAVAILABLE)
         except KeyboardInterrupt:

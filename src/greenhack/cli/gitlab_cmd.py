@@ -15,7 +15,7 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -46,7 +46,7 @@ from greenhack.feedback.notifier import notifier_for
 from greenhack.gitlab.credentials import gitlab_token, webhook_secret
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
 from greenhack.gitlab.hook_router import enqueue_hook_jobs
-from greenhack.gitlab.provisioning import provision, read_teams_csv
+from greenhack.gitlab.provisioning import OfflineGitLab, ProvisioningGitLab, provision, read_teams_csv
 from greenhack.gitlab.webhooks import HookJob
 from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
 from greenhack.reconciler import RECONCILE_LOCK, reconcile
@@ -120,17 +120,33 @@ def provision_cmd(
     ] = False,
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
 ) -> None:
-    """Create the event's GitLab group, one project per team, Developer members, CI config path and webhook."""
+    """Create the event's GitLab group, one project per team, Developer members, CI config path and webhook.
+
+    Checks first what would go wrong later (webhook address GitLab cannot reach, users in two teams, team names
+    that lose characters in their project path, the organisers' CI project and its component) and ends with a
+    one-line summary. --dry-run needs no secret, nor a token (then GitLab is not read).
+    """
     event = load_config_or_exit(config)
     settings = Settings()
     try:
         specs = read_teams_csv(teams)
     except ConfigError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
-    gateway = _gateway(event, settings)
-    assert event.gitlab is not None
+    if event.gitlab is None:
+        fail("the event YAML has no gitlab section (url, group)", EXIT_BAD_INPUT)
+    url = str(event.gitlab.url).rstrip("/")
+    notes: list[str] = []
+    gateway: ProvisioningGitLab
+    if dry_run and gitlab_token(event, settings) is None:
+        gateway = OfflineGitLab()
+        notes.append(
+            f"GitLab at {url} not read (no token in ${event.gitlab.token_env}): the plan assumes nothing exists "
+            "yet, users are not looked up and the organisers' CI project is not checked"
+        )
+    else:
+        gateway = _gateway(event, settings)
     secret = webhook_secret(event, settings)
-    if secret is None:
+    if secret is None and not dry_run:
         fail(f"set the webhook secret in ${event.gitlab.webhook_secret_env}", EXIT_BAD_INPUT)
     try:
         report = provision(
@@ -139,20 +155,26 @@ def provision_cmd(
             teams=specs,
             ci_config_path=ci_config_path or f"pipeline.yml@{event.gitlab.group}/organisers",
             hook_url=hook_url or settings.public_url.rstrip("/") + "/api/v1/hooks/gitlab",
-            webhook_secret=secret.get_secret_value(),
+            webhook_secret=secret.get_secret_value() if secret is not None else None,
             dry_run=dry_run,
             rotate_secret=rotate_secret,
+            check_ci=not isinstance(gateway, OfflineGitLab),
         )
     except GitLabUnavailable as exc:
-        fail(str(exc), EXIT_UNAVAILABLE)
+        fail(f"GitLab at {url} did not answer: {exc} (check gitlab.url in {config})", EXIT_UNAVAILABLE)
     except GitLabError as exc:
-        fail(str(exc))
+        fail(f"GitLab at {url}: {exc}")
+    report = replace(report, warnings=(*notes, *report.warnings))
+    warnings = list(report.warnings)
+    summary = report.summary(event.gitlab.group)
     if output is OutputFormat.json:
         print_json(
             {
                 "dry_run": report.dry_run,
                 "actions": [asdict(a) for a in report.actions],
+                "warnings": warnings,
                 "problems": list(report.problems),
+                "summary": summary,
             }
         )
     else:
@@ -161,8 +183,11 @@ def provision_cmd(
             typer.echo(f"{verb} {action.kind:<15} {action.target:<40} {action.detail}")
         if not report.actions:
             typer.echo(f"nothing to do: {len(specs)} team(s) already provisioned in {event.gitlab.group}")
+        for warning in warnings:
+            typer.secho(f"warning: {warning}", err=True, fg="yellow")
         for problem in report.problems:
-            typer.secho(f"problem: {problem}", err=True, fg="yellow")
+            typer.secho(f"problem: {problem}", err=True, fg="red")
+        typer.echo(summary)
     if report.problems:
         raise typer.Exit(1)
 

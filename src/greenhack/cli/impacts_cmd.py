@@ -29,6 +29,7 @@ from greenhack.impacts import (
     equivalences,
     server_yaml_key,
 )
+from greenhack.impacts.equivalences import picture_text
 from greenhack.settings import Settings
 
 __all__ = ["impacts", "register"]
@@ -74,9 +75,8 @@ def _print_table(job: JobImpacts, pictures: list[Equivalence], *, server: str) -
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
     for picture in pictures:
-        console.print(
-            f"~ {picture.quantity:.3g} {picture.unit} {picture.label}", highlight=False, soft_wrap=True
-        )
+        amount, words = picture_text(picture)
+        console.print(f"~ {amount} {words}", highlight=False, soft_wrap=True)
 
 
 def impacts(

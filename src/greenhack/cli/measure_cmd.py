@@ -15,6 +15,7 @@ from greenhack.errors import MeasureError
 from greenhack.measure import MeasureOptions, ProgressLine, run_measured
 from greenhack.measure.impacts import impacts_for_report
 from greenhack.measure.rapl import DEFAULT_POWERCAP_ROOT
+from greenhack.measure.summary import summary_lines
 from greenhack.settings import Settings
 
 __all__ = ["EXIT_NOT_STARTED", "measure", "register"]
@@ -43,9 +44,12 @@ def measure(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write the JSON report to this file (default: stderr, as time(1)).",
-                     show_default=False),
+        typer.Option("--output", "-o", help="Write the JSON report to this file (the summary still goes to "
+                     "stderr).", show_default=False),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the JSON report to stderr instead of the summary.")
+    ] = False,
     interval_s: Annotated[float, typer.Option("--interval", help="Seconds between two readings.", min=0.05)] = 0.5,
     cpu_tdp_w: Annotated[
         float | None,
@@ -68,10 +72,13 @@ def measure(
                      "else a line every 10 s).", show_default=False),
     ] = None,
 ) -> None:
-    """Run a command and report its energy (RAPL, NVML, or a CPU-time estimate that says so) as JSON.
+    """Run a command and report its energy (RAPL, NVML, or a CPU-time estimate that says so) and, with --config,
+    its impacts with the event's methodology (BoaviztAPI, or the factors shipped with greenhack when none answers).
 
-    The JSON report goes to stderr, or to --output; the command's own output is untouched. greenhack exits with
-    the command's exit status (128+N when signal N ended it; 127 when it cannot be started).
+    A summary goes to stderr (J, Wh, gCO2e, what was measured and what estimated, whether memory is counted);
+    --json prints the JSON report there instead, --output writes it to a file. The command's own output is
+    untouched. greenhack exits with the command's exit status (128+N when signal N ended it; 127 when it cannot be
+    started).
     """
     event = load_config_or_exit(config) if config is not None else None
     if event is not None and server is not None:
@@ -109,15 +116,11 @@ def measure(
             output.write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write the report to {output}: {exc.strerror or exc}")
-        cpu = report.cpu_source
-        typer.echo(
-            f"greenhack measure: {report.total_energy_j:.1f} J in {report.duration_s:.1f} s "
-            f"(cpu: {cpu}{', estimate: no readable RAPL' if cpu == 'estimate' else ''}"
-            f"{', gpu: nvml' if report.gpu_energy_j is not None else ', gpu: not measured'}); report in {output}",
-            err=True,
-        )
-    else:
+    if as_json:
         sys.stderr.write(text + "\n")
+    else:
+        report_path = str(output) if output is not None else None
+        sys.stderr.write("\n".join(summary_lines(report, report_path=report_path)) + "\n")
     raise typer.Exit(report.exit_code)
 
 

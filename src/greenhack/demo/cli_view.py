@@ -1,30 +1,39 @@
-"""Plain-text views of the demo's outcome for the terminal: the jobs as measured and as evaluated, and the board."""
+"""Plain-text views of the demo's outcome for the terminal: the jobs as measured and as evaluated, the board, and
+the command that serves the board again later."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import sys
+from pathlib import Path
+
 from greenhack.demo.event import DemoOutcome
+from greenhack.units import Scale, pick_scale
 
-__all__ = ["board_lines", "run_lines"]
+__all__ = ["board_lines", "greenhack_command", "run_lines", "serve_command"]
 
 
-def _g(kg: float | None) -> str:
-    return "-" if kg is None else f"{kg * 1000:.4f}"
+def _cell(scale: Scale, value: float | None) -> str:
+    return "-" if value is None else scale.number(value)
 
 
 def run_lines(outcome: DemoOutcome) -> list[str]:
     """Each job: the energy measured locally next to the energy the platform got from telemetry, and its status."""
     by_job = {s.gitlab_job_id: s for s in outcome.submissions}
+    # one unit per column (greenhack.units), named in the header
+    carbon = pick_scale([s.impact_total for s in outcome.submissions], "kgCO2e")
     lines = [
         "",
         (f"jobs (energy: measured on this machine | as the platform integrated it from {outcome.telemetry} "
          "telemetry):"),
-        f"  {'team':<15} {'measured J':>10} {'platform J':>10} {'gCO2e':>8}  status",
+        f"  {'team':<15} {'measured J':>10} {'platform J':>10} {carbon.unit:>8}  status",
     ]
     for run in outcome.runs:
         sub = by_job.get(run.job_id)
         platform = f"{sub.energy_j:10.1f}" if sub is not None and sub.energy_j is not None else f"{'-':>10}"
         status = "not queued" if sub is None else sub.status + (f": {sub.reason}" if sub.reason else "")
-        gwp = _g(sub.impact_total) if sub is not None else "-"
+        gwp = _cell(carbon, sub.impact_total) if sub is not None else "-"
         lines.append(f"  {run.team.name:<15} {run.report.total_energy_j:10.1f} {platform} {gwp:>8}  {status}")
     if outcome.telemetry == "prometheus":
         lines.append("  (Prometheus scraped the host's exporter every second while the jobs ran; a job of a few seconds "
@@ -38,15 +47,32 @@ def run_lines(outcome: DemoOutcome) -> list[str]:
 
 def board_lines(outcome: DemoOutcome) -> list[str]:
     """The live board as the web page shows it: rank, team, public accuracy, energy, impact, score."""
-    header = f"  {'rank':>4}  {'team':<15} {'accuracy':>8} {'energy J':>9} {'gCO2e':>8} {'score':>6}  note"
+    carbon = pick_scale([e.impact_total for e in outcome.board], "kgCO2e")
+    header = f"  {'rank':>4}  {'team':<15} {'accuracy':>8} {'energy J':>9} {carbon.unit:>8} {'score':>6}  note"
     lines = ["", "board (live):", header]
     for entry in outcome.board:
         rank = "-" if entry.rank is None else str(entry.rank)
         perf = "-" if entry.performance is None else f"{entry.performance:.4f}"
         energy = "-" if entry.energy_j is None else f"{entry.energy_j:.1f}"
         score = "-" if entry.score is None else f"{entry.score:.3f}"
-        lines.append(f"  {rank:>4}  {entry.team_name:<15} {perf:>8} {energy:>9} {_g(entry.impact_total):>8} "
+        lines.append(f"  {rank:>4}  {entry.team_name:<15} {perf:>8} {energy:>9} {_cell(carbon, entry.impact_total):>8} "
                      f"{score:>6}  {entry.note or ''}")
     if not outcome.board:
         lines.append("  (no submission could be ranked)")
     return lines
+
+
+def greenhack_command(argv0: str | None = None) -> list[str]:
+    """How to run greenhack again as this process was run, wherever the shell's PATH points: the console script
+    by its absolute path (``./scripts/demo.sh`` runs ``.venv/bin/greenhack``, which is not on PATH), or this
+    Python with ``-m greenhack``."""
+    program = Path(argv0 if argv0 is not None else sys.argv[0])
+    if program.name == "greenhack" and program.is_file() and os.access(program, os.X_OK):
+        return [str(program.resolve())]
+    return [sys.executable, "-m", "greenhack"]
+
+
+def serve_command(*, database_url: str, event_yaml: Path, port: int, argv0: str | None = None) -> str:
+    """The shell command that serves the demo's board again, as it can be pasted."""
+    words = [*greenhack_command(argv0), "serve", "--config", str(event_yaml.resolve()), "--port", str(port)]
+    return f"GREENHACK_DATABASE_URL={shlex.quote(database_url)} " + " ".join(shlex.quote(w) for w in words)

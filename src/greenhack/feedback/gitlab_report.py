@@ -23,6 +23,8 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from greenhack.gitlab.models import CommitStatus, MergeRequestRef, NoteRef
+from greenhack.units import Scale, format_quantity, pick_scale
+from greenhack.wording import rank_text
 
 __all__ = [
     "STATUS_NAME",
@@ -151,12 +153,18 @@ def marker(submission_id: int) -> str:
     return f"<!-- greenhack:submission:{submission_id} -->"
 
 
-def _wh(energy_j: float | None) -> str:
-    return "?" if energy_j is None else f"{energy_j / 3600.0:.3g} Wh"
+def _wh(energy_j: float | None, scale: Scale | None = None) -> str:
+    """An energy (J) in ``scale`` (one unit for the note's energies), or in the unit that suits it alone."""
+    if energy_j is None:
+        return "?"
+    return scale.format(energy_j) if scale is not None else format_quantity(energy_j, "J")
 
 
-def _g(gwp_g: float | None) -> str:
-    return "?" if gwp_g is None else f"{gwp_g:.3g} gCO2e"
+def _g(gwp_g: float | None, scale: Scale | None = None) -> str:
+    """A GWP (gCO2e) in ``scale`` (one unit for the note's job figures), or in the unit that suits it alone."""
+    if gwp_g is None:
+        return "?"
+    return scale.format(gwp_g) if scale is not None else format_quantity(gwp_g, "gCO2e")
 
 
 def _short(text: str, limit: int) -> str:
@@ -172,9 +180,7 @@ def status_state(report: SubmissionReport) -> GitLabState:
 
 
 def _rank_text(report: SubmissionReport) -> str:
-    if report.rank is not None:
-        return f"rank {report.rank}" + (f"/{report.ranked}" if report.ranked else "")
-    return "not ranked" + (f" ({report.rank_note})" if report.rank_note else "")
+    return rank_text(report.rank, ranked=report.ranked, note=report.rank_note)
 
 
 def status_description(report: SubmissionReport) -> str:
@@ -245,38 +251,47 @@ def comment_body(report: SubmissionReport) -> str:
     if report.status in _ADVICE:
         lines += [_ADVICE[report.status], ""]
     rows: list[tuple[str, str]] = []
+    # one unit per quantity in the note: the job's energies, the job's carbon, the team's carbon
+    energy = pick_scale(
+        [report.energy_j, report.cpu_energy_j, report.gpu_energy_j, *(p.energy_j for p in report.phases)], "J"
+    )
+    carbon = pick_scale(
+        [report.gwp_g, report.gwp_use_g, report.gwp_embodied_g, *(p.gwp_g for p in report.phases)], "gCO2e"
+    )
+    team = pick_scale([report.team_gwp_g, report.budget_g], "gCO2e")
     if report.performance is not None and report.metric:
         rows.append((f"{report.metric} (public rows)", f"{report.performance:.4f}"))
     if report.energy_j is not None:
         parts = []
         if report.cpu_energy_j is not None:
-            parts.append(f"CPU+DRAM {_wh(report.cpu_energy_j)}")
+            parts.append(f"CPU+DRAM {_wh(report.cpu_energy_j, energy)}")
         if report.gpu_energy_j is not None:
-            parts.append(f"GPU {_wh(report.gpu_energy_j)}")
-        rows.append(("energy", _wh(report.energy_j) + (f" ({', '.join(parts)})" if parts else "")))
+            parts.append(f"GPU {_wh(report.gpu_energy_j, energy)}")
+        rows.append(("energy", _wh(report.energy_j, energy) + (f" ({', '.join(parts)})" if parts else "")))
     if report.duration_s is not None:
         rows.append(("duration", f"{report.duration_s:.1f} s"))
     if report.gwp_g is not None:
         split = (
-            f" (use {_g(report.gwp_use_g)}, embodied {_g(report.gwp_embodied_g)})"
+            f" (use {_g(report.gwp_use_g, carbon)}, embodied {_g(report.gwp_embodied_g, carbon)})"
             if report.gwp_use_g is not None and report.gwp_embodied_g is not None
             else ""
         )
-        rows.append(("carbon", _g(report.gwp_g) + split))
+        rows.append(("carbon", _g(report.gwp_g, carbon) + split))
     if report.impact_total is not None and report.criterion not in (None, "gwp"):
-        rows.append((f"impact ({report.criterion})", f"{report.impact_total:.4g} {report.impact_unit or ''}"))
+        impact = format_quantity(report.impact_total, report.impact_unit or "")
+        rows.append((f"impact ({report.criterion})", impact))
     if report.measurement_valid is False:
         rows.append(("telemetry", "incomplete (a gap or an exporter down): figures are a lower bound"))
     for phase in report.phases:
         rows.append(
-            (f"{phase.phase} job {phase.job_id}", f"{_wh(phase.energy_j)}, {_g(phase.gwp_g)}"
+            (f"{phase.phase} job {phase.job_id}", f"{_wh(phase.energy_j, energy)}, {_g(phase.gwp_g, carbon)}"
              + (f", {phase.duration_s:.0f} s" if phase.duration_s is not None else ""))
         )  # fmt: skip
     if report.lifecycle:
         rows.append(("ranked footprint", report.lifecycle))
     if report.team_gwp_g is not None:
-        budget = f" of {report.budget_g:g} gCO2e budget" if report.budget_g is not None else ""
-        rows.append(("team so far", f"{_g(report.team_gwp_g)}{budget}"))
+        budget = f" of {_g(report.budget_g, team)} budget" if report.budget_g is not None else ""
+        rows.append(("team so far", f"{_g(report.team_gwp_g, team)}{budget}"))
     if report.submissions_left_today is not None:
         rows.append(("submissions left today", str(report.submissions_left_today)))
     if rows:

@@ -361,6 +361,15 @@ class GitLabGateway:
 
         _translate(f"update project {project_id}", call)
 
+    def file_exists(self, project: int | str, file_path: str, *, ref: str) -> bool:
+        """Whether ``file_path`` is in the project's repository at ``ref``
+        (``GET /projects/:id/repository/files/:file_path?ref=``); False on 404 (no such file, ref or project)."""
+        found = self._find(
+            f"file {file_path}@{ref} of project {project}",
+            lambda: self._gl.projects.get(project, lazy=True).files.get(file_path=file_path, ref=ref),
+        )
+        return found is not None
+
     def find_user(self, username: str) -> UserInfo | None:
         """``GET /users?username=...``; None when GitLab knows no such user."""
 

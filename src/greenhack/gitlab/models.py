@@ -241,6 +241,7 @@ class ProjectInfo:
     path: str
     ci_config_path: str | None
     pipeline_variables_role: str | None
+    default_branch: str | None = None
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> ProjectInfo:
@@ -249,6 +250,7 @@ class ProjectInfo:
             path=str(raw["path_with_namespace"]),
             ci_config_path=raw.get("ci_config_path") or None,
             pipeline_variables_role=raw.get("ci_pipeline_variables_minimum_override_role"),
+            default_branch=raw.get("default_branch") or None,
         )
 
 

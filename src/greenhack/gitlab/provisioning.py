@@ -3,7 +3,13 @@
 For each team: one private project in the event group, its members as **Developer** (never Maintainer, so they
 cannot change the CI configuration path, the runners or the variables), the project's CI configuration path set
 to the organisers' pipeline file, pipeline variables closed to everyone, and one webhook (job and pipeline
-events) carrying the secret. Running it again changes nothing; ``dry_run`` lists what it would do.
+events) carrying the secret. Running it again changes nothing; ``dry_run`` lists what it would do, and needs no
+secret (nor a GitLab token: :class:`OfflineGitLab` then plans as if nothing existed yet).
+
+Before anything is changed, :func:`preflight` says what would go wrong later: a webhook address GitLab cannot
+reach (localhost, a private network), a user in two teams, team names that lose characters in their project path
+(``Les Éclairs!`` → ``les-clairs``), and an organisers' CI project that is missing or does not hold the pipeline
+file and the CI component the team projects' CI configuration path points to.
 
 The teams CSV has a header ``team,username`` and one row per member (a team without members: an empty
 username). GitLab never returns a webhook's secret, so an existing hook with the right URL and events is left as
@@ -14,24 +20,35 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
+from urllib.parse import urlsplit
 
 from greenhack.errors import ConfigError, ConfigProblem
 from greenhack.gitlab.models import GroupInfo, HookInfo, ProjectInfo, UserInfo
 
 __all__ = [
+    "COMPONENTS",
     "DEVELOPER",
     "Action",
+    "CiConfigPath",
+    "OfflineGitLab",
     "ProvisionReport",
     "ProvisioningGitLab",
     "TeamSpec",
+    "check_ci_project",
+    "hook_url_warnings",
+    "parse_ci_config_path",
+    "preflight",
     "project_slug",
     "provision",
     "read_teams_csv",
+    "team_warnings",
 ]
 
 DEVELOPER = 30
@@ -66,6 +83,8 @@ class ProvisioningGitLab(Protocol):
     def create_hook(self, project_id: int, settings: dict[str, str | bool]) -> None: ...
 
     def update_hook(self, project_id: int, hook_id: int, settings: dict[str, str | bool]) -> None: ...
+
+    def file_exists(self, project: int | str, file_path: str, *, ref: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -102,10 +121,28 @@ class ProvisionReport:
     dry_run: bool
     actions: tuple[Action, ...]
     problems: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
+    teams: int = 0
+    members: int = 0
 
     @property
     def changed(self) -> bool:
         return bool(self.actions)
+
+    def summary(self, group: str) -> str:
+        """One line: what was (or would be) done, and what needs an admin."""
+        n = len(self.actions)
+        done = (
+            f"would make {n} change{'s' if n != 1 else ''}"
+            if self.dry_run
+            else f"made {n} change{'s' if n != 1 else ''}"
+        )
+        return (
+            f"{'dry run: ' if self.dry_run else ''}{self.teams} team{'s' if self.teams != 1 else ''}, "
+            f"{self.members} member{'s' if self.members != 1 else ''} in {group}: {done}; "
+            f"{len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''}, "
+            f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        )
 
 
 def project_slug(team: str) -> str:
@@ -166,6 +203,172 @@ def read_teams_csv(path: Path) -> list[TeamSpec]:
     return [TeamSpec(name, project_slug(name), tuple(users)) for name, users in members.items()]
 
 
+# --- before anything changes: what would go wrong later ------------------------------------------------------
+
+# the CI components an organisers' project may hold (ci-templates/templates/<name>.yml)
+COMPONENTS = ("submission", "train-predict")
+_LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+
+
+def hook_url_warnings(hook_url: str) -> list[str]:
+    """Why GitLab might not reach the webhook address: on localhost, or a private or link-local address."""
+    host = (urlsplit(hook_url).hostname or "").lower()
+    if not host:
+        return [f"the webhook URL {hook_url!r} names no host"]
+    if host in _LOCAL_NAMES or host.endswith(".localhost"):
+        return [
+            f"the webhook URL {hook_url} is on localhost: GitLab calls it from its own machine, where nothing "
+            "answers; use the board's public address (GREENHACK_PUBLIC_URL or --hook-url)"
+        ]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return []
+    if address.is_loopback:
+        return [
+            f"the webhook URL {hook_url} is a loopback address: GitLab calls it from its own machine, where "
+            "nothing answers; use the board's public address (GREENHACK_PUBLIC_URL or --hook-url)"
+        ]
+    if address.is_private or address.is_link_local:
+        return [
+            f"the webhook URL {hook_url} is a private address: only a GitLab inside that network reaches it, and "
+            "a self-managed GitLab refuses it unless an admin allows requests to the local network from webhooks"
+        ]
+    return []
+
+
+def _lost_characters(name: str) -> str:
+    kept = set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+    lost = [ch for ch in name.strip() if not ch.isspace() and ch.lower() not in kept]
+    return "".join(dict.fromkeys(lost))
+
+
+def team_warnings(teams: Sequence[TeamSpec]) -> list[str]:
+    """Users in more than one team, and team names whose project path loses characters."""
+    out = []
+    of_user: dict[str, list[str]] = {}
+    for team in teams:
+        for username in team.usernames:
+            of_user.setdefault(username.lower(), []).append(team.name)
+        lost = _lost_characters(team.name)
+        if lost:
+            shown = ", ".join(f"{ch!r} ({unicodedata.name(ch, 'U+%04X' % ord(ch)).lower()})" for ch in lost)
+            out.append(
+                f"team {team.name!r} gets the project path {team.slug!r}: {shown} cannot appear in a GitLab path"
+            )
+    for username, names in of_user.items():
+        if len(names) > 1:
+            out.append(f"user {username!r} is in {len(names)} teams: {', '.join(repr(n) for n in names)}")
+    return out
+
+
+@dataclass(frozen=True)
+class CiConfigPath:
+    """A project's CI configuration path pointing into another project: ``FILE@GROUP/PROJECT[:REF]``."""
+
+    file: str
+    project: str
+    ref: str | None
+
+
+def parse_ci_config_path(value: str) -> CiConfigPath | None:
+    """``pipeline.yml@grp/organisers:main`` as its parts; None for a file of the team's own project."""
+    file, at, rest = value.partition("@")
+    if not at:
+        return None
+    project, _, ref = rest.partition(":")
+    return CiConfigPath(file=file, project=project, ref=ref or None)
+
+
+def check_ci_project(
+    gitlab: ProvisioningGitLab, ci_config_path: str, *, components: Sequence[str] = COMPONENTS
+) -> list[str]:
+    """Problems with the organisers' CI project: missing, or without the pipeline file or any CI component."""
+    where = parse_ci_config_path(ci_config_path)
+    if where is None:
+        return [
+            f"the CI configuration path {ci_config_path!r} is a file of each team's own project, which its team "
+            "can edit: point it at the organisers' project (FILE@GROUP/PROJECT)"
+        ]
+    project = gitlab.find_project(where.project)
+    if project is None:
+        return [
+            f"the organisers' CI project {where.project!r} (from {ci_config_path!r}) does not exist: create it and "
+            "push ci-templates/ to it"
+        ]
+    ref = where.ref or project.default_branch or "main"
+    problems = []
+    if not gitlab.file_exists(project.id, where.file, ref=ref):
+        problems.append(f"the organisers' CI project {where.project!r} has no {where.file!r} at {ref!r}")
+    candidates = [p for name in components for p in (f"templates/{name}.yml", f"templates/{name}/template.yml")]
+    if not any(gitlab.file_exists(project.id, path, ref=ref) for path in candidates):
+        problems.append(
+            f"the organisers' CI project {where.project!r} holds no greenhack CI component at {ref!r} (looked for "
+            f"{', '.join(candidates)}): push ci-templates/templates/ to it"
+        )
+    return problems
+
+
+def preflight(
+    gitlab: ProvisioningGitLab | None, *, teams: Sequence[TeamSpec], hook_url: str, ci_config_path: str
+) -> tuple[list[str], list[str]]:
+    """``(warnings, problems)`` found before provisioning; the CI project is checked when GitLab can be read."""
+    warnings = hook_url_warnings(hook_url) + team_warnings(teams)
+    problems = check_ci_project(gitlab, ci_config_path) if gitlab is not None else []
+    return warnings, problems
+
+
+class OfflineGitLab:
+    """GitLab as a dry run without a token sees it: nothing exists yet, every user is taken on trust, and any
+    change is refused (a dry run makes none)."""
+
+    def __init__(self) -> None:
+        self._users: dict[str, int] = {}
+
+    def find_group(self, full_path: str) -> GroupInfo | None:
+        return None
+
+    def find_project(self, full_path: str) -> ProjectInfo | None:
+        return None
+
+    def find_user(self, username: str) -> UserInfo | None:
+        return UserInfo(id=self._users.setdefault(username.lower(), len(self._users) + 1), username=username)
+
+    def project_members(self, project_id: int) -> dict[int, int]:
+        return {}
+
+    def project_hooks(self, project_id: int) -> list[HookInfo]:
+        return []
+
+    def file_exists(self, project: int | str, file_path: str, *, ref: str) -> bool:
+        return False
+
+    @staticmethod
+    def _refuse() -> RuntimeError:
+        return RuntimeError("OfflineGitLab makes no change: use it with dry_run=True")
+
+    def create_group(self, *, name: str, path: str, parent_id: int | None) -> GroupInfo:
+        raise self._refuse()
+
+    def create_project(self, *, name: str, path: str, namespace_id: int) -> ProjectInfo:
+        raise self._refuse()
+
+    def update_project(self, project_id: int, changes: dict[str, str]) -> None:
+        raise self._refuse()
+
+    def add_member(self, project_id: int, user_id: int, access_level: int) -> None:
+        raise self._refuse()
+
+    def set_member_level(self, project_id: int, user_id: int, access_level: int) -> None:
+        raise self._refuse()
+
+    def create_hook(self, project_id: int, settings: dict[str, str | bool]) -> None:
+        raise self._refuse()
+
+    def update_hook(self, project_id: int, hook_id: int, settings: dict[str, str | bool]) -> None:
+        raise self._refuse()
+
+
 def _ensure_group(
     gitlab: ProvisioningGitLab, full_path: str, actions: list[Action], dry_run: bool
 ) -> GroupInfo | None:
@@ -187,24 +390,31 @@ def provision(
     teams: Sequence[TeamSpec],
     ci_config_path: str,
     hook_url: str,
-    webhook_secret: str,
+    webhook_secret: str | None,
     dry_run: bool = False,
     rotate_secret: bool = False,
+    check_ci: bool = False,
 ) -> ProvisionReport:
     """Bring the event's GitLab group to the wanted state; return what changed.
+
+    Args:
+        webhook_secret: the hooks' secret; a dry run needs none.
+        check_ci: also check the organisers' CI project (:func:`check_ci_project`); its problems are reported.
 
     Raises:
         GitLabError: GitLab refused a change (GitLabUnavailable when it did not answer).
     """
-    if not webhook_secret:
+    if not webhook_secret and not dry_run:
         raise ValueError("the webhook secret is empty")
     actions: list[Action] = []
-    problems: list[str] = []
+    warnings, problems = preflight(
+        gitlab if check_ci else None, teams=teams, hook_url=hook_url, ci_config_path=ci_config_path
+    )
     group_info = _ensure_group(gitlab, group, actions, dry_run)
     users: dict[str, UserInfo | None] = {}
     hook_settings: dict[str, str | bool] = {
         "url": hook_url,
-        "token": webhook_secret,
+        "token": webhook_secret or "",
         "job_events": True,
         "pipeline_events": True,
         "push_events": False,
@@ -270,4 +480,11 @@ def provision(
                 actions.append(Action("update_hook", full_path, f"{hook_url} ({why})"))
                 if not dry_run:
                     gitlab.update_hook(project.id if project else 0, hook.id, hook_settings)
-    return ProvisionReport(dry_run, tuple(actions), tuple(problems))
+    return ProvisionReport(
+        dry_run,
+        tuple(actions),
+        tuple(problems),
+        tuple(warnings),
+        teams=len(teams),
+        members=len({u.lower() for t in teams for u in t.usernames}),
+    )

@@ -2,6 +2,10 @@
 
 Each factor is written here with its source, so a picture on the board can be traced like any other number.
 They are orders of magnitude, not measurements: a car, a phone or a laptop varies more than these digits.
+
+:func:`picture_text` writes one in a size people read: metres or centimetres rather than ``1.67e-04 km``,
+minutes or seconds rather than a fraction of an hour, a share of one phone charge rather than ``0.0123 charges``.
+The :class:`~greenhack.impacts.models.Equivalence` itself keeps the unit its key names (``car_km`` in km).
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from dataclasses import dataclass
 
 from greenhack.errors import ImpactsError
 from greenhack.impacts.models import Equivalence
+from greenhack.units import format_number, format_quantity
 
 __all__ = [
     "CAR_KGCO2E_PER_KM",
     "LAPTOP_POWER_W",
     "SMARTPHONE_CHARGE_KWH",
     "equivalences",
+    "picture_text",
 ]
 
 _KM_PER_MILE = 1.609344
@@ -105,3 +111,15 @@ def equivalences(gwp_kgco2e: float, energy_kwh: float) -> list[Equivalence]:
         )
         for p in _PICTURES
     ]
+
+
+# a count of things below one reads as a share of one thing
+_SHARE_OF_ONE = {"smartphone_charges": "of one smartphone charge"}
+
+
+def picture_text(picture: Equivalence) -> tuple[str, str]:
+    """The amount and the words of a picture, e.g. ``("16.7 cm", "by petrol car")``, ``("22 min", "of laptop
+    use")``, ``("1.23 %", "of one smartphone charge")``: never in exponent notation."""
+    if picture.key in _SHARE_OF_ONE and 0 < picture.quantity < 1:
+        return f"{format_number(picture.quantity * 100.0, sig=3)} %", _SHARE_OF_ONE[picture.key]
+    return format_quantity(picture.quantity, picture.unit, sig=3), picture.label

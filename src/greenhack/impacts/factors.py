@@ -30,13 +30,11 @@ match is accepted only when every token of the YAML name that holds a digit (a m
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import json
 import logging
 import math
 import os
-import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -58,6 +56,7 @@ from greenhack.impacts.models import (
     HardwareQuery,
     ServerFactors,
 )
+from greenhack.impacts.names import resolve_name
 
 __all__ = [
     "FACTOR_CACHE_FILE",
@@ -188,40 +187,8 @@ def pinned_request(body: dict[str, Any], components: dict[str, dict[str, Any]]) 
 # Names
 # --------------------------------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def _model_numbers(name: str) -> set[str]:
-    return {token for token in _TOKEN.findall(name.lower()) if any(ch.isdigit() for ch in token)}
-
-
-def _same_model(given: str, matched: str) -> bool:
-    return _model_numbers(given) <= set(_TOKEN.findall(matched.lower()))
-
-
-def _resolve_name(
-    given: str,
-    matcher: Callable[[str], str | None],
-    known: Callable[[], list[str]],
-    *,
-    kind: str,
-    key: str,
-    version: str,
-) -> str:
-    """The name BoaviztAPI will use for ``given``, or HardwareNameError naming the YAML key."""
-    matched = matcher(given)
-    if matched is not None and _same_model(given, matched):
-        return matched
-    suggestions = difflib.get_close_matches(given, known(), n=4, cutoff=0.4)
-    hint = f"; close names it knows: {', '.join(repr(s) for s in suggestions)}" if suggestions else ""
-    if matched is None:
-        reason = f"BoaviztAPI {version} does not know the {kind} {given!r}"
-    else:
-        reason = (
-            f"BoaviztAPI {version} does not know the {kind} {given!r}: its nearest entry {matched!r} is another "
-            "model (BoaviztAPI would silently use it)"
-        )
-    raise HardwareNameError(f"{reason}{hint}", key=key)
+# one verdict on a name, online (here) and offline (check-config): greenhack.impacts.names
+_resolve_name = resolve_name
 
 
 def _check_names(

@@ -3,19 +3,33 @@
 The measured energy (CPU + GPU, before PUE) and duration go through exactly the computation the platform applies
 to a job: energy x PUE x the grid factor of ``impact.location`` (or ``carbon_intensity_g_per_kwh``) for use, the
 event server's manufacturing share for the duration for embodied, totals over ``impact.include``.
+
+When no BoaviztAPI answers (and no factor was cached before), the factors BoaviztAPI 2.5.0 gave for the demo's
+server, shipped with greenhack (``boavizta-factors.json`` of the demo event), are used as the demo does, when they
+cover the event's server and location; the note says so.
 """
 
 from __future__ import annotations
 
 import httpx
 
-from greenhack.config import EventConfig
-from greenhack.errors import ImpactsError
-from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator, JobImpacts, server_yaml_key
+from greenhack.config import EventConfig, ServerConfig
+from greenhack.errors import BoaviztaUnavailable, ImpactsError
+from greenhack.impacts import (
+    BoaviztaClient,
+    FactorCache,
+    ImpactCalculator,
+    JobImpacts,
+    ServerFactors,
+    factor_key,
+    hardware_query,
+    impacts_from_factors,
+    server_yaml_key,
+)
 from greenhack.measure.report import MeasureImpacts, MeasureReport
 from greenhack.settings import Settings
 
-__all__ = ["impacts_for_report", "measure_impacts"]
+__all__ = ["impacts_for_report", "measure_impacts", "shipped_factors"]
 
 
 def measure_impacts(job: JobImpacts, *, server: str) -> MeasureImpacts:
@@ -74,8 +88,35 @@ def impacts_for_report(
             duration_s=report.duration_s,
             server_key=server_yaml_key(event, server),
         )
+    except BoaviztaUnavailable as exc:
+        shipped = shipped_factors(server, event)
+        if shipped is None:
+            return report.with_impacts(
+                None,
+                f"impacts not computed: BoaviztAPI at {url}: {exc}; the BoaviztAPI factors shipped with greenhack "
+                f"do not cover server {server.name!r} at {event.impact.location}",
+            )
+        job = impacts_from_factors(shipped, event.impact, report.total_energy_j, report.duration_s)
+        fallback = (
+            f"; BoaviztAPI at {url} did not answer, so from the factors BoaviztAPI {shipped.boavizta_version} gave "
+            f"for this server at {event.impact.location}, shipped with greenhack (as the demo does)"
+        )
+        return report.with_impacts(measure_impacts(job, server=server.name), assumptions + fallback)
     except ImpactsError as exc:
         return report.with_impacts(None, f"impacts not computed: BoaviztAPI at {url}: {exc}")
     finally:
         client.close()
     return report.with_impacts(measure_impacts(job, server=server.name), assumptions)
+
+
+def shipped_factors(server: ServerConfig, event: EventConfig) -> ServerFactors | None:
+    """The factors shipped with greenhack (the demo's BoaviztAPI 2.5.0 snapshot) for this server's hardware at
+    the event's location, or None when they do not cover them."""
+    # imported here: the demo's stack (services, fake GitLab) is only needed on this path
+    from greenhack.demo.stack import FACTORS_SNAPSHOT  # noqa: PLC0415
+    from greenhack.demo.teams import demo_event_dir  # noqa: PLC0415
+
+    snapshot = demo_event_dir() / FACTORS_SNAPSHOT
+    if not snapshot.is_file():
+        return None
+    return FactorCache(snapshot).get(factor_key(hardware_query(server), event.impact.location))

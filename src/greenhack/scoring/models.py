@@ -144,9 +144,14 @@ class RankInput:
         energy_j: measured energy of the job, J.
         gwp_kgco2e: global warming potential of the job, kgCO2e.
         duration_s: duration of the job, s.
-        quantities: other named numbers a ranking expression may use (e.g. ``f1_macro``, ``team_gwp_g``).
+        quantities: other named numbers a ranking expression may use.
         excluded: why the submission must not be ranked (needs review, disqualified, ...), or None.
         selected: the team chose this submission for the final board (``per_team: selected``).
+        adpe_kgsbeq: abiotic resource depletion of the job, kgSbeq.
+        pe_mj: primary energy of the job, MJ.
+        team_gwp_kgco2e: GWP of all the team's jobs on this board's cut, kgCO2e.
+        team_energy_j: energy of all the team's jobs on this board's cut, J.
+        team_jobs: how many jobs the team ran on this board's cut (platform failures do not count).
     """
 
     submission_id: int | str
@@ -160,6 +165,11 @@ class RankInput:
     quantities: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
     excluded: str | None = None
     selected: bool = False
+    adpe_kgsbeq: float | None = None
+    pe_mj: float | None = None
+    team_gwp_kgco2e: float | None = None
+    team_energy_j: float | None = None
+    team_jobs: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ from greenhack.errors import ExpressionError, ScoringError
 from greenhack.expression import Expression, parse_expression
 from greenhack.scoring.models import RankedRow, RankInput
 from greenhack.scoring.pareto import pareto_levels
+from greenhack.scoring.quantities import quantity_values
 
 __all__ = ["WeightedScale", "expression_values", "rank_submissions"]
 
@@ -141,24 +142,9 @@ def _fmt(value: float) -> str:
 
 
 def expression_values(row: RankInput, *, metric: str) -> dict[str, float]:
-    """The named quantities of one submission for a ranking expression (see ``expression.QUANTITIES``)."""
-    values = dict(row.quantities)
-    if row.performance is not None:
-        values[metric] = row.performance
-        values["performance"] = row.performance
-    if row.impact is not None:
-        values["impact"] = row.impact
-    if row.gwp_kgco2e is not None:
-        values["gwp_kgco2e"] = row.gwp_kgco2e
-        values["gwp_g"] = row.gwp_kgco2e * 1000.0
-    if row.energy_j is not None:
-        values["energy_j"] = row.energy_j
-        values["energy_wh"] = row.energy_j / 3600.0
-        values["energy_kwh"] = row.energy_j / 3_600_000.0
-    if row.duration_s is not None:
-        values["duration_s"] = row.duration_s
-        values["duration_min"] = row.duration_s / 60.0
-    return values
+    """The named quantities of one submission for a ranking expression (the registry of
+    :mod:`greenhack.quantities`, which check-config reads too)."""
+    return quantity_values(row, metric=metric)
 
 
 def _id_key(submission_id: int | str) -> tuple[int, int, str]:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from greenhack.config import EventConfig
 from greenhack.errors import ImpactsError, TelemetryError
@@ -35,7 +35,7 @@ from greenhack.store.db import store_errors
 from greenhack.store.disclosure import public_reason
 from greenhack.store.freeze import freeze_state
 from greenhack.store.locks import try_xact_lock
-from greenhack.store.models import BOARDS, Event, Measurement, Submission, Team, utcnow
+from greenhack.store.models import BOARDS, Event, Impact, Measurement, Submission, Team, utcnow
 from greenhack.store.phases import phase_rank_inputs
 from greenhack.telemetry.idle import attributed_energy_j
 
@@ -68,6 +68,10 @@ class RescoreReport(BaseModel):
 def board_inputs(*, session: Session, event_id: int, board: str, cut: datetime | None) -> list[RankInput]:
     """The ranking's view of every rankable submission of one board."""
     performance = Submission.performance_private if board == "final" else Submission.performance_public
+    # every quantity of the expression registry (greenhack.quantities): the other criteria's impacts
+    # and the team's totals up to the board's cut, the same totals the board shows
+    adpe, pe = aliased(Impact), aliased(Impact)
+    team = queries.team_totals(event_id=event_id, until=cut)
     stmt = (
         sa.select(
             Submission.id,
@@ -83,8 +87,16 @@ def board_inputs(*, session: Session, event_id: int, board: str, cut: datetime |
             Submission.reason_code,
             Submission.excluded,
             Submission.excluded_reason,
+            adpe.total.label("adpe_kgsbeq"),
+            pe.total.label("pe_mj"),
+            team.c.team_gwp_kgco2e,
+            team.c.team_energy_j,
+            team.c.submissions_count.label("team_jobs"),
         )
         .join(Team, Team.id == Submission.team_id)
+        .outerjoin(adpe, sa.and_(adpe.submission_id == Submission.id, adpe.criterion == "adpe"))
+        .outerjoin(pe, sa.and_(pe.submission_id == Submission.id, pe.criterion == "pe"))
+        .outerjoin(team, team.c.team_id == Submission.team_id)
         .where(Submission.event_id == event_id, Submission.status.in_(RANKABLE_STATUSES))
         .order_by(Submission.id)
     )
@@ -112,6 +124,11 @@ def board_inputs(*, session: Session, event_id: int, board: str, cut: datetime |
                 gwp_kgco2e=r.gwp_kgco2e,
                 duration_s=r.duration_s,
                 excluded=excluded,
+                adpe_kgsbeq=r.adpe_kgsbeq,
+                pe_mj=r.pe_mj,
+                team_gwp_kgco2e=r.team_gwp_kgco2e,
+                team_energy_j=r.team_energy_j,
+                team_jobs=int(r.team_jobs) if r.team_jobs is not None else None,
             )
         )
     return inputs

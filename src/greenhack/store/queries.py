@@ -88,6 +88,13 @@ def _team_stats(event_id: int, until: datetime | None) -> sa.Subquery:
     return stmt.group_by(Submission.team_id).subquery()
 
 
+def team_totals(*, event_id: int, until: datetime | None = None) -> sa.Subquery:
+    """Per team (``team_id``): ``submissions_count`` (jobs counted toward its limit), ``team_energy_j`` and
+    ``team_gwp_kgco2e`` of all its jobs created up to ``until``: the board's team footprint, which the ranking's
+    ``team_*`` quantities read too."""
+    return _team_stats(event_id, until)
+
+
 def _check_board(name: str) -> None:
     if name not in BOARDS:
         raise ValueError(f"board must be one of {', '.join(BOARDS)}, not {name!r}")

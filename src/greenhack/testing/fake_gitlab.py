@@ -25,6 +25,8 @@ Served under ``/api/v4`` with ``PRIVATE-TOKEN`` (or ``Authorization: Bearer``) c
               ``PUT .../discussions/:discussion_id/notes/:note_id`` (only by the note's author, else 403)
 - MRs:        ``GET .../repository/commits/:sha/merge_requests``, ``GET|POST /projects/:id/merge_requests/:iid/notes``,
               ``PUT .../notes/:note_id`` (only by the note's author)
+- files:      ``GET /projects/:id/repository/files/:file_path?ref=`` (the path URL-encoded; ``ref`` required, as in
+              GitLab: 400 without it, 404 ``File Not Found``), files added with :meth:`FakeGitLab.add_file`
 
 ``:id`` is a number or a URL-encoded full path, as in GitLab. Lists are paginated with ``page``/``per_page``,
 ``Link`` and ``X-Next-Page`` headers. Faults are injected with :meth:`FakeGitLab.fail`.
@@ -32,6 +34,8 @@ Served under ``/api/v4`` with ``PRIVATE-TOKEN`` (or ``Authorization: Bearer``) c
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import secrets
@@ -141,6 +145,8 @@ class _State:
     merge_requests: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     # (project id, mr iid) -> notes
     mr_notes: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    # (project id, ref) -> file path -> content
+    files: dict[tuple[int, str], dict[str, bytes]] = field(default_factory=dict)
     next_id: int = 1000
 
 
@@ -324,6 +330,13 @@ class FakeGitLab:
 
     def create_project(self, path: str, *, namespace_id: int) -> dict[str, Any]:
         return self._create_project({"name": path, "path": path, "namespace_id": namespace_id})
+
+    def add_file(self, project: int | str, path: str, content: bytes | str, *, ref: str = "main") -> None:
+        """Put a file in a project's repository at ``ref`` (a branch name), as a push would."""
+        data = content.encode() if isinstance(content, str) else content
+        with self._lock:
+            pid = self._project(str(project))["id"]
+            self._state.files.setdefault((pid, ref), {})[path] = data
 
     def run_job(
         self,
@@ -1195,6 +1208,11 @@ class FakeGitLab:
                             latest[(x["name"], x["ref"])] = x
                         rows = list(latest.values())
                     return 200, [{k: v for k, v in x.items() if not k.startswith("_")} for x in rows]
+                case ("GET", ["projects", pid, "repository", "files", file_path]):
+                    project = self._project(pid)
+                    if not q.get("ref"):
+                        raise _BadRequest("ref is missing")
+                    return 200, self._file_json(project, file_path, q["ref"])
                 case ("GET", ["projects", pid, "repository", "commits", sha, "merge_requests"]):
                     project = self._project(pid)
                     self._commit_known(project["id"], sha)
@@ -1242,6 +1260,27 @@ class FakeGitLab:
                         raise _NotFound("404 Note Not Found")
                     return 200, self._edit_note(note, body)
         raise _NotFound("404 Not Found")
+
+    def _file_json(self, project: Mapping[str, Any], path: str, ref: str) -> dict[str, Any]:
+        """A file as ``GET /projects/:id/repository/files/:file_path`` returns it (GitLab's documented fields)."""
+        content = self._state.files.get((project["id"], ref), {}).get(path)
+        if content is None:
+            raise _NotFound("404 File Not Found")
+        digest = hashlib.sha256(content).hexdigest()
+        commit = hashlib.sha1(f"{project['id']}:{ref}".encode()).hexdigest()
+        return {
+            "file_name": path.rsplit("/", 1)[-1],
+            "file_path": path,
+            "size": len(content),
+            "encoding": "base64",
+            "content": base64.b64encode(content).decode(),
+            "content_sha256": digest,
+            "ref": ref,
+            "blob_id": hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest(),
+            "commit_id": commit,
+            "last_commit_id": commit,
+            "execute_filemode": False,
+        }
 
     def _mr_notes(self, pid: str, iid: str) -> list[dict[str, Any]]:
         project = self._project(pid)

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from greenhack import __version__
@@ -92,7 +93,9 @@ def create_app(
         yield
         engine.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline: the same FastAPI app, with Swagger UI and ReDoc served from the fastapi-offline package's
+    # files (/static-offline-docs) instead of a CDN, so the API docs work at venues without internet
+    app = FastAPIOffline(
         title="greenhack leaderboard",
         version=__version__,
         description=f"Board of {config.event.name}: performance and environmental footprint of every submission.",

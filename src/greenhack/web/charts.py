@@ -1,42 +1,62 @@
 """Server-rendered SVG charts: performance vs impact (with the Pareto front) and power timelines.
 
 Why SVG from the server rather than a JavaScript chart library: the board must work offline at event venues
-and on phones; an inline SVG needs no script, no CDN and no vendored bundle, scales with the page, prints, and
-carries native tooltips (``<title>``) and an accessible name. Live updates re-fetch the rendered chart.
+and on phones; an inline SVG needs no script, no CDN and no vendored bundle, scales with the page (a ``viewBox``
+and ``width: 100%``), prints, and carries native tooltips (``<title>``) and an accessible name. Live updates
+re-fetch the rendered chart.
 
-Geometry is computed here (scales, ticks, points), markup is escaped with markupsafe.
+Geometry is computed here (scales, ticks, margins, points), markup is escaped with markupsafe. Numbers on the
+axes are written with :mod:`greenhack.units`: one unit per linear axis, named in its label; on a log axis each
+tick names its own (``10 µg``, ``1 mg``). Margins are sized for the longest tick label at the largest font the
+stylesheet uses (phones), so no label is cut off.
+
+Every point of the Pareto chart is a link to its submission page with a tooltip naming the team, the
+submission and its numbers; the front's points also carry a visible label (as long as labels do not collide). A
+point may carry intervals (``impact_low``/``impact_high``, ``performance_low``/``performance_high``): they are
+drawn as error bars. BoaviztAPI's min-max range of a front point's impact is drawn as a faint line.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import Markup, escape
 
 from greenhack.store.views import ParetoPoint
+from greenhack.units import Scale, family_of, format_number, pick_scale, tick_label
 
 __all__ = [
     "Axis",
     "BOTTOM",
+    "ChartPoint",
     "HEIGHT",
-    "LEFT",
     "PALETTE",
     "RIGHT",
-    "TOP",
     "TimelineSeries",
     "WIDTH",
+    "chart_point",
     "nice_ticks",
     "pareto_chart",
     "timeline_chart",
 ]
 
-WIDTH, HEIGHT = 640, 360
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 48
+WIDTH, HEIGHT = 640, 400
+RIGHT, BOTTOM = 20, 60
+# the stylesheet writes chart text at 12 units, and at 18 on narrow screens (so it stays readable once the
+# chart is scaled down to a phone's width): margins are sized for the larger
+_LAYOUT_FONT = 18.0
+_CHAR_WIDTH = 0.6  # of the font size, for the digits and letters of tick labels
+_MAX_LABELS = 8
 # colour-blind-safe palette (Okabe-Ito), dark enough on white for 3:1 graphics contrast
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#6B5B00", "#56B4E9", "#000000")
+
+
+def _text_width(text: str, font: float = _LAYOUT_FONT) -> float:
+    return len(text) * _CHAR_WIDTH * font
 
 
 @dataclass(frozen=True)
@@ -57,14 +77,17 @@ class Axis:
         frac = 0.5 if hi == lo else (self._t(value) - lo) / (hi - lo)
         return self.start + frac * (self.end - self.start)
 
-    def ticks(self) -> list[float]:
+    def ticks(self, count: int = 5) -> list[float]:
         if self.log:
             first, last = math.floor(math.log10(self.lo)), math.ceil(math.log10(self.hi))
-            return [10.0**e for e in range(first, last + 1) if self.lo <= 10.0**e <= self.hi] or [
-                self.lo,
-                self.hi,
-            ]
-        return nice_ticks(self.lo, self.hi)
+            decades = [10.0**e for e in range(first, last + 1) if self.lo <= 10.0**e <= self.hi]
+            if len(decades) <= 2:
+                # few decades: 1, 2 and 5 times each power of ten
+                steps = [m * 10.0**e for e in range(first, last + 1) for m in (1, 2, 5)]
+                return [t for t in steps if self.lo <= t <= self.hi] or [self.lo, self.hi]
+            stride = math.ceil(len(decades) / max(2, count + 1))
+            return decades[::stride] or [self.lo, self.hi]
+        return nice_ticks(self.lo, self.hi, count)
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -82,12 +105,54 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return ticks
 
 
-def _fmt(value: float) -> str:
-    if value == 0:
-        return "0"
-    if abs(value) >= 1e4 or abs(value) < 1e-3:
-        return f"{value:.1e}"
-    return f"{value:.4g}"
+@dataclass(frozen=True)
+class ChartPoint:
+    """One submission on the Pareto chart.
+
+    Attributes:
+        submission_id / team_name: what the point links to and is named after.
+        performance: the event metric; ``performance_low``/``performance_high`` its interval, when known.
+        impact: the impact (in the chart's impact unit); ``impact_low``/``impact_high`` its interval (the
+            measurement's uncertainty), when known.
+        range_min / range_max: BoaviztAPI's min-max range of the impact (shared by every job on a server).
+        pareto: on the Pareto front.
+    """
+
+    submission_id: int
+    team_name: str
+    performance: float
+    impact: float
+    pareto: bool
+    impact_low: float | None = None
+    impact_high: float | None = None
+    performance_low: float | None = None
+    performance_high: float | None = None
+    range_min: float | None = None
+    range_max: float | None = None
+
+
+def chart_point(
+    point: ParetoPoint | ChartPoint,
+    *,
+    impact_interval: tuple[float, float] | None = None,
+    performance_interval: tuple[float, float] | None = None,
+) -> ChartPoint:
+    """A stored :class:`~greenhack.store.views.ParetoPoint` as a chart point, with intervals when given."""
+    if isinstance(point, ChartPoint):
+        return point
+    return ChartPoint(
+        submission_id=point.submission_id,
+        team_name=point.team_name,
+        performance=point.performance,
+        impact=point.impact_total,
+        pareto=point.pareto,
+        impact_low=impact_interval[0] if impact_interval else None,
+        impact_high=impact_interval[1] if impact_interval else None,
+        performance_low=performance_interval[0] if performance_interval else None,
+        performance_high=performance_interval[1] if performance_interval else None,
+        range_min=point.impact_min,
+        range_max=point.impact_max,
+    )
 
 
 def _padded(lo: float, hi: float, log: bool) -> tuple[float, float]:
@@ -97,27 +162,46 @@ def _padded(lo: float, hi: float, log: bool) -> tuple[float, float]:
     return lo - 0.05 * span, hi + 0.05 * span
 
 
-def _frame(x: Axis, y: Axis, x_label: str, y_label: str) -> list[str]:
+@dataclass(frozen=True)
+class _Ticks:
+    """An axis's tick values (in the axis's own units) and their labels."""
+
+    values: list[float]
+    labels: list[str]
+
+
+def _x_tick_text(px: float, label: str, y: float) -> str:
+    half = _text_width(label) / 2
+    anchor, at = "middle", px
+    if px + half > WIDTH - 2:
+        anchor, at = "end", WIDTH - 2.0
+    elif px - half < 2:
+        anchor, at = "start", 2.0
+    return f'<text x="{at:.1f}" y="{y:.1f}" text-anchor="{anchor}">{escape(label)}</text>'
+
+
+def _frame(x: Axis, y: Axis, xt: _Ticks, yt: _Ticks, x_label: str, y_label: str) -> list[str]:
+    left, top = x.start, y.end
     out = [
         (
-            f'<rect x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" height="{HEIGHT - TOP - BOTTOM}" '
+            f'<rect x="{left:.1f}" y="{top:.1f}" width="{x.end - left:.1f}" height="{y.start - top:.1f}" '
             'class="chart-bg"/>'
         )
     ]
-    for tick in x.ticks():
+    for tick, label in zip(xt.values, xt.labels, strict=True):
         px = x(tick)
-        out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" class="grid"/>')
-        out.append(f'<text x="{px:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{_fmt(tick)}</text>')
-    for tick in y.ticks():
+        out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top:.1f}" y2="{y.start:.1f}" class="grid"/>')
+        out.append(_x_tick_text(px, label, y.start + 20))
+    for tick, label in zip(yt.values, yt.labels, strict=True):
         py = y(tick)
-        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{py:.1f}" y2="{py:.1f}" class="grid"/>')
-        out.append(f'<text x="{LEFT - 6}" y="{py + 4:.1f}" text-anchor="end">{_fmt(tick)}</text>')
+        out.append(f'<line x1="{left:.1f}" x2="{x.end:.1f}" y1="{py:.1f}" y2="{py:.1f}" class="grid"/>')
+        out.append(f'<text x="{left - 6:.1f}" y="{py + 4:.1f}" text-anchor="end">{escape(label)}</text>')
     out.append(
-        f'<text x="{(LEFT + WIDTH - RIGHT) / 2:.0f}" y="{HEIGHT - 8}" text-anchor="middle" class="axis-label">'
+        f'<text x="{(left + x.end) / 2:.0f}" y="{HEIGHT - 10}" text-anchor="middle" class="axis-label">'
         f"{escape(x_label)}</text>"
     )
     out.append(
-        f'<text transform="translate(14 {(TOP + HEIGHT - BOTTOM) / 2:.0f}) rotate(-90)" text-anchor="middle" '
+        f'<text transform="translate(16 {(top + y.start) / 2:.0f}) rotate(-90)" text-anchor="middle" '
         f'class="axis-label">{escape(y_label)}</text>'
     )
     return out
@@ -125,76 +209,222 @@ def _frame(x: Axis, y: Axis, x_label: str, y_label: str) -> list[str]:
 
 def _svg(body: list[str], label: str, css_class: str) -> Markup:
     return Markup(
-        f'<svg class="chart {css_class}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}" '
-        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(label)}</title>' + "".join(body) + "</svg>"
+        f'<svg class="chart {css_class}" viewBox="0 0 {WIDTH} {HEIGHT}" preserveAspectRatio="xMidYMid meet" '
+        f'role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(label)}</title>" + "".join(body) + "</svg>"
     )
 
 
+def _empty(message: str, label: str, css_class: str) -> Markup:
+    return _svg(
+        [f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">{escape(message)}</text>'],
+        label,
+        f"{css_class} empty",
+    )
+
+
+def _left_margin(labels: Sequence[str]) -> float:
+    # the rotated axis label (about 24 units), a gap, the longest tick label
+    return 34.0 + max((_text_width(t) for t in labels), default=0.0)
+
+
+_LABEL_UNIT = re.compile(r"^(?P<name>.*?)\s*\((?P<unit>[^()]+)\)\s*$")
+
+
+def _name_and_unit(impact_label: str, impact_unit: str | None) -> tuple[str, str | None]:
+    """The impact's name and the unit its values are in: ``impact_unit``, or (for callers that write the label
+    as ``gwp (kgCO2e)``) the known unit between the label's trailing parentheses."""
+    match = _LABEL_UNIT.match(impact_label)
+    if match and family_of(match.group("unit")) is not None:
+        return match.group("name"), impact_unit or match.group("unit")
+    return impact_label, impact_unit
+
+
+@dataclass(frozen=True)
+class _LegendItem:
+    css: str
+    text: str
+    shape: str  # dot | line | bar
+
+
+def _legend(items: Sequence[_LegendItem], *, left: float) -> list[str]:
+    """One row of legend entries above the plot (a second row when they do not fit)."""
+    out, x, y = [], left, 18.0
+    for item in items:
+        width = 22 + _text_width(item.text)
+        if x + width > WIDTH - 4 and x > left:
+            x, y = left, y + 22
+        if item.shape == "dot":
+            out.append(f'<rect class="legend-swatch {item.css}" x="{x:.1f}" y="{y - 10:.1f}" width="10" '
+                       'height="10" rx="5"/>')  # fmt: skip
+        elif item.shape == "line":
+            out.append(f'<line class="{item.css} legend-mark" x1="{x:.1f}" x2="{x + 14:.1f}" y1="{y - 5:.1f}" y2="{y - 5:.1f}"/>')
+        else:
+            out.append(
+                f'<path class="{item.css} legend-mark" d="M{x:.1f} {y - 5:.1f}H{x + 14:.1f}M{x:.1f} {y - 9:.1f}V{y - 1:.1f}'
+                f'M{x + 14:.1f} {y - 9:.1f}V{y - 1:.1f}"/>'
+            )
+        out.append(f'<text class="legend" x="{x + 20:.1f}" y="{y:.1f}">{escape(item.text)}</text>')
+        x += width + 12
+    return out
+
+
+def _legend_height(items: Sequence[_LegendItem], *, left: float) -> float:
+    rows, x = 1, left
+    for item in items:
+        width = 22 + _text_width(item.text)
+        if x + width > WIDTH - 4 and x > left:
+            rows, x = rows + 1, left
+        x += width + 12
+    return 12.0 + 22.0 * rows
+
+
 def pareto_chart(
-    points: Sequence[ParetoPoint],
+    points: Sequence[ParetoPoint | ChartPoint],
     *,
     metric: str,
     higher_is_better: bool,
     impact_label: str,
+    impact_unit: str | None = None,
     link: str = "/submissions/{id}",
 ) -> Markup:
     """Performance (y) against impact (x, log scale when it spans more than a decade) of every point, the
-    Pareto front drawn as a step line through the points flagged ``pareto``, each front point linked to its
-    page; the other points are drawn as one compact path so that a board of 10,000 submissions stays light."""
-    label = f"{metric} against {impact_label} of every scored submission, Pareto front highlighted"
+    Pareto front drawn as a step line through the points flagged ``pareto``; every point a link to its page
+    with a tooltip, the front's points labelled with their team, a legend, error bars where intervals are given.
+
+    Args:
+        points: the board's scored submissions (stored points, or chart points carrying intervals).
+        metric / higher_is_better: the event metric and its direction.
+        impact_label: the impact's name (``gwp``); ``gwp (kgCO2e)`` also names the unit of the values.
+        impact_unit: the unit the impacts are given in (``kgCO2e``); the axis picks the unit it writes.
+        link: the page of a point, ``{id}`` being its submission id.
+    """
+    name, unit = _name_and_unit(impact_label, impact_unit)
+    label = f"{metric} against {name} of every scored submission, Pareto front highlighted"
     if not points:
-        return _svg(
-            [f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">No scored submission yet</text>'],
-            label,
-            "pareto-chart empty",
-        )
-    xs = [p.impact_total for p in points] + [v for p in points for v in (p.impact_min, p.impact_max) if v]
+        return _empty("No scored submission yet", label, "pareto-chart")
+    pts = [chart_point(p) for p in points]
+    xs = [p.impact for p in pts] + [
+        v for p in pts for v in (p.range_min, p.range_max, p.impact_low, p.impact_high) if v is not None
+    ]
     positive = [v for v in xs if v > 0]
     log = bool(positive) and len(positive) == len(xs) and max(positive) / min(positive) > 10
     x_lo, x_hi = _padded(min(xs), max(xs), log)
-    if not log:
-        x_lo = max(0.0, x_lo) if min(xs) >= 0 else x_lo
-    ys = [p.performance for p in points]
+    if not log and min(xs) >= 0:
+        x_lo = max(0.0, x_lo)
+    ys = [p.performance for p in pts] + [
+        v for p in pts for v in (p.performance_low, p.performance_high) if v is not None
+    ]
     y_lo, y_hi = _padded(min(ys), max(ys), False)
-    x = Axis(x_lo, x_hi, LEFT, WIDTH - RIGHT, log=log)
-    y = Axis(y_lo, y_hi, HEIGHT - BOTTOM, TOP)
+
+    # axes in the units they are written in: a linear x axis in one unit picked from the values
+    scale: Scale = pick_scale([p.impact for p in pts], unit) if unit else Scale("", "", 1.0)
+    y_values = nice_ticks(y_lo, y_hi)
+    y_labels = [format_number(v, sig=3) for v in y_values]
+    left = _left_margin(y_labels)
     direction = "higher" if higher_is_better else "lower"
-    body = _frame(
-        x,
-        y,
-        f"{impact_label}{' (log scale)' if log else ''}: lower is better",
-        f"{metric}: {direction} is better",
+    has_bars = any(
+        p.impact_low is not None or p.performance_low is not None for p in pts
     )
-    front = sorted((p for p in points if p.pareto), key=lambda p: p.impact_total)
+    has_range = any(p.pareto and p.range_min is not None and p.range_max is not None for p in pts)
+    items = [
+        _LegendItem("on-front", "Pareto front", "dot"),
+        _LegendItem("behind", "behind the front", "dot"),
+    ]
+    if len([p for p in pts if p.pareto]) > 1:
+        items.append(_LegendItem("front", "front line", "line"))
+    if has_range:
+        items.append(_LegendItem("range", "BoaviztAPI range", "line"))
+    if has_bars:
+        items.append(_LegendItem("error-bar", "measurement interval", "bar"))
+    top = _legend_height(items, left=left)
+    if log:
+        x = Axis(x_lo, x_hi, left, WIDTH - RIGHT, log=True)
+        x_ticks = x.ticks()
+        x_text = [tick_label(v, unit) if unit else format_number(v) for v in x_ticks]
+        family = family_of(unit) if unit else None
+        suffix = f" in {family.suffix}" if family is not None and family.suffix else ""
+        x_label = f"{name}{suffix} (log scale): lower is better"
+
+        def px(value: float) -> float:
+            return x(max(value, x_lo))
+    else:
+        x = Axis(scale(x_lo), scale(x_hi), left, WIDTH - RIGHT)
+        x_ticks = nice_ticks(x.lo, x.hi)
+        x_text = [format_number(v, sig=3) for v in x_ticks]
+        x_label = f"{name} ({scale.unit}): lower is better" if scale.unit else f"{name}: lower is better"
+
+        def px(value: float) -> float:
+            return x(scale(value))
+
+    y = Axis(y_lo, y_hi, HEIGHT - BOTTOM, top)
+    body = _legend(items, left=left)
+    body += _frame(x, y, _Ticks(x_ticks, x_text), _Ticks(y_values, y_labels), x_label, f"{metric}: {direction} is better")
+
+    front = sorted((p for p in pts if p.pareto), key=lambda p: p.impact)
     if len(front) > 1:
         steps: list[str] = []
         for i, p in enumerate(front):
             if i:
-                steps.append(f"{x(p.impact_total):.1f},{y(front[i - 1].performance):.1f}")
-            steps.append(f"{x(p.impact_total):.1f},{y(p.performance):.1f}")
+                steps.append(f"{px(p.impact):.1f},{y(front[i - 1].performance):.1f}")
+            steps.append(f"{px(p.impact):.1f},{y(p.performance):.1f}")
         body.append(f'<polyline class="front" points="{" ".join(steps)}"/>')
-    # dominated points: one compact path of round dots (a board may hold 10,000 submissions); front points:
-    # each a linked circle with a tooltip and its impact range
-    dominated = [p for p in points if not p.pareto]
-    if dominated:
-        dots = "".join(f"M{x(p.impact_total):.1f} {y(p.performance):.1f}h0" for p in dominated)
-        body.append(
-            f'<path class="dots" d="{dots}"><title>{len(dominated)} submissions behind the front</title></path>'
-        )
     for p in front:
-        if p.impact_min is not None and p.impact_max is not None and p.impact_max > p.impact_min:
+        if p.range_min is not None and p.range_max is not None and p.range_max > p.range_min:
             body.append(
-                f'<line class="range" x1="{x(max(p.impact_min, x_lo)):.1f}" x2="{x(p.impact_max):.1f}" '
+                f'<line class="range" x1="{px(p.range_min):.1f}" x2="{px(p.range_max):.1f}" '
                 f'y1="{y(p.performance):.1f}" y2="{y(p.performance):.1f}"/>'
             )
-    for p in front:
-        tip = f"{p.team_name} #{p.submission_id}: {metric} {p.performance:.4g}, {_fmt(p.impact_total)}"
-        body.append(
-            f'<a href="{escape(link.format(id=p.submission_id))}"><circle class="point on-front" '
-            f'cx="{x(p.impact_total):.1f}" cy="{y(p.performance):.1f}" r="5" '
-            f'data-submission="{p.submission_id}"><title>{escape(tip)}</title></circle></a>'
+    for p in pts:
+        body.extend(_error_bars(p, px, y))
+
+    def impact_text(value: float) -> str:
+        return scale.format(value) if unit else format_number(value)
+
+    # points behind the front first, so the front is drawn over them
+    labelled: list[tuple[float, float]] = []
+    for p in sorted(pts, key=lambda p: p.pareto):
+        cx, cy = px(p.impact), y(p.performance)
+        where = "on the Pareto front" if p.pareto else "behind the front"
+        tip = (
+            f"{p.team_name}, submission {p.submission_id}: {metric} {format_number(p.performance, sig=4)}, "
+            f"{name} {impact_text(p.impact)} ({where})"
         )
+        css = "point on-front" if p.pareto else "point behind"
+        body.append(
+            f'<a href="{escape(link.format(id=p.submission_id))}"><circle class="{css}" cx="{cx:.1f}" '
+            f'cy="{cy:.1f}" r="{5 if p.pareto else 3.5}" data-submission="{p.submission_id}">'
+            f"<title>{escape(tip)}</title></circle></a>"
+        )
+        if p.pareto and len(labelled) < _MAX_LABELS:
+            text = p.team_name if len(p.team_name) <= 16 else p.team_name[:15] + "…"
+            if all(abs(cy - ly) > 14 or abs(cx - lx) > 90 for lx, ly in labelled):
+                labelled.append((cx, cy))
+                anchor, dx = ("end", -8) if cx + 8 + _text_width(text, 12.0) > WIDTH - 2 else ("start", 8)
+                body.append(
+                    f'<text class="point-label" x="{cx + dx:.1f}" y="{cy - 6:.1f}" text-anchor="{anchor}" '
+                    f'aria-hidden="true">{escape(text)}</text>'
+                )
     return _svg(body, label, "pareto-chart")
+
+
+def _error_bars(p: ChartPoint, px: Callable[[float], float], y: Axis) -> list[str]:
+    """Error bars of a point's intervals (horizontal: impact; vertical: performance), with caps."""
+    out = []
+    cx, cy = px(p.impact), y(p.performance)
+    if p.impact_low is not None and p.impact_high is not None:
+        x1, x2 = px(p.impact_low), px(p.impact_high)
+        out.append(
+            f'<path class="error-bar" data-submission="{p.submission_id}" '
+            f'd="M{x1:.1f} {cy:.1f}H{x2:.1f}M{x1:.1f} {cy - 4:.1f}V{cy + 4:.1f}M{x2:.1f} {cy - 4:.1f}V{cy + 4:.1f}"/>'
+        )
+    if p.performance_low is not None and p.performance_high is not None:
+        y1, y2 = y(p.performance_low), y(p.performance_high)
+        out.append(
+            f'<path class="error-bar" data-submission="{p.submission_id}" '
+            f'd="M{cx:.1f} {y1:.1f}V{y2:.1f}M{cx - 4:.1f} {y1:.1f}H{cx + 4:.1f}M{cx - 4:.1f} {y2:.1f}H{cx + 4:.1f}"/>'
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -206,31 +436,45 @@ class TimelineSeries:
 
 
 def timeline_chart(series: Sequence[TimelineSeries], *, start: datetime, end: datetime) -> Markup:
-    """Power (W) of each component over the job's window, one line per component, with a legend."""
-    label = "Power of each component over the job's window, in watts"
+    """Power of each component over the job's window, one line per component, with a legend; time in seconds
+    or minutes since the start and power in W (or kW, mW) as the values call for."""
+    label = "Power of each component over the job's window"
     drawn = [s for s in series if s.points]
     if not drawn:
-        return _svg(
-            [f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">No power samples stored</text>'],
-            label,
-            "timeline-chart empty",
-        )
+        return _empty("No power samples stored", label, "timeline-chart")
     duration_s = max((end - start).total_seconds(), 1e-9)
     t_hi = max(duration_s, *((t - start).total_seconds() for s in drawn for t, _ in s.points))
     t_lo = min(0.0, *((t - start).total_seconds() for s in drawn for t, _ in s.points))
     p_hi = max(w for s in drawn for _, w in s.points)
-    x = Axis(t_lo, t_hi, LEFT, WIDTH - RIGHT)
-    y = Axis(0.0, p_hi * 1.1 if p_hi > 0 else 1.0, HEIGHT - BOTTOM, TOP)
-    body = _frame(x, y, "seconds since the job started", "power (W)")
+    time_scale = pick_scale([t_hi], "s")
+    power_scale = pick_scale([p_hi], "W")
+    y_top = power_scale(p_hi * 1.1) if p_hi > 0 else 1.0
+    y_values = nice_ticks(0.0, y_top)
+    y_labels = [format_number(v, sig=3) for v in y_values]
+    left = _left_margin(y_labels)
+    x = Axis(time_scale(t_lo), time_scale(t_hi), left, WIDTH - RIGHT)
+    y = Axis(0.0, y_top, HEIGHT - BOTTOM, 16.0)
+    x_values = nice_ticks(x.lo, x.hi)
+    words = {"h": "hours", "min": "minutes", "s": "seconds", "ms": "milliseconds"}
+    body = _frame(
+        x,
+        y,
+        _Ticks(x_values, [format_number(v, sig=3) for v in x_values]),
+        _Ticks(y_values, y_labels),
+        f"{words.get(time_scale.unit, time_scale.unit)} since the job started",
+        f"power ({power_scale.unit})",
+    )
     for i, s in enumerate(drawn):
         colour = PALETTE[i % len(PALETTE)]
-        pts = " ".join(f"{x((t - start).total_seconds()):.1f},{y(w):.1f}" for t, w in s.points)
+        pts = " ".join(
+            f"{x(time_scale((t - start).total_seconds())):.1f},{y(power_scale(w)):.1f}" for t, w in s.points
+        )
         body.append(
             f'<polyline class="series" data-series="{escape(s.name)}" stroke="{colour}" points="{pts}">'
             f"<title>{escape(s.name)}</title></polyline>"
         )
         body.append(
-            f'<rect x="{LEFT + 8}" y="{TOP + 8 + 16 * i}" width="12" height="4" fill="{colour}"/>'
-            f'<text x="{LEFT + 24}" y="{TOP + 14 + 16 * i}">{escape(s.name)}</text>'
+            f'<rect x="{left + 8:.1f}" y="{16 + 8 + 22 * i}" width="12" height="4" fill="{colour}"/>'
+            f'<text x="{left + 24:.1f}" y="{16 + 14 + 22 * i}">{escape(s.name)}</text>'
         )
     return _svg(body, label, "timeline-chart")

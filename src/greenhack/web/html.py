@@ -76,7 +76,8 @@ def board_page(
             view.points().points,
             metric=cfg.performance.metric,
             higher_is_better=cfg.performance.higher_is_better,
-            impact_label=f"{cfg.impact.criterion} ({cfg.impact.unit})",
+            impact_label=cfg.impact.criterion,
+            impact_unit=cfg.impact.unit,
         )
         page = context.templates.get_template("board.html").render(
             request=request,

@@ -1,55 +1,54 @@
-"""Jinja2 filters that format numbers with their units for the pages."""
+"""Jinja2 filters and globals that write numbers with their units for the pages (see :mod:`greenhack.units`).
+
+A table column or a group of cards names its unit once: ``{% set s = scale_for(rows | map(attribute="energy_j"),
+"J") %}`` picks it from the values shown, ``{{ s.unit }}`` goes in the header and ``{{ s.number(v) }}`` in each
+cell. ``| energy`` and ``| impact(unit)`` write a value on its own in the unit that suits it.
+"""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable
 from datetime import datetime
 
 from jinja2 import Environment
 
-__all__ = ["fmt_duration", "fmt_energy", "fmt_impact", "fmt_number", "fmt_time", "install_filters"]
+from greenhack.impacts.equivalences import picture_text
+from greenhack.units import Scale, format_number, format_quantity, pick_scale
+from greenhack.wording import plural, rank_text, shown_status, why_not_ranked
+
+__all__ = [
+    "fmt_duration",
+    "fmt_energy",
+    "fmt_impact",
+    "fmt_number",
+    "fmt_time",
+    "install_filters",
+    "scale_for",
+]
 
 
 def fmt_number(value: float | None, digits: int = 4) -> str:
-    """``value`` with ``digits`` significant figures; an en dash for a missing value."""
-    if value is None or not math.isfinite(value):
-        return "–"
-    if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
-        return f"{value:.{max(1, digits - 1)}e}"
-    return f"{value:.{digits}g}"
+    """``value`` with ``digits`` significant figures, never in exponent notation; an en dash when missing."""
+    return format_number(value, sig=digits)
 
 
 def fmt_energy(energy_j: float | None) -> str:
-    """An energy given in J, written in J, Wh or kWh, whichever reads best."""
-    if energy_j is None:
-        return "–"
-    wh = energy_j / 3600.0
-    if wh >= 1000:
-        return f"{fmt_number(wh / 1000, 3)} kWh"
-    if wh >= 1:
-        return f"{fmt_number(wh, 3)} Wh"
-    return f"{fmt_number(energy_j, 3)} J"
-
-
-_SCALED = {
-    "kgCO2e": ("gCO2e", "mgCO2e"),
-    "kgSbeq": ("gSbeq", "mgSbeq"),
-    "MJ": ("kJ", "J"),
-    "kWh": ("Wh", "mWh"),
-}
+    """An energy given in J, written in J, Wh or kWh, whichever reads best for it."""
+    return format_quantity(energy_j, "J")
 
 
 def fmt_impact(value: float | None, unit: str | None) -> str:
-    """An impact in ``unit`` (kgCO2e, kgSbeq, MJ, kWh), scaled down by 1000s when small (g, mg; kJ; Wh)."""
+    """An impact in ``unit`` (kgCO2e, kgSbeq, MJ, kWh) written in the unit of its family that reads best."""
     if value is None or unit is None:
         return "–"
-    names = _SCALED.get(unit)
-    if names and value != 0:
-        if abs(value) < 1e-3:
-            return f"{fmt_number(value * 1e6, 3)} {names[1]}"
-        if abs(value) < 1:
-            return f"{fmt_number(value * 1e3, 3)} {names[0]}"
-    return f"{fmt_number(value, 3)} {unit}"
+    return format_quantity(value, unit)
+
+
+def scale_for(values: Iterable[float | None], unit: str | None) -> Scale:
+    """The one unit a column (or a group of cards) of ``values`` given in ``unit`` is written in."""
+    return pick_scale(list(values), unit or "")
+
+
 
 
 def fmt_time(value: datetime | None) -> str:
@@ -62,7 +61,7 @@ def fmt_duration(duration_s: float | None) -> str:
     if duration_s is None:
         return "–"
     if duration_s < 60:
-        return f"{duration_s:.3g} s"
+        return f"{format_number(duration_s, sig=3)} s"
     minutes, seconds = divmod(round(duration_s), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
@@ -70,5 +69,15 @@ def fmt_duration(duration_s: float | None) -> str:
 
 def install_filters(env: Environment) -> None:
     env.filters.update(
-        number=fmt_number, energy=fmt_energy, impact=fmt_impact, time=fmt_time, duration=fmt_duration
+        number=fmt_number,
+        energy=fmt_energy,
+        impact=fmt_impact,
+        quantity=lambda value, unit: format_quantity(value, unit),
+        picture=picture_text,
+        time=fmt_time,
+        duration=fmt_duration,
+        plural=plural,
+        status_text=lambda status, excluded=False: shown_status(status, excluded=bool(excluded)),
+        why_not_ranked=why_not_ranked,
     )
+    env.globals.update(scale_for=scale_for, rank_text=rank_text)
