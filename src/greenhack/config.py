@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -64,6 +63,10 @@ __all__ = [
     "Loc",
     "RankingWeights",
     "ZoneCode",
+    "ContentCheck",
+    "LocatedYaml",
+    "format_key_path",
+    "raw_mapping",
 ]
 
 # Performance metrics and whether a higher value is better.
@@ -444,7 +447,7 @@ class EventConfig(_Section):
 Loc = tuple[str | int, ...]
 
 
-def _format_path(loc: Loc) -> str:
+def format_key_path(loc: Loc) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -474,7 +477,7 @@ def _walk_nodes(
             _walk_nodes(item, child, lines, duplicates)
 
 
-class _LocatedYaml:
+class LocatedYaml:
     """A YAML document with the line of every key and list item."""
 
     def __init__(self, text: str, filename: str) -> None:
@@ -495,7 +498,7 @@ class _LocatedYaml:
         return None
 
     def problem(self, loc: Loc, message: str) -> ConfigProblem:
-        return ConfigProblem(self.filename, self.line_of(loc), _format_path(loc), message)
+        return ConfigProblem(self.filename, self.line_of(loc), format_key_path(loc), message)
 
 
 def _clean_loc(loc: tuple[int | str, ...]) -> Loc:
@@ -520,7 +523,7 @@ def _pydantic_message(error: Any) -> str:
     return message
 
 
-def _mapping(value: object) -> dict[str, Any]:
+def raw_mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
@@ -532,20 +535,20 @@ def _locate_message(loc: Loc, message: str) -> tuple[Loc, str]:
     return loc, message
 
 
-def _cross_checks(data: dict[str, Any], located: _LocatedYaml, source: Path | None) -> Iterator[ConfigProblem]:
+def _cross_checks(data: dict[str, Any], located: LocatedYaml, source: Path | None) -> Iterator[ConfigProblem]:
     """Problems that involve more than one key, or the file system.
 
     They read the raw YAML data (defensively), so they are reported together with type errors rather than only
     once every key has the right type.
     """
-    impact = _mapping(data.get("impact"))
-    ranking = _mapping(data.get("ranking"))
-    performance = _mapping(data.get("performance"))
+    impact = raw_mapping(data.get("impact"))
+    ranking = raw_mapping(data.get("ranking"))
+    performance = raw_mapping(data.get("performance"))
     servers = data.get("servers") if isinstance(data.get("servers"), list) else []
     names: dict[str, int] = {}
     tags: dict[str, str] = {}
     for index, raw in enumerate(servers):
-        server = _mapping(raw)
+        server = raw_mapping(raw)
         loc: Loc = ("servers", index)
         name = server.get("name")
         if isinstance(name, str):
@@ -567,7 +570,7 @@ def _cross_checks(data: dict[str, Any], located: _LocatedYaml, source: Path | No
                 )
             if isinstance(tag, str) and isinstance(name, str):
                 tags.setdefault(tag, name)
-        hardware = _mapping(server.get("hardware"))
+        hardware = raw_mapping(server.get("hardware"))
         if server.get("gpu") is None and hardware.get("gpu") is not None:
             yield located.problem(
                 (*loc, "hardware", "gpu"),
@@ -592,7 +595,7 @@ def _cross_checks(data: dict[str, Any], located: _LocatedYaml, source: Path | No
             yield located.problem(("ranking", "expression"), str(exc).splitlines()[0])
         else:
             yield from _expression_names(expression, performance.get("metric"), located)
-    truth = _mapping(data.get("task")).get("truth")
+    truth = raw_mapping(data.get("task")).get("truth")
     if isinstance(truth, str) and truth:
         path = Path(truth)
         if not path.is_absolute() and source is not None:
@@ -600,22 +603,19 @@ def _cross_checks(data: dict[str, Any], located: _LocatedYaml, source: Path | No
         if not path.is_file():
             relative = "" if Path(truth).is_absolute() else " (relative to the YAML file's folder)"
             yield located.problem(("task", "truth"), f"truth file {truth!r}{relative} does not exist")
-        else:
-            yield from _truth_contents(path, _mapping(data.get("task")), performance.get("metric"))
     yield from _minimum_in_range(performance, located)
-    yield from _hardware_names(servers, located)
-    yield from _job_timeout_form(_mapping(data.get("limits")), located)
+    yield from _job_timeout_form(raw_mapping(data.get("limits")), located)
 
 
 # --- checks of what would fail later (each reads the raw YAML defensively; a wrong type is reported elsewhere) --
 
 
-def _expression_names(expression: str, metric: object, located: _LocatedYaml) -> Iterator[ConfigProblem]:
+def _expression_names(expression: str, metric: object, located: LocatedYaml) -> Iterator[ConfigProblem]:
     """Every name of the ranking expression must be one the event gives a value for (the registry the ranking
     reads, greenhack.quantities): a metric other than the event's is never computed."""
     if not isinstance(metric, str) or metric not in METRICS:
         return
-    from greenhack.scoring.expression import parse_expression  # noqa: PLC0415
+    from greenhack.expression import parse_expression  # noqa: PLC0415
     from greenhack.quantities import not_provided  # noqa: PLC0415
 
     for name in sorted(parse_expression(expression).names):
@@ -626,28 +626,7 @@ def _expression_names(expression: str, metric: object, located: _LocatedYaml) ->
             yield located.problem(("ranking", "expression"), f"{where}{why}")
 
 
-def _truth_contents(path: Path, task: dict[str, Any], metric: object) -> Iterator[ConfigProblem]:
-    """The truth file read by the very validator scoring uses (header, target column, duplicate ids, empty
-    labels, numbers for a regression metric); its problems point into the truth file."""
-    if not isinstance(metric, str) or metric not in METRICS:
-        return
-    id_column, target_column = task.get("id_column", "id"), task.get("target_column", "label")
-    if not (isinstance(id_column, str) and id_column and isinstance(target_column, str) and target_column):
-        return
-    from greenhack.scoring.truth import parse_truth  # noqa: PLC0415
-
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        yield ConfigProblem(str(path), None, "task.truth", f"cannot read the truth file: {exc.strerror}")
-        return
-    try:
-        parse_truth(data, source=str(path), id_column=id_column, target_column=target_column, metric=metric)
-    except ConfigError as exc:
-        yield from exc.problems
-
-
-def _minimum_in_range(performance: dict[str, Any], located: _LocatedYaml) -> Iterator[ConfigProblem]:
+def _minimum_in_range(performance: dict[str, Any], located: LocatedYaml) -> Iterator[ConfigProblem]:
     metric, minimum = performance.get("metric"), performance.get("minimum")
     if metric not in METRIC_RANGES or isinstance(minimum, bool) or not isinstance(minimum, int | float):
         return
@@ -668,38 +647,7 @@ def _minimum_in_range(performance: dict[str, Any], located: _LocatedYaml) -> Ite
         )
 
 
-def _hardware_names(servers: list[Any], located: _LocatedYaml) -> Iterator[ConfigProblem]:
-    """CPU and GPU names BoaviztAPI would not match to their own model, with its matcher on the names it ships
-    (greenhack.impacts.names: the verdict the impacts step gives with the live server)."""
-    from greenhack.errors import HardwareNameError  # noqa: PLC0415
-    from greenhack.impacts.names import (  # noqa: PLC0415
-        SHIPPED_NAMES_VERSION,
-        offline_matcher,
-        resolve_name,
-        shipped_names,
-    )
-
-    for index, raw in enumerate(servers):
-        hardware = _mapping(_mapping(raw).get("hardware"))
-        for part, kind in (("cpu", "CPU"), ("gpu", "GPU")):
-            name = _mapping(hardware.get(part)).get("name")
-            if not isinstance(name, str) or not name.strip():
-                continue
-            loc: Loc = ("servers", index, "hardware", part, "name")
-            try:
-                resolve_name(
-                    name,
-                    offline_matcher(kind),
-                    partial(shipped_names, kind),
-                    kind=kind,
-                    key=_format_path(loc),
-                    version=SHIPPED_NAMES_VERSION,
-                )
-            except HardwareNameError as exc:
-                yield located.problem(loc, str(exc).removeprefix(f"{exc.key}: "))
-
-
-def _job_timeout_form(limits: dict[str, Any], located: _LocatedYaml) -> Iterator[ConfigProblem]:
+def _job_timeout_form(limits: dict[str, Any], located: LocatedYaml) -> Iterator[ConfigProblem]:
     """limits.job_timeout is passed to the CI component, whose input accepts only a whole number and one unit."""
     if "job_timeout" not in limits:
         return
@@ -726,10 +674,23 @@ def _job_timeout_form(limits: dict[str, Any], located: _LocatedYaml) -> Iterator
         )
 
 
-def parse_event(text: str, *, filename: str = "<event>", source: Path | None = None) -> EventConfig:
-    """Parse an event YAML text; raise ConfigError with every problem located."""
+ContentCheck = Callable[[dict[str, Any], "LocatedYaml", "Path | None"], Iterable[ConfigProblem]]
+"""A check of the raw YAML that needs more than the event's own models (the truth file's contents, the hardware
+catalogue): given the raw data, the located document and the YAML's path, it yields located problems.
+:mod:`greenhack.preflight` holds them (it sits above config, scoring and impacts, which config must not import)."""
+
+
+def parse_event(
+    text: str,
+    *,
+    filename: str = "<event>",
+    source: Path | None = None,
+    content_checks: Sequence[ContentCheck] = (),
+) -> EventConfig:
+    """Parse an event YAML text; raise ConfigError with every problem located, those of ``content_checks``
+    included (reported together with the type errors, on the raw data)."""
     try:
-        located = _LocatedYaml(text, filename)
+        located = LocatedYaml(text, filename)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -740,7 +701,7 @@ def parse_event(text: str, *, filename: str = "<event>", source: Path | None = N
         raise ConfigError([ConfigProblem(filename, None, "", f"not valid YAML: {exc}")]) from None
 
     problems = [
-        ConfigProblem(filename, line, _format_path(loc), "key given twice; the second would silently win")
+        ConfigProblem(filename, line, format_key_path(loc), "key given twice; the second would silently win")
         for loc, line in located.duplicates
     ]
     if not isinstance(located.data, dict):
@@ -755,14 +716,16 @@ def parse_event(text: str, *, filename: str = "<event>", source: Path | None = N
             loc, message = _locate_message(_clean_loc(error["loc"]), _pydantic_message(error))
             problems.append(located.problem(loc, message))
     problems.extend(_cross_checks(located.data, located, source))
+    for check in content_checks:
+        problems.extend(check(located.data, located, source))
     if problems or config is None:
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise ConfigError(problems)
     return config
 
 
-def load_event(path: str | Path) -> EventConfig:
-    """Read and validate an event YAML file."""
+def load_event(path: str | Path, *, content_checks: Sequence[ContentCheck] = ()) -> EventConfig:
+    """Read and validate an event YAML file (``content_checks``: see :func:`parse_event`)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -772,7 +735,7 @@ def load_event(path: str | Path) -> EventConfig:
         raise ConfigError([ConfigProblem(str(path), None, "", f"not UTF-8 text ({exc.reason})")]) from None
     except OSError as exc:
         raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {exc.strerror}")]) from None
-    return parse_event(text, filename=str(path), source=path.resolve())
+    return parse_event(text, filename=str(path), source=path.resolve(), content_checks=content_checks)
 
 
 def _limits_line(limits: LimitsSection) -> str:

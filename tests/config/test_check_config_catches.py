@@ -13,7 +13,8 @@ import yaml
 from typer.testing import CliRunner
 
 from greenhack.cli import app
-from greenhack.config import JOB_TIMEOUT_PATTERN, event_summary, load_event
+from greenhack.config import JOB_TIMEOUT_PATTERN, event_summary
+from greenhack.preflight import load_checked_event as load_event
 from greenhack.errors import ConfigError
 from greenhack.quantities import REGISTRY
 

@@ -13,7 +13,8 @@ from typing import Any, NoReturn
 
 import typer
 
-from greenhack.config import EventConfig, load_event
+from greenhack.config import EventConfig
+from greenhack.preflight import load_checked_event
 from greenhack.errors import ConfigError
 
 __all__ = [
@@ -71,7 +72,7 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
 def load_config_or_exit(path: Path) -> EventConfig:
     """Load the event YAML or print every problem (FILE:LINE: key: message) and exit 2."""
     try:
-        return load_event(path)
+        return load_checked_event(path)
     except ConfigError as exc:
         for problem in exc.problems:
             typer.secho(str(problem), err=True, fg="red")

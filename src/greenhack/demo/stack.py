@@ -26,7 +26,8 @@ from typing import Self
 import yaml
 from pydantic import SecretStr
 
-from greenhack.config import EventConfig, ServerConfig, load_event
+from greenhack.config import EventConfig, ServerConfig
+from greenhack.preflight import load_checked_event
 from greenhack.demo.telemetry import LiveScaphandre, MeasuredPowerTrace, parse_selector
 from greenhack.errors import ServiceError
 from greenhack.impacts.factors import FACTOR_CACHE_FILE
@@ -38,14 +39,13 @@ from greenhack.store.db import upgrade_database
 from greenhack.telemetry.profiles import SCAPHANDRE
 from greenhack.telemetry.prometheus import PrometheusClient
 from greenhack.telemetry.simulator import ExporterSim, SimDevice
+from greenhack.shipped import FACTORS_SNAPSHOT
 from greenhack.testing.fake_gitlab import FakeGitLab
 
 __all__ = ["FACTORS_SNAPSHOT", "DemoStack", "StackOptions", "target_labels"]
 
 log = logging.getLogger(__name__)
 
-# The factors BoaviztAPI 2.5.0 gives the demo server at the demo's location, in the platform's cache format.
-FACTORS_SNAPSHOT = "boavizta-factors.json"
 _GITLAB_TOKEN = "glpat-greenhack-demo"
 # what a previous demo run left in the work folder (removed at start: each demo is a fresh event)
 _PREVIOUS_RUN = ("greenhack.db", "greenhack.db-wal", "greenhack.db-shm", "data", "public", "jobs", "prometheus",
@@ -125,7 +125,7 @@ class DemoStack:
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
-        self.config: EventConfig = load_event(self.options.event_dir / "event.yaml")
+        self.config: EventConfig = load_checked_event(self.options.event_dir / "event.yaml")
         self.server: ServerConfig = self.config.servers[0]
         data_dir = wd / "data"
         data_dir.mkdir()

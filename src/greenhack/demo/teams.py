@@ -6,11 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greenhack.errors import ServiceError
+from greenhack.shipped import demo_event_dir
 
 __all__ = ["DEMO_TEAMS", "DemoTeam", "demo_event_dir", "team_script"]
-
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../greenhack
-
 
 @dataclass(frozen=True)
 class DemoTeam:
@@ -33,22 +31,6 @@ DEMO_TEAMS: tuple[DemoTeam, ...] = (
     DemoTeam("deep-thinkers", "two-layer perceptron, 20 epochs"),
     DemoTeam("naive-bayesics", "Gaussian naive Bayes"),
 )
-
-
-def demo_event_dir() -> Path:
-    """The folder holding the demo's ``event.yaml``, ``secrets/truth.csv`` and ``teams/``.
-
-    Inside a wheel it is ``greenhack/demo/_example``; in a source checkout or an editable install, the
-    repository's ``examples/demo``.
-
-    Raises:
-        ServiceError: neither exists (a broken install).
-    """
-    candidates = (_PACKAGE_DIR / "demo" / "_example", _PACKAGE_DIR.parents[1] / "examples" / "demo")
-    for candidate in candidates:
-        if (candidate / "event.yaml").is_file() and (candidate / "teams").is_dir():
-            return candidate
-    raise ServiceError("the demo event is missing (looked in " + ", ".join(str(c) for c in candidates) + ")")
 
 
 def team_script(event_dir: Path, team: DemoTeam) -> Path:

@@ -28,6 +28,7 @@ from greenhack.impacts import (
 )
 from greenhack.measure.report import MeasureImpacts, MeasureReport
 from greenhack.settings import Settings
+from greenhack.shipped import FACTORS_SNAPSHOT, demo_event_dir
 
 __all__ = ["impacts_for_report", "measure_impacts", "shipped_factors"]
 
@@ -112,10 +113,6 @@ def impacts_for_report(
 def shipped_factors(server: ServerConfig, event: EventConfig) -> ServerFactors | None:
     """The factors shipped with greenhack (the demo's BoaviztAPI 2.5.0 snapshot) for this server's hardware at
     the event's location, or None when they do not cover them."""
-    # imported here: the demo's stack (services, fake GitLab) is only needed on this path
-    from greenhack.demo.stack import FACTORS_SNAPSHOT  # noqa: PLC0415
-    from greenhack.demo.teams import demo_event_dir  # noqa: PLC0415
-
     snapshot = demo_event_dir() / FACTORS_SNAPSHOT
     if not snapshot.is_file():
         return None

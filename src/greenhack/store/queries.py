@@ -51,6 +51,7 @@ __all__ = [
     "submission_detail",
     "submissions_since",
     "team_detail",
+    "team_totals",
 ]
 
 

@@ -10,7 +10,7 @@ import os
 
 from fastapi import FastAPI
 
-from greenhack.config import load_event
+from greenhack.preflight import load_checked_event
 from greenhack.errors import SettingsError
 from greenhack.settings import Settings
 from greenhack.web.app import create_app
@@ -25,4 +25,4 @@ def app_from_environment() -> FastAPI:
     path = os.environ.get(EVENT_CONFIG_ENV)
     if not path:
         raise SettingsError(f"{EVENT_CONFIG_ENV} must name the event YAML")
-    return create_app(Settings(), load_event(path))
+    return create_app(Settings(), load_checked_event(path))
