@@ -73,6 +73,7 @@ def simulated_server(
     clock_offset_s: float = 0.0,
     node_exporter: bool = True,
     synchronised: bool = True,
+    gpu_counter: bool | None = None,
     counter_origin_s: float | None = None,
 ) -> SimulatedServer:
     """A server called ``name`` whose exporters serve ``job``'s host and GPU power.
@@ -80,7 +81,9 @@ def simulated_server(
     Args:
         name: the server's name, also the host part of its exporters' ``instance`` labels.
         job: the phased job it runs (:func:`~greenhack.telemetry.simulator.phased_job`).
-        gpu_exporter: ``dcgm`` (energy counter) or ``nvidia_smi`` (power gauge only).
+        gpu_exporter: ``dcgm`` (energy counter) or ``nvidia_smi`` (power gauge).
+        gpu_counter: serve the GPU's energy counter (default: dcgm does, nvidia_gpu_exporter only with its NVML
+            backend, so not by default).
         clock_offset_s: the server's clock minus Prometheus's.
         node_exporter: serve node_exporter's clock series (and name it in the server entry).
         synchronised: NTP keeps the server's clock synchronised (``node_timex_sync_status``).
@@ -92,7 +95,8 @@ def simulated_server(
     exporters: list[ScrapedExporter] = [
         ExporterSim(SCAPHANDRE, (SimDevice(job.cpu, counter_origin_s=origin_s, counter_offset_j=1e5),),
                     target_labels={"instance": f"{name}:{SCAPHANDRE.default_port}"}),
-        ExporterSim(profile, (gpu,), with_counter=profile is DCGM, hostname=name,
+        ExporterSim(profile, (gpu,), with_counter=profile is DCGM if gpu_counter is None else gpu_counter,
+                    hostname=name,
                     target_labels={"instance": f"{name}:{profile.default_port}"}),
     ]
     entry: dict[str, object] = {
