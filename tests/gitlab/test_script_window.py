@@ -257,3 +257,12 @@ def test_the_window_in_prometheus_clock_shifts_only_what_the_server_stamped() ->
     assert (start, end) == (TIMES.command_start - timedelta(seconds=2), TIMES.command_end - timedelta(seconds=2))
     fallback = script_window("no marks\n", **API)
     assert fallback.in_prometheus_clock(2.0) == (at(0), at(59.5))
+
+
+def test_a_lone_end_mark_starts_the_window_at_gitlabs_start_and_a_lone_mark_outside_falls_back() -> None:
+    window = script_window(f"{forged('end', 50)}\n", **API)
+    assert window.fallback is not None and window.fallback.code == "no_start_mark"
+    assert (window.start.source, window.start.at, window.end.at) == ("api", at(0), at(50))
+    late = script_window(f"{forged('start', 70)}\n", **API)
+    assert late.fallback is not None and late.fallback.code == "marks_outside_api_window"
+    assert (late.start.at, late.end.at) == (at(0), at(59.5))

@@ -33,25 +33,21 @@ POWER_METRICS: dict[ExporterKind, str] = {
     "scaphandre": "scaph_host_power_microwatts",
     "nvidia_smi": "nvidia_smi_power_draw_watts",
     "dcgm": "DCGM_FI_DEV_POWER_USAGE",
-    "node": "node_time_seconds",  # not a power: the clock whose offset corrects the window
 }
 _MOVING_METRICS: dict[ExporterKind, str] = {
     "scaphandre": "scaph_host_energy_microjoules",
     "nvidia_smi": "nvidia_smi_power_draw_watts",
     "dcgm": "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
-    "node": "node_time_seconds",
 }
 _FROZEN_CAUSE: dict[ExporterKind, str] = {
     "scaphandre": "Scaphandre serves frozen values when scraped faster than every 2 s, or when RAPL stops updating",
     "nvidia_smi": "a hung nvidia-smi behind the exporter repeats its last answer",
     "dcgm": "the DCGM host engine stopped collecting (check nv-hostengine and the -c collect interval)",
-    "node": "node_exporter's time collector is disabled",
 }
 _EXPORTER_TITLE: dict[ExporterKind, str] = {
     "scaphandre": "Scaphandre",
     "nvidia_smi": "nvidia_gpu_exporter",
     "dcgm": "dcgm-exporter",
-    "node": "node_exporter",
 }
 
 
@@ -189,7 +185,8 @@ def _clock_rules(exporter: ExporterTarget) -> list[dict[str, Any]]:
     )
     shifted = (
         f"Job windows on {exporter.server} are stamped by its clock and shifted by the measured offset; past "
-        "telemetry.max_clock_offset the results are held as needs_review. Check chrony/systemd-timesyncd on the server."
+        "telemetry.max_clock_offset the results are held as needs_review. Check chrony or systemd-timesyncd on "
+        "the server."
     )
     return [
         {
@@ -199,7 +196,8 @@ def _clock_rules(exporter: ExporterTarget) -> list[dict[str, Any]]:
             "labels": {**labels, "severity": "warning"},
             "annotations": {
                 "summary": f"node_exporter of {exporter.server} is down ({exporter.spec.address})",
-                "description": f"Prometheus cannot scrape {exporter.spec.address} (job {exporter.job}). " + consequence,
+                "description": f"Prometheus cannot scrape {exporter.spec.address} (job {exporter.job}). "
+                + consequence,
             },
         },
         {
@@ -221,7 +219,8 @@ def _clock_rules(exporter: ExporterTarget) -> list[dict[str, Any]]:
             "annotations": {
                 "summary": f"the clock of {exporter.server} is more than {CLOCK_OFFSET_ALERT_S * 1000:g} ms from "
                 "Prometheus's",
-                "description": "node_time_seconds is {{ $value | humanizeDuration }} away from its scrape time. " + shifted,
+                "description": "node_time_seconds is {{ $value | humanizeDuration }} away from its scrape time. "
+                + shifted,
             },
         },
         {

@@ -187,44 +187,36 @@ def script_window(log: str, *, api_start: datetime, api_end: datetime, truncated
     start, end = _pick(marks, "start"), _pick(marks, "end")
     where = f"GitLab's window {_when(api_start)} .. {_when(api_end)}"
 
-    if start is None and end is None:
-        unmarked = (
-            WindowFallback(
-                code="log_truncated",
-                message="the job log is longer than the platform reads and its part read holds no mark: the whole "
-                "of GitLab's job window is measured, the runner's housekeeping included",
-            )
-            if truncated
-            else WindowFallback(
-                code="no_marks",
-                message="the job log holds neither greenhack marks nor a step_script section (an older runner or "
-                "CI component): the whole of GitLab's job window is measured, the runner's housekeeping included",
-            )
-        )
-        return api_window(api_start, api_end, fallback=unmarked)
+    def fall_back(code: FallbackCode, message: str) -> ScriptWindow:
+        window = api_window(api_start, api_end, fallback=WindowFallback(code=code, message=message))
+        return window.model_copy(update={"phases": phases})
 
-    fallback: WindowFallback | None = None
+    if start is None and end is None:
+        if truncated:
+            return fall_back(
+                "log_truncated",
+                "the job log is longer than the platform reads and its part read holds no mark: the whole of "
+                "GitLab's job window is measured, the runner's housekeeping included",
+            )
+        return fall_back(
+            "no_marks",
+            "the job log holds neither greenhack marks nor a step_script section (an older runner or CI "
+            "component): the whole of GitLab's job window is measured, the runner's housekeeping included",
+        )
     if start is not None and end is not None:
         if end.at <= start.at:
-            return api_window(
-                api_start,
-                api_end,
-                fallback=WindowFallback(
-                    code="marks_out_of_order",
-                    message=f"the latest end mark (line {end.line}, {_when(end.at)}) is not after the earliest start "
-                    f"mark (line {start.line}, {_when(start.at)}): {where} is measured instead",
-                ),
-            ).model_copy(update={"phases": phases})
+            return fall_back(
+                "marks_out_of_order",
+                f"the latest end mark (line {end.line}, {_when(end.at)}) is not after the earliest start mark "
+                f"(line {start.line}, {_when(start.at)}): {where} is measured instead",
+            )
         if start.at >= api_end or end.at <= api_start:
-            return api_window(
-                api_start,
-                api_end,
-                fallback=WindowFallback(
-                    code="marks_outside_api_window",
-                    message=f"the marks ({_when(start.at)} .. {_when(end.at)}) lie outside {where}: is the GPU "
-                    "server's clock wrong? GitLab's window is measured instead",
-                ),
-            ).model_copy(update={"phases": phases})
+            return fall_back(
+                "marks_outside_api_window",
+                f"the marks ({_when(start.at)} .. {_when(end.at)}) lie outside {where}: is the GPU server's clock "
+                "wrong? GitLab's window is measured instead",
+            )
+    fallback: WindowFallback | None = None
     if start is None:
         fallback = WindowFallback(
             code="no_start_mark",
@@ -233,33 +225,29 @@ def script_window(log: str, *, api_start: datetime, api_end: datetime, truncated
         )
         start = _api_bound(api_start)
     if end is None:
-        if truncated:
-            fallback = WindowFallback(
+        fallback = (
+            WindowFallback(
                 code="log_truncated",
                 message="the job log is longer than the platform reads, so its end mark is missing: the window ends "
                 "at GitLab's finished_at, the artifact upload included",
             )
-        else:
-            fallback = WindowFallback(
+            if truncated
+            else WindowFallback(
                 code="no_end_mark",
                 message="the job log has a start mark but no end mark (was the job stopped before the team's command "
                 "returned?): the window ends at GitLab's finished_at, the artifact upload included",
             )
+        )
         end = _api_bound(api_end)
     if start.at < api_start:
         start = _api_bound(api_start, line=start.line, clamped=True)
     if end.at > api_end:
         end = _api_bound(api_end, line=end.line, clamped=True)
-    if end.at <= start.at:  # a start mark after finished_at with no end mark, or the reverse
-        return api_window(
-            api_start,
-            api_end,
-            fallback=WindowFallback(
-                code="marks_outside_api_window",
-                message=f"the only marks lie outside {where}: is the GPU server's clock wrong? GitLab's window is "
-                "measured instead",
-            ),
-        ).model_copy(update={"phases": phases})
+    if end.at <= start.at:  # a lone start mark after finished_at, or a lone end mark before started_at
+        return fall_back(
+            "marks_outside_api_window",
+            f"the only marks lie outside {where}: is the GPU server's clock wrong? GitLab's window is measured instead",
+        )
     return ScriptWindow(
         start=start, end=end, api_start=api_start, api_end=api_end, phases=phases, fallback=fallback
     )
