@@ -173,39 +173,27 @@ def find_marks(lines: list[LogLine]) -> list[LogMark]:
     out; without timestamps nothing tells them apart, so all are kept (the window rule makes a forged one harmless).
     """
     marks: list[LogMark] = []
+
+    def add(kind: MarkKind, line: LogLine, match: re.Match[str], name: str, unix: tuple[datetime, float]) -> None:
+        marks.append(
+            LogMark(
+                kind=kind,
+                edge="start" if match.group(1) == "start" else "end",
+                name=name,
+                line=line.number,
+                printed_at=unix[0],
+                printed_resolution_s=unix[1],
+                stamped_at=line.stamped_at if _opens_line(line.text, match.start()) else None,
+                stream=line.stream,
+            )
+        )
+
     for line in lines:
-        text = line.text
-        stamped = line.stamped_at is not None
-        for match in _SECTION.finditer(text):
-            if stamped and line.stream != RUNNER_STREAM:
-                continue
-            moment, _ = _unix(match.group(2), None)
-            marks.append(
-                LogMark(
-                    kind="section",
-                    edge="start" if match.group(1) == "start" else "end",
-                    name=match.group(3),
-                    line=line.number,
-                    printed_at=moment,
-                    printed_resolution_s=1.0,
-                    stamped_at=line.stamped_at if _opens_line(text, match.start()) else None,
-                    stream=line.stream,
-                )
-            )
-        for match in _MARK.finditer(text):
-            moment, resolution_s = _unix(match.group(3), match.group(4))
-            marks.append(
-                LogMark(
-                    kind="greenhack",
-                    edge="start" if match.group(1) == "start" else "end",
-                    name=match.group(2),
-                    line=line.number,
-                    printed_at=moment,
-                    printed_resolution_s=resolution_s,
-                    stamped_at=line.stamped_at if _opens_line(text, match.start()) else None,
-                    stream=line.stream,
-                )
-            )
+        for match in _SECTION.finditer(line.text):
+            if line.stamped_at is None or line.stream == RUNNER_STREAM:
+                add("section", line, match, match.group(3), _unix(match.group(2), None))
+        for match in _MARK.finditer(line.text):
+            add("greenhack", line, match, match.group(2), _unix(match.group(3), match.group(4)))
     marks.sort(key=lambda m: m.line)
     return marks
 
