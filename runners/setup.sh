@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Check that a GPU server is ready to be measured by greenhack, and say what to fix when it is not.
 #   sudo runners/setup.sh                    RAPL, nvidia-smi, Docker GPU access, runner config
-#   sudo runners/setup.sh --exporters        also: Scaphandre (8080) and the GPU exporter (9835/9400) answer
+#   sudo runners/setup.sh --exporters        also: Scaphandre (8080), the GPU exporter (9835/9400) and node_exporter
+#                                            (9100: the server's clock, NTP-synchronised) answer
+#   sudo runners/setup.sh --install          first install node_exporter (Debian package prometheus-node-exporter)
 # Options (or environment variables, for tests and unusual hosts):
 #   --rapl-dir DIR        powercap folder              (RAPL_DIR, default /sys/class/powercap)
 #   --nvidia-smi CMD      nvidia-smi executable        (NVIDIA_SMI, default nvidia-smi)
 #   --runner-config FILE  gitlab-runner config.toml    (RUNNER_CONFIG, default /etc/gitlab-runner/config.toml)
 #   --gpu-port PORT       GPU exporter port            (GPU_EXPORTER_PORT, default 9835; dcgm-exporter: 9400)
+#   --node-port PORT      node_exporter port           (NODE_EXPORTER_PORT, default 9100)
 #   --no-docker           skip the Docker GPU check
 # Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error.
 set -uo pipefail
@@ -16,9 +19,13 @@ NVIDIA_SMI=${NVIDIA_SMI:-nvidia-smi}
 RUNNER_CONFIG=${RUNNER_CONFIG:-/etc/gitlab-runner/config.toml}
 GPU_EXPORTER_PORT=${GPU_EXPORTER_PORT:-9835}
 SCAPHANDRE_PORT=${SCAPHANDRE_PORT:-8080}
+NODE_EXPORTER_PORT=${NODE_EXPORTER_PORT:-9100}
 RAPL_SAMPLE_S=${RAPL_SAMPLE_S:-1}
+APT_GET=${APT_GET:-apt-get}
+DPKG_QUERY=${DPKG_QUERY:-dpkg-query}
 check_docker=1
 check_exporters=0
+install=0
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -26,9 +33,11 @@ while [ $# -gt 0 ]; do
         --nvidia-smi) NVIDIA_SMI=${2:?--nvidia-smi needs a command}; shift 2 ;;
         --runner-config) RUNNER_CONFIG=${2:?--runner-config needs a file}; shift 2 ;;
         --gpu-port) GPU_EXPORTER_PORT=${2:?--gpu-port needs a port}; shift 2 ;;
+        --node-port) NODE_EXPORTER_PORT=${2:?--node-port needs a port}; shift 2 ;;
         --no-docker) check_docker=0; shift ;;
         --exporters) check_exporters=1; shift ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        --install) install=1; shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -155,6 +164,43 @@ check_metric() {  # name port metric
     fi
 }
 
+# --- node_exporter beside Scaphandre: the server's clock against Prometheus's, and its NTP health -----------------
+install_node_exporter() {
+    local status
+    # shellcheck disable=SC2016  # ${Status} is dpkg-query's field, not the shell's
+    status=$("$DPKG_QUERY" -W -f='${Status}' prometheus-node-exporter 2>/dev/null || true)
+    if [ "$status" = "install ok installed" ]; then
+        ok "node_exporter installed (Debian package prometheus-node-exporter)"
+        return
+    fi
+    if DEBIAN_FRONTEND=noninteractive "$APT_GET" install -y prometheus-node-exporter; then
+        ok "node_exporter installed (Debian package prometheus-node-exporter; its service listens on :9100)"
+    else
+        fail "could not install prometheus-node-exporter with $APT_GET (run apt-get update first?)"
+    fi
+}
+
+check_clock() {
+    local body
+    if ! body=$(curl -fsS --max-time 10 "http://127.0.0.1:$NODE_EXPORTER_PORT/metrics" 2>&1); then
+        fail "node_exporter on port $NODE_EXPORTER_PORT does not answer: $body"
+        hint "install it: sudo runners/setup.sh --install (Debian package prometheus-node-exporter)"
+        return
+    fi
+    if ! grep -q '^node_time_seconds ' <<< "$body"; then
+        fail "node_exporter on port $NODE_EXPORTER_PORT answers but exposes no node_time_seconds (time collector off?)"
+        return
+    fi
+    ok "node_exporter on port $NODE_EXPORTER_PORT exposes node_time_seconds"
+    if grep -q '^node_timex_sync_status 1' <<< "$body"; then
+        ok "the clock is synchronised by NTP (node_timex_sync_status 1)"
+    else
+        fail "the clock is not synchronised (node_timex_sync_status is not 1): job windows are stamped by this clock"
+        hint "enable NTP: sudo timedatectl set-ntp true (systemd-timesyncd), or install chrony"
+    fi
+}
+
+[ $install -eq 1 ] && install_node_exporter
 check_rapl
 check_nvidia_smi
 [ $check_docker -eq 1 ] && check_docker_gpus
@@ -166,6 +212,7 @@ if [ $check_exporters -eq 1 ]; then
     else
         check_metric nvidia_gpu_exporter "$GPU_EXPORTER_PORT" nvidia_smi_power_draw_watts
     fi
+    check_clock
 fi
 
 if [ $failures -gt 0 ]; then

@@ -49,6 +49,7 @@ __all__ = [
     "LimitsSection",
     "PerformanceSection",
     "RankingSection",
+    "RunnerRef",
     "ServerConfig",
     "TaskSection",
     "TelemetrySection",
@@ -335,6 +336,19 @@ class LimitsSection(_Section):
 class TelemetrySection(_Section):
     prometheus: HttpUrl
     scrape_interval: Duration = timedelta(seconds=5)
+    # the window charged to the team: ``script``, its command alone, between the CI component's marks in the job log
+    # (greenhack.gitlab.script_window); ``job``, GitLab's started_at..finished_at, the runner's housekeeping included
+    window: Literal["script", "job"] = "script"
+    # a job whose log gives no script window (no marks, marks out of order or outside GitLab's window) is measured
+    # over GitLab's window instead, with the reason shown; ``review`` holds such a result for the organisers,
+    # ``rank`` ranks it (it can only over-count: the housekeeping is charged)
+    window_fallback: Literal["review", "rank"] = "review"
+    # a server whose clock is further than this from Prometheus's (node_exporter's node_time_seconds against its
+    # scrape time) has its results sent to review
+    max_clock_offset: Duration = timedelta(milliseconds=500)
+    # true: a result whose server clock offset is unknown (no node_exporter, or no sample around the window) is
+    # sent to review; false: it is measured without the correction and ranked
+    require_clock_offset: bool = False
 
 
 class BoaviztaSection(_Section):
@@ -375,12 +389,34 @@ class IdleCalibration(_Section):
         return self
 
 
+def _runner_ref(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("a runner is its id (a number) or its description (text), as GitLab's job API names it")
+    if isinstance(value, int) and value <= 0:
+        raise ValueError(f"runner id {value} is not a GitLab runner id (a positive number)")
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError("a runner description must not be empty")
+        return value.strip()
+    return value
+
+
+RunnerRef = Annotated[int | str, BeforeValidator(_runner_ref)]
+"""A GitLab runner as the job API reports it: ``runner.id`` (a number) or ``runner.description`` (text)."""
+
+
 class ServerConfig(_Section):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     runner_tags: list[str] = Field(default_factory=list)
+    # the GitLab runner(s) on this server; a job runs here when GitLab says one of them ran it
+    # (greenhack.gitlab.server_choice), so servers listing their runners may share one runner tag
+    runners: list[RunnerRef] = Field(default_factory=list)
     scaphandre: LabelSelector
     gpu: LabelSelector | None = None
     gpu_exporter: Literal["nvidia_smi", "dcgm"] = "nvidia_smi"
+    # its node_exporter (port 9100): node_time_seconds against Prometheus's scrape time gives the server's clock
+    # offset, node_timex_* its NTP health (greenhack.telemetry.clock)
+    node_exporter: LabelSelector | None = None
     # None means telemetry.scrape_interval; EventConfig.scrape_interval_for() resolves it
     scrape_interval: Duration | None = None
     hardware: HardwareConfig
@@ -546,7 +582,8 @@ def _cross_checks(data: dict[str, Any], located: LocatedYaml, source: Path | Non
     performance = raw_mapping(data.get("performance"))
     servers = data.get("servers") if isinstance(data.get("servers"), list) else []
     names: dict[str, int] = {}
-    tags: dict[str, str] = {}
+    tags: dict[str, tuple[str, bool]] = {}
+    runners: dict[int | str, str] = {}
     for index, raw in enumerate(servers):
         server = raw_mapping(raw)
         loc: Loc = ("servers", index)
@@ -556,20 +593,40 @@ def _cross_checks(data: dict[str, Any], located: LocatedYaml, source: Path | Non
                 yield located.problem((*loc, "name"), f"server name {name!r} is used twice (also servers[{names[name]}])")
             names.setdefault(name, index)
         runner_tags = server.get("runner_tags")
-        if not runner_tags:
+        listed = server.get("runners") if isinstance(server.get("runners"), list) else []
+        if not runner_tags and not listed:
             yield located.problem(
                 (*loc, "runner_tags") if "runner_tags" in server else loc,
                 f"server {name!r} is referenced nowhere: give it runner_tags, the GitLab runner tag(s) that send "
-                "jobs to it",
+                "jobs to it (or runners, the GitLab runners on it)",
             )
+        for position, runner in enumerate(listed):
+            if isinstance(runner, bool) or not isinstance(runner, int | str):
+                continue
+            key = runner.strip() if isinstance(runner, str) else runner
+            if key in runners and runners[key] != name:
+                yield located.problem(
+                    (*loc, "runners", position),
+                    f"runner {runner!r} is also listed on server {runners[key]!r}; a runner runs on one server",
+                )
+            if isinstance(name, str):
+                runners.setdefault(key, name)
         for tag in runner_tags if isinstance(runner_tags, list) else []:
-            if isinstance(tag, str) and tag in tags and tags[tag] != name:
+            if isinstance(tag, str) and tag in tags and tags[tag][0] != name and not (listed and tags[tag][1]):
                 yield located.problem(
                     (*loc, "runner_tags"),
-                    f"runner tag {tag!r} also sends jobs to server {tags[tag]!r}; a job must map to one server",
+                    f"runner tag {tag!r} also sends jobs to server {tags[tag][0]!r}; a job must map to one server: "
+                    "servers that share a tag must each list their GitLab runners (servers[].runners)",
                 )
             if isinstance(tag, str) and isinstance(name, str):
-                tags.setdefault(tag, name)
+                tags.setdefault(tag, (name, bool(listed)))
+        clock_required = raw_mapping(data.get("telemetry")).get("require_clock_offset") is True
+        if clock_required and not server.get("node_exporter"):
+            yield located.problem(
+                loc,
+                f"telemetry.require_clock_offset is true but server {name!r} has no node_exporter selector, so its "
+                "clock offset is never known and every result on it would go to review",
+            )
         hardware = raw_mapping(server.get("hardware"))
         if server.get("gpu") is None and hardware.get("gpu") is not None:
             yield located.problem(
@@ -773,6 +830,11 @@ def event_summary(config: EventConfig) -> list[str]:
         f"ranking    {config.ranking.method}, per team: {config.ranking.per_team}"
         + (f", expression {config.ranking.expression}" if config.ranking.expression else ""),
         _limits_line(config.limits),
+        f"window     {config.telemetry.window}"
+        + (f" (fallback to GitLab's window: {config.telemetry.window_fallback})" if config.telemetry.window == "script"
+           else "")
+        + f"; clock offset at most {config.telemetry.max_clock_offset.total_seconds():g} s, "
+        + ("required" if config.telemetry.require_clock_offset else "corrected when known"),
     ]
     for server in config.servers:
         hw = server.hardware
@@ -780,5 +842,6 @@ def event_summary(config: EventConfig) -> list[str]:
         lines.append(
             f"server     {server.name}: {hw.cpu.units}x {hw.cpu.name}{gpu}, {hw.ram_gb:g} GB RAM; "
             f"tags {', '.join(server.runner_tags)}; scrape {config.scrape_interval_for(server).total_seconds():g}s"
+            + (f"; runners {', '.join(map(str, server.runners))}" if server.runners else "")
         )
     return lines

@@ -259,3 +259,67 @@ def test_runner_setup_refuses_missing_rapl_and_bad_runner_config(tmp_path: Path)
     assert "runner: concurrent = 4, must be 1" in run.stdout
     assert "runner: executor = shell, must be docker" in run.stdout
     assert "runner: gpus = unset, must be all" in run.stdout
+
+
+def _fake_tools(tmp_path: Path, *, installed: bool) -> dict[str, str]:
+    """A dpkg-query that says whether prometheus-node-exporter is installed, and an apt-get that logs its call."""
+    log = tmp_path / "apt.log"
+    dpkg = tmp_path / "dpkg-query"
+    status = "install ok installed" if installed else "unknown ok not-installed"
+    dpkg.write_text(f"#!/bin/sh\nprintf '%s' '{status}'\n")
+    apt = tmp_path / "apt-get"
+    apt.write_text(f'#!/bin/sh\necho "$DEBIAN_FRONTEND $*" >> {log}\n')
+    for tool in (dpkg, apt):
+        tool.chmod(0o755)
+    return {"DPKG_QUERY": str(dpkg), "APT_GET": str(apt)}
+
+
+def test_runner_setup_installs_node_exporter_from_debian_when_missing(tmp_path: Path) -> None:
+    env = {**_fake_server(tmp_path), **_fake_tools(tmp_path, installed=False)}
+    run = subprocess.run(["bash", str(REPO / "runners" / "setup.sh"), "--no-docker", "--install"],
+                         capture_output=True, text=True, env=env, timeout=30)
+    assert run.returncode == 0, run.stdout
+    assert (tmp_path / "apt.log").read_text() == "noninteractive install -y prometheus-node-exporter\n"
+    assert "ok    node_exporter installed (Debian package prometheus-node-exporter" in run.stdout
+    again = tmp_path / "again"
+    again.mkdir()
+    env = {**_fake_server(again), **_fake_tools(again, installed=True)}
+    run = subprocess.run(["bash", str(REPO / "runners" / "setup.sh"), "--no-docker", "--install"],
+                         capture_output=True, text=True, env=env, timeout=30)
+    assert run.returncode == 0 and not (again / "apt.log").exists()
+
+
+@pytest.mark.parametrize("synchronised", [True, False])
+def test_runner_setup_checks_every_exporter_and_the_clock(tmp_path: Path, synchronised: bool) -> None:
+    from greenhack.telemetry import NVIDIA_SMI, SCAPHANDRE  # noqa: PLC0415
+    from greenhack.telemetry.simulator import (  # noqa: PLC0415
+        ExporterSim,
+        NodeExporterSim,
+        PowerTrace,
+        SimDevice,
+        SimulatorServer,
+    )
+
+    trace = PowerTrace(150.0)
+    sims = [
+        ExporterSim(SCAPHANDRE, (SimDevice(trace),)),
+        ExporterSim(NVIDIA_SMI, (SimDevice(trace, uuid="GPU-abc"),), with_counter=False),
+        NodeExporterSim(clock_offset_s=0.01, synchronised=synchronised),
+    ]
+    servers = [SimulatorServer(sim) for sim in sims]
+    try:
+        ports = [server.address.rsplit(":", 1)[1] for server in servers]
+        env = {**_fake_server(tmp_path), "SCAPHANDRE_PORT": ports[0], "GPU_EXPORTER_PORT": ports[1],
+               "NODE_EXPORTER_PORT": ports[2]}
+        run = subprocess.run(["bash", str(REPO / "runners" / "setup.sh"), "--no-docker", "--exporters"],
+                             capture_output=True, text=True, env=env, timeout=60)
+    finally:
+        for server in servers:
+            server.stop()
+    assert f"ok    node_exporter on port {ports[2]} exposes node_time_seconds" in run.stdout
+    if synchronised:
+        assert run.returncode == 0, run.stdout
+        assert "ok    the clock is synchronised by NTP" in run.stdout
+    else:
+        assert run.returncode == 1
+        assert "FAIL  the clock is not synchronised" in run.stdout and "timedatectl set-ntp true" in run.stdout

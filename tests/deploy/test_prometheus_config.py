@@ -110,6 +110,22 @@ def test_example_event_files_pass_promtool(tmp_path: Path) -> None:
     assert jobs["scaphandre"]["static_configs"] == [{"targets": ["gpu-1:8080"]}]
     assert jobs["nvidia_gpu"]["static_configs"] == [{"targets": ["gpu-1:9835"]}]
     assert jobs["scaphandre"]["scrape_interval"] == "5s"
+    assert "node" not in jobs  # the contract's event names no node_exporter
+
+
+def test_two_server_example_scrapes_each_servers_clock(tmp_path: Path) -> None:
+    result = generate(REPO / "examples" / "two-servers.yaml", tmp_path)
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    check = promtool("check", "config", str(tmp_path / "prometheus.yml"))
+    assert check.returncode == 0, check.stdout + check.stderr
+    rules = promtool("check", "rules", str(tmp_path / "greenhack-alerts.yml"))
+    assert rules.returncode == 0, rules.stdout + rules.stderr
+    # per server: 3 per power exporter (down, no data, frozen), 4 for node_exporter (down, no data, clock offset,
+    # NTP): 2 x (3 + 3 + 4)
+    assert "SUCCESS: 20 rules found" in rules.stdout
+    config = yaml.safe_load((tmp_path / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["node"]["static_configs"] == [{"targets": ["gpu-1:9100"]}, {"targets": ["gpu-2:9100"]}]
 
 
 def test_shipped_prometheus_files_are_up_to_date() -> None:
@@ -314,3 +330,81 @@ def test_alert_rules_fire_when_an_exporter_is_down_silent_or_frozen(tmp_path: Pa
     test_file.write_text(yaml.safe_dump(tests, sort_keys=False))
     run = promtool("test", "rules", str(test_file), cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_clock_alerts_fire_when_a_servers_clock_is_off_or_unsynchronised(tmp_path: Path) -> None:
+    result = generate(REPO / "examples" / "two-servers.yaml", tmp_path)
+    assert result.exit_code == 0
+    node = 'instance="gpu-1:9100", job="node"'
+    expected_labels = {"severity": "warning", "server": "gpu-1", "exporter": "node", "instance": "gpu-1:9100",
+                       "job": "node"}
+    rules = yaml.safe_load((tmp_path / "greenhack-alerts.yml").read_text())["groups"][0]["rules"]
+
+    def fired(alert: str, value: str = "") -> dict[str, object]:
+        rule = next(r for r in rules if r["alert"] == alert and r["labels"]["exporter"] == "node")
+        notes = {k: v.replace("{{ $value | humanizeDuration }}", value) for k, v in rule["annotations"].items()}
+        return {"exp_labels": expected_labels, "exp_annotations": notes}
+    tests = {
+        "rule_files": ["greenhack-alerts.yml"],
+        "evaluation_interval": "15s",
+        "tests": [
+            {  # the server's clock 150 ms ahead of Prometheus's (node_time_seconds = scrape time + 0.15 s)
+                "interval": "15s",
+                "input_series": [
+                    {"series": f"up{{{node}}}", "values": "1x20"},
+                    {"series": f"node_time_seconds{{{node}}}", "values": "0.15+15x20"},
+                    {"series": f"node_timex_sync_status{{{node}}}", "values": "1x20"},
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "1m", "alertname": "GreenhackClockOffset", "exp_alerts": []},
+                    {"eval_time": "3m", "alertname": "GreenhackClockOffset",
+                     "exp_alerts": [fired("GreenhackClockOffset", "150ms")]},
+                    {"eval_time": "3m", "alertname": "GreenhackClockUnsynchronised", "exp_alerts": []},
+                ],
+            },
+            {  # within 100 ms (a few ms of scrape latency), but NTP says the clock is not synchronised
+                "interval": "15s",
+                "input_series": [
+                    {"series": f"up{{{node}}}", "values": "1x40"},
+                    {"series": f"node_time_seconds{{{node}}}", "values": "0.004+15x40"},
+                    {"series": f"node_timex_sync_status{{{node}}}", "values": "0x40"},
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "8m", "alertname": "GreenhackClockOffset", "exp_alerts": []},
+                    {"eval_time": "4m", "alertname": "GreenhackClockUnsynchronised", "exp_alerts": []},
+                    {"eval_time": "8m", "alertname": "GreenhackClockUnsynchronised",
+                     "exp_alerts": [fired("GreenhackClockUnsynchronised")]},
+                ],
+            },
+            {  # the clock 300 ms behind: the offset is absolute
+                "interval": "15s",
+                "input_series": [
+                    {"series": f"node_time_seconds{{{node}}}", "values": "-0.3+15x20"},
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "3m", "alertname": "GreenhackClockOffset",
+                     "exp_alerts": [fired("GreenhackClockOffset", "300ms")]},
+                ],
+            },
+        ],
+    }
+    test_file = tmp_path / "clock_test.yml"
+    test_file.write_text(yaml.safe_dump(tests, sort_keys=False))
+    run = promtool("test", "rules", str(test_file), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_node_exporter_selectors_are_planned_like_the_others(write_event, server_entry) -> None:  # type: ignore[no-untyped-def]
+    path = write_event(
+        [
+            server_entry("gpu-1", '{instance="gpu-1:8080"}', node_exporter='{instance="gpu-1:9100"}'),
+            server_entry("gpu-2", '{instance="gpu-2:8080"}', node_exporter='{instance="gpu-1:9100"}'),
+        ]
+    )
+    with pytest.raises(ConfigError) as info:
+        plan_scrapes(load_event(path))
+    assert "servers[1].node_exporter" in str(info.value)
+    bad = write_event([server_entry("gpu-1", '{instance="gpu-1:8080"}', node_exporter='{job="node"}')])
+    with pytest.raises(ConfigError) as missing:
+        plan_scrapes(load_event(bad))
+    assert "servers[0].node_exporter" in str(missing.value) and 'instance="gpu-1:9100"' in str(missing.value)

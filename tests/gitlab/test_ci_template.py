@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
-from gl_cilocal import ROOT, TeamRepo
+from gl_cilocal import ROOT, CiRun, TeamRepo
+
+from greenhack.gitlab.joblog import MARK_PREFIX
+from greenhack.gitlab.script_window import ScriptWindow, script_window
 
 pytestmark = pytest.mark.slow
 
@@ -137,3 +142,89 @@ def test_example_pipeline_uses_the_component_with_the_example_events_values() ->
     assert include["inputs"]["predictions"] == event.task.predictions
     assert include["inputs"]["job_timeout"] == "20m"
     assert event.limits.job_timeout.total_seconds() == 20 * 60
+
+
+# --- the marks around the team's command -------------------------------------------------------------------------
+
+
+def _job_log(run: CiRun, job: str) -> str:
+    """The job's own output lines as gitlab-ci-local shows them (``<job> > line``), i.e. its log without the runner's
+    headers (gitlab-ci-local writes none: the marks' own times are what there is); names are padded to one width."""
+    prefix = re.compile(rf"^{re.escape(job)} *> ")
+    return "".join(
+        line[match.end() :] + "\n" for line in run.output.splitlines() if (match := prefix.match(line)) is not None
+    )
+
+
+def _window(run: CiRun, job: str, began: datetime, ended: datetime) -> ScriptWindow:
+    return script_window(_job_log(run, job), api_start=began, api_end=ended)
+
+
+def test_component_prints_the_marks_right_around_the_entry_and_they_parse(tmp_path: Path, hidden_inputs: Path) -> None:
+    # the entry leaves a partial line behind: the end mark still starts a line of its own
+    entry = 'sleep 1.5\nprintf "no line feed"\n' + TEAM_ENTRY.replace("set -eu\n", "")
+    repo = _team(tmp_path, entry=entry)
+    began = datetime.now(UTC)
+    run = repo.run(variables={"GREENHACK_INPUTS_DIR": str(hidden_inputs)})
+    ended = datetime.now(UTC)
+    assert run.returncode == 0, run.output
+    log = _job_log(run, "submission")
+    assert log.count(f"{MARK_PREFIX}:start:script:") == 1 and log.count(f"{MARK_PREFIX}:end:script:") == 1
+    assert "no line feed\n" in log
+    window = _window(run, "submission", began, ended)
+    assert window.fallback is None and window.phases == ("script",)
+    assert (window.start.source, window.end.source) == ("mark", "mark")
+    assert window.resolution_s == 1e-6  # GNU date: nanoseconds, kept to the microsecond
+    assert 1.5 <= window.duration_s < 5.0
+    # the budget check, the input checks and the predictions check are outside the window
+    lines = log.splitlines()
+    first_mark = next(i for i, line in enumerate(lines) if line.startswith(MARK_PREFIX))
+    assert any("running the entry command" in line for line in lines[:first_mark])
+    assert any("wrote predictions.csv" in line for line in lines[first_mark + 2 :])
+
+
+def test_component_prints_the_end_mark_when_the_entry_fails_or_runs_past_the_limit(
+    tmp_path: Path, hidden_inputs: Path
+) -> None:
+    repo = _team(tmp_path, entry="sleep 60\n", timeout="2s")
+    began = datetime.now(UTC)
+    run = repo.run(variables={"GREENHACK_INPUTS_DIR": str(hidden_inputs)})
+    ended = datetime.now(UTC)
+    assert run.returncode != 0
+    window = _window(run, "submission", began, ended)
+    assert window.fallback is None and 2.0 <= window.duration_s < 10.0
+
+
+def test_component_sets_ff_timestamps_for_the_runner() -> None:
+    for path in ("templates/submission.yml", "templates/train-predict.yml", "submission.gitlab-ci.yml"):
+        text = (ROOT / "ci-templates" / path).read_text(encoding="utf-8")
+        body = text.split("\n---\n", 1)[-1]
+        loaded = yaml.safe_load(body.replace("$[[ inputs.job_name ]]", "submission"))
+        measured = [job for name, job in loaded.items() if isinstance(job, dict) and "variables" in job]
+        assert measured and all(job["variables"]["FF_TIMESTAMPS"] == "true" for job in measured), path
+
+
+def test_train_predict_component_marks_each_phase(tmp_path: Path, hidden_inputs: Path) -> None:
+    repo = TeamRepo(tmp_path / "team-c", project_path="green-ai-hack-2026/team-c")
+    repo.write("train.sh", 'sleep 1\necho 5 > "$GREENHACK_MODEL_DIR/threshold"\n')
+    repo.write("predict.sh", TEAM_ENTRY)
+    target = repo.path / "templates"
+    target.mkdir()
+    (target / "train-predict.yml").write_text(
+        (ROOT / "ci-templates" / "templates" / "train-predict.yml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    repo.write(
+        ".gitlab-ci.yml",
+        "include:\n  - component: $CI_SERVER_FQDN/green-ai-hack-2026/team-c/train-predict@$CI_COMMIT_SHA\n"
+        "    inputs:\n      runner_tag: green-ai-gpu-1\n      job_timeout: 1m\n",
+    )
+    repo.commit()
+    began = datetime.now(UTC)
+    run = repo.run(variables={"GREENHACK_INPUTS_DIR": str(hidden_inputs)})
+    ended = datetime.now(UTC)
+    assert run.returncode == 0, run.output
+    train = _window(run, "submission-train", began, ended)
+    predict = _window(run, "submission-predict", began, ended)
+    assert (train.phases, predict.phases) == (("train",), ("predict",))
+    assert train.fallback is None and predict.fallback is None
+    assert train.duration_s >= 1.0 and train.end.at <= predict.start.at

@@ -24,11 +24,13 @@ __all__ = [
 ]
 
 # Scrape job name per exporter kind (a suffix is added when servers scrape the same kind at different rates).
-JOB_NAMES: dict[ExporterKind, str] = {"scaphandre": "scaphandre", "nvidia_smi": "nvidia_gpu", "dcgm": "dcgm"}
+JOB_NAMES: dict[ExporterKind, str] = {
+    "scaphandre": "scaphandre", "nvidia_smi": "nvidia_gpu", "dcgm": "dcgm", "node": "node"
+}
 
 # Scaphandre refreshes its values on each scrape and freezes them when scraped faster than every 2 s;
 # nvidia_gpu_exporter runs nvidia-smi per scrape (hundreds of ms), so 1 s is its floor.
-MIN_SCRAPE_INTERVAL_S: dict[ExporterKind, float] = {"scaphandre": 2.0, "nvidia_smi": 1.0, "dcgm": 1.0}
+MIN_SCRAPE_INTERVAL_S: dict[ExporterKind, float] = {"scaphandre": 2.0, "nvidia_smi": 1.0, "dcgm": 1.0, "node": 1.0}
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ def _selectors(server: ServerConfig, index: int) -> list[tuple[ExporterKind, str
     out: list[tuple[ExporterKind, str, str]] = [("scaphandre", f"servers[{index}].scaphandre", server.scaphandre)]
     if server.gpu is not None:
         out.append((server.gpu_exporter, f"servers[{index}].gpu", server.gpu))
+    if server.node_exporter is not None:
+        out.append(("node", f"servers[{index}].node_exporter", server.node_exporter))
     return out
 
 

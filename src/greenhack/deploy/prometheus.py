@@ -14,6 +14,7 @@ from greenhack.deploy.plan import ExporterTarget, ScrapePlan, plan_scrapes
 from greenhack.deploy.selectors import ExporterKind
 
 __all__ = [
+    "CLOCK_OFFSET_ALERT_S",
     "DEFAULT_RULES_FILE",
     "POWER_METRICS",
     "alert_rules",
@@ -21,6 +22,10 @@ __all__ = [
 ]
 
 DEFAULT_RULES_FILE = "greenhack-alerts.yml"
+
+CLOCK_OFFSET_ALERT_S = 0.1
+"""A server's clock further than this from Prometheus's raises GreenhackClockOffset (results are sent to review
+only past ``telemetry.max_clock_offset``, 500 ms by default: the alert comes first)."""
 
 # The metric the collector integrates per exporter kind, and the one that must keep changing while the exporter
 # is healthy (a counter never stays flat on a powered machine; a gauge in W with 2 decimals rarely does).
@@ -168,8 +173,73 @@ def _rules_for(exporter: ExporterTarget) -> list[dict[str, Any]]:
     ]
 
 
+def _clock_rules(exporter: ExporterTarget) -> list[dict[str, Any]]:
+    """node_exporter: down or silent (the offset cannot be measured), the server's clock too far from Prometheus's,
+    NTP not synchronising it (node_exporter's timex collector)."""
+    up = f"up{exporter.spec.target_selector}"
+    now = f"node_time_seconds{exporter.selector}"
+    labels = {"server": exporter.server, "exporter": exporter.kind}
+    consequence = (
+        f"The clock offset of {exporter.server} cannot be measured meanwhile: its jobs' windows are not corrected "
+        "(and are held as needs_review when telemetry.require_clock_offset is true)."
+    )
+    shifted = (
+        f"Job windows on {exporter.server} are stamped by its clock and shifted by the measured offset; past "
+        "telemetry.max_clock_offset the results are held as needs_review. Check chrony or systemd-timesyncd on "
+        "the server."
+    )
+    return [
+        {
+            "alert": "GreenhackExporterDown",
+            "expr": f"{up} == 0",
+            "for": "1m",
+            "labels": {**labels, "severity": "warning"},
+            "annotations": {
+                "summary": f"node_exporter of {exporter.server} is down ({exporter.spec.address})",
+                "description": f"Prometheus cannot scrape {exporter.spec.address} (job {exporter.job}). "
+                + consequence,
+            },
+        },
+        {
+            "alert": "GreenhackExporterNoData",
+            "expr": f"absent({now}) and on() ({up} == 1)",
+            "for": "2m",
+            "labels": {**labels, "severity": "warning"},
+            "annotations": {
+                "summary": f"node_exporter of {exporter.server} answers but exposes no node_time_seconds",
+                "description": "Its time collector is disabled, or the selector in the event YAML does not match. "
+                + consequence,
+            },
+        },
+        {
+            "alert": "GreenhackClockOffset",
+            "expr": f"abs({now} - timestamp({now})) > {CLOCK_OFFSET_ALERT_S:g}",
+            "for": "2m",
+            "labels": {**labels, "severity": "warning"},
+            "annotations": {
+                "summary": f"the clock of {exporter.server} is more than {CLOCK_OFFSET_ALERT_S * 1000:g} ms from "
+                "Prometheus's",
+                "description": "node_time_seconds is {{ $value | humanizeDuration }} away from its scrape time. "
+                + shifted,
+            },
+        },
+        {
+            "alert": "GreenhackClockUnsynchronised",
+            "expr": f"node_timex_sync_status{exporter.selector} == 0",
+            "for": "5m",
+            "labels": {**labels, "severity": "warning"},
+            "annotations": {
+                "summary": f"NTP does not synchronise the clock of {exporter.server}",
+                "description": "node_timex_sync_status is 0: the kernel says its clock is not synchronised, so it "
+                "may drift away from Prometheus's. " + shifted,
+            },
+        },
+    ]
+
+
 def alert_rules(config: EventConfig, *, plan: ScrapePlan | None = None) -> str:
-    """The alert rules file: every exporter of every server down, without data, or frozen.
+    """The alert rules file: every exporter of every server down, without data, or frozen; every server's clock too
+    far from Prometheus's or not synchronised by NTP (from its node_exporter).
 
     Raises:
         ConfigError: as :func:`prometheus_config`.
@@ -177,7 +247,7 @@ def alert_rules(config: EventConfig, *, plan: ScrapePlan | None = None) -> str:
     plan = plan or plan_scrapes(config)
     rules: list[dict[str, Any]] = []
     for exporter in plan.exporters:
-        rules.extend(_rules_for(exporter))
+        rules.extend(_clock_rules(exporter) if exporter.kind == "node" else _rules_for(exporter))
     document = {"groups": [{"name": "greenhack-exporters", "rules": rules}]}
     return _header(config, "Alert rules") + yaml.safe_dump(
         document, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000

@@ -34,7 +34,7 @@ __all__ = [
     "target_from_selector",
 ]
 
-ExporterKind = Literal["scaphandre", "nvidia_smi", "dcgm"]
+ExporterKind = Literal["scaphandre", "nvidia_smi", "dcgm", "node"]
 
 # Labels each exporter puts on its own series (from the exporters' sources). Matchers on them select among the
 # exporter's series; they are never turned into target labels.
@@ -50,6 +50,8 @@ EXPORTER_LABELS: dict[ExporterKind, frozenset[str]] = {
         {"gpu", "UUID", "device", "modelName", "Hostname", "DCGM_FI_DRIVER_VERSION", "pci_bus_id",
          "container", "namespace", "pod", "err_code", "err_msg"}
     ),
+    # node_exporter: its clock series (node_time_seconds, node_timex_*) carry no label of their own
+    "node": frozenset(),
 }
 
 _MATCHER = re.compile(
@@ -210,4 +212,4 @@ def target_from_selector(selector: str, *, kind: ExporterKind, job_name: str) ->
     )
 
 
-_DEFAULT_PORT: dict[ExporterKind, int] = {"scaphandre": 8080, "nvidia_smi": 9835, "dcgm": 9400}
+_DEFAULT_PORT: dict[ExporterKind, int] = {"scaphandre": 8080, "nvidia_smi": 9835, "dcgm": 9400, "node": 9100}

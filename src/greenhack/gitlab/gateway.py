@@ -23,6 +23,7 @@ from greenhack.gitlab.models import (
     CommitStatus,
     GroupInfo,
     HookInfo,
+    JobTrace,
     MergeRequestRef,
     NoteRef,
     ProjectInfo,
@@ -325,6 +326,43 @@ class GitLabGateway:
             return bytes(received)
 
         return _translate(f"artifact {path!r} of job {job_id}", call)
+
+    def job_trace(self, project: int | str, job_id: int, *, max_bytes: int) -> JobTrace:
+        """The job's log (``GET /projects/:id/jobs/:job_id/trace``), streamed, at most ``max_bytes`` of it.
+
+        A longer log is not an error: its first ``max_bytes`` bytes come back with ``truncated`` set (the window
+        read from it says so when the end mark is past the limit).
+
+        Raises:
+            GitLabError: 404 when there is no such job; 403 when the token may not read its log.
+            GitLabUnavailable: GitLab did not answer (connection, timeout, 429, 5xx).
+        """
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+
+        def call() -> JobTrace:
+            job = self._gl.projects.get(project, lazy=True).jobs.get(job_id, lazy=True)
+            chunks: Iterator[Any] = job.trace(streamed=True, iterator=True, chunk_size=_CHUNK_BYTES)
+            received = bytearray()
+            truncated = False
+            try:
+                for chunk in chunks:
+                    received += chunk
+                    if len(received) > max_bytes:
+                        truncated = True
+                        del received[max_bytes:]
+                        break
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+            return JobTrace(
+                text=bytes(received).decode("utf-8", errors="replace"),
+                bytes_read=len(received),
+                truncated=truncated,
+            )
+
+        return _translate(f"log of job {job_id} of project {project}", call)
 
     # --- provisioning ------------------------------------------------------------------------------------------
 

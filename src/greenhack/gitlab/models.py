@@ -20,6 +20,7 @@ __all__ = [
     "CommitStatus",
     "GroupInfo",
     "HookInfo",
+    "JobTrace",
     "MergeRequestRef",
     "NoteRef",
     "ProjectInfo",
@@ -186,6 +187,21 @@ class CiJob:
                 if isinstance(a, Mapping)
             ),
         )
+
+
+@dataclass(frozen=True)
+class JobTrace:
+    """A job's log as ``GET /projects/:id/jobs/:job_id/trace`` returns it, read up to a size limit.
+
+    Attributes:
+        text: the log, decoded as UTF-8 (a byte sequence that is not UTF-8, or one cut by the limit, is replaced).
+        bytes_read: how many bytes were read.
+        truncated: the log is longer than the limit; only its first ``bytes_read`` bytes are in ``text``.
+    """
+
+    text: str
+    bytes_read: int
+    truncated: bool
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,10 @@ metric names, labels, units and semantics:
 It can (a) write OpenMetrics text of every scrape at a given interval with jitter and outages, for
 ``promtool tsdb create-blocks-from openmetrics``, (b) give the true energy, and (c) serve live ``/metrics`` in each
 exporter's text format from a small threaded HTTP server.
+
+A :class:`NodeExporterSim` serves node_exporter's clock series (``node_time_seconds``, ``node_timex_*``) of a server
+whose clock is off by a chosen offset, and :func:`phased_job` scripts a job's phases (the runner's preparation, the
+team's script, the artifact upload) with a known power per phase.
 """
 
 from __future__ import annotations
@@ -33,19 +37,25 @@ from typing import Self
 from greenhack.telemetry.profiles import NVIDIA_SMI, SCAPHANDRE, ExporterProfile
 
 __all__ = [
+    "Families",
     "Constant",
     "ExporterSim",
+    "NodeExporterSim",
     "Noise",
     "Outage",
+    "Phase",
+    "PhasedJob",
     "PowerTrace",
     "Ramp",
     "ScrapeSpan",
+    "ScrapedExporter",
     "Segment",
     "SimDevice",
     "SimulatorServer",
     "job_trace",
     "openmetrics",
     "openmetrics_spans",
+    "phased_job",
     "scrape_times",
 ]
 
@@ -321,11 +331,70 @@ _HELP: dict[str, tuple[str, str]] = {
     "nvidia_smi_energy_joules_total": ("counter", "Total energy consumption of the GPU in joules since the driver was last reloaded."),
     "DCGM_FI_DEV_POWER_USAGE": ("gauge", "Power draw (in W)."),
     "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION": ("counter", "Total energy consumption since boot (in mJ)."),
+    # node_exporter, collector/time.go and collector/timex.go
+    "node_time_seconds": ("gauge", "System time in seconds since epoch (1970)."),
+    "node_timex_sync_status": ("gauge", "Is clock synchronized to a reliable server (1 = yes, 0 = no)."),
+    "node_timex_offset_seconds": ("gauge", "Time offset in between local system and reference clock."),
+    "node_timex_maxerror_seconds": ("gauge", "Maximum error in seconds."),
+    # recorded by Prometheus itself for every target
+    "scrape_duration_seconds": ("gauge", "Duration of the scrape"),
 }
 
 
+Families = dict[str, list[tuple[dict[str, str], str]]]
+
+
+class ScrapedExporter:
+    """What every simulated exporter shares: its scrapes over a span (for backfills) and its live ``/metrics``.
+
+    Subclasses provide ``families(t_s, previous_refresh_s)``, ``outages``, ``target_labels`` and the
+    ``_last_refresh_s``/``_lock`` fields.
+    """
+
+    outages: tuple[Outage, ...]
+    target_labels: dict[str, str]
+    _last_refresh_s: float | None
+    _lock: threading.Lock
+
+    def families(self, t_s: float, previous_refresh_s: float) -> Families:
+        raise NotImplementedError
+
+    def is_down(self, t_s: float) -> bool:
+        return any(o.start_s <= t_s < o.end_s for o in self.outages)
+
+    def scrapes(
+        self, start_s: float, end_s: float, interval_s: float, *, jitter_s: float = 0.0, seed: int = 0
+    ) -> list[tuple[float, Families]]:
+        """Every successful scrape over [start_s, end_s]: (timestamp, families)."""
+        out = []
+        previous = start_s - interval_s
+        for t in scrape_times(start_s, end_s, interval_s, jitter_s=jitter_s, seed=seed):
+            if self.is_down(t):
+                continue
+            out.append((t, self.families(t, previous)))
+            previous = t
+        return out
+
+    def exposition(self, t_s: float | None = None) -> str:
+        """The exporter's ``/metrics`` text (Prometheus text format 0.0.4) at a scrape now (or at ``t_s``)."""
+        now = time.time() if t_s is None else t_s
+        with self._lock:
+            previous = self._last_refresh_s if self._last_refresh_s is not None else now - 1.0
+            if now <= previous:
+                now = previous + 1e-3
+            families = self.families(now, previous)
+            self._last_refresh_s = now
+        lines: list[str] = []
+        for name, rows in families.items():
+            kind, help_text = _HELP[name]
+            lines.append(f"# HELP {name} {help_text}")
+            lines.append(f"# TYPE {name} {kind}")
+            lines.extend(f"{name}{_labels(labels)} {value}" for labels, value in rows)
+        return "\n".join(lines) + "\n"
+
+
 @dataclass
-class ExporterSim:
+class ExporterSim(ScrapedExporter):
     """One exporter instance serving its devices' traces.
 
     Attributes:
@@ -355,9 +424,6 @@ class ExporterSim:
             raise ValueError("a Scaphandre exporter measures exactly one host")
         if self.profile is not SCAPHANDRE and any(d.uuid is None for d in self.devices):
             raise ValueError("every GPU needs a uuid")
-
-    def is_down(self, t_s: float) -> bool:
-        return any(o.start_s <= t_s < o.end_s for o in self.outages)
 
     # -- values at one scrape ----------------------------------------------------------------------------------
 
@@ -414,46 +480,154 @@ class ExporterSim:
                     )
         return out
 
-    # -- (a) backfill --------------------------------------------------------------------------------------------
+
+@dataclass
+class NodeExporterSim(ScrapedExporter):
+    """node_exporter's clock series of one server (prometheus/node_exporter ``collector/time.go``, ``timex.go``).
+
+    ``node_time_seconds`` is the server's clock when the collector runs, i.e. the scrape's own time (what Prometheus
+    stamps the sample with) plus the time the scrape took to reach the collector, plus the server's clock offset.
+
+    Attributes:
+        clock_offset_s: the server's clock minus the true time (Prometheus's clock), seconds.
+        scrape_latency_s: from the scrape's start to node_exporter reading its clock, seconds.
+        synchronised: ``node_timex_sync_status`` (the kernel's clock is not in TIME_ERROR).
+        ntp_offset_s: ``node_timex_offset_seconds`` (the kernel PLL's remaining offset to its reference).
+        maxerror_s: ``node_timex_maxerror_seconds``.
+        target_labels: labels Prometheus adds at scrape (``instance``), for OpenMetrics backfills.
+        outages: stretches with no successful scrape.
+    """
+
+    clock_offset_s: float = 0.0
+    scrape_latency_s: float = 0.002
+    synchronised: bool = True
+    ntp_offset_s: float = 0.0
+    maxerror_s: float = 0.016
+    target_labels: dict[str, str] = field(default_factory=dict)
+    outages: tuple[Outage, ...] = ()
+    _last_refresh_s: float | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def families(self, t_s: float, previous_refresh_s: float) -> Families:
+        server_time_s = t_s + self.scrape_latency_s + self.clock_offset_s
+        return {
+            "node_time_seconds": [({}, repr(server_time_s))],
+            "node_timex_sync_status": [({}, "1" if self.synchronised else "0")],
+            "node_timex_offset_seconds": [({}, repr(self.ntp_offset_s))],
+            "node_timex_maxerror_seconds": [({}, repr(self.maxerror_s))],
+        }
 
     def scrapes(
         self, start_s: float, end_s: float, interval_s: float, *, jitter_s: float = 0.0, seed: int = 0
-    ) -> list[tuple[float, dict[str, list[tuple[dict[str, str], str]]]]]:
-        """Every successful scrape over [start_s, end_s]: (timestamp, families)."""
-        out = []
-        previous = start_s - interval_s
-        for t in scrape_times(start_s, end_s, interval_s, jitter_s=jitter_s, seed=seed):
-            if self.is_down(t):
-                continue
-            out.append((t, self.families(t, previous)))
-            previous = t
-        return out
+    ) -> list[tuple[float, Families]]:
+        """Every successful scrape, with the ``scrape_duration_seconds`` Prometheus itself records for the target
+        (twice the latency: the collector read its clock within the scrape). Backfills only: a live exporter never
+        serves that series."""
+        duration = [({}, repr(2 * self.scrape_latency_s))]
+        return [
+            (t, {**families, "scrape_duration_seconds": duration})
+            for t, families in super().scrapes(start_s, end_s, interval_s, jitter_s=jitter_s, seed=seed)
+        ]
 
-    # -- (c) live ------------------------------------------------------------------------------------------------
 
-    def exposition(self, t_s: float | None = None) -> str:
-        """The exporter's ``/metrics`` text (Prometheus text format 0.0.4) at a scrape now (or at ``t_s``)."""
-        now = time.time() if t_s is None else t_s
-        with self._lock:
-            previous = self._last_refresh_s if self._last_refresh_s is not None else now - 1.0
-            if now <= previous:
-                now = previous + 1e-3
-            families = self.families(now, previous)
-            self._last_refresh_s = now
-        lines: list[str] = []
-        for name, rows in families.items():
-            kind, help_text = _HELP[name]
-            lines.append(f"# HELP {name} {help_text}")
-            lines.append(f"# TYPE {name} {kind}")
-            lines.extend(f"{name}{_labels(labels)} {value}" for labels, value in rows)
-        return "\n".join(lines) + "\n"
+# ---------------------------------------------------------------------------------------------------------------
+# A job in phases: the runner's preparation, the team's script, the upload
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a job: its name, length and the true power of the host (CPU+DRAM) and of the GPU."""
+
+    name: str
+    duration_s: float
+    cpu_w: float
+    gpu_w: float
+
+    def __post_init__(self) -> None:
+        if self.duration_s <= 0:
+            raise ValueError(f"phase {self.name!r} must last a positive time")
+
+
+@dataclass(frozen=True)
+class PhasedJob:
+    """A job as a sequence of phases from ``start_s``, with idle power around it; energies are exact.
+
+    Attributes:
+        start_s: when the first phase starts (GitLab's ``started_at``), Unix seconds.
+        phases: the phases, in order.
+        cpu: the host's power (Scaphandre's view).
+        gpu: the GPU's power.
+    """
+
+    start_s: float
+    phases: tuple[Phase, ...]
+    cpu: PowerTrace
+    gpu: PowerTrace
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + sum(p.duration_s for p in self.phases)
+
+    def bounds(self, name: str) -> tuple[float, float]:
+        """[start, end] of the phase called ``name``, Unix seconds."""
+        at = self.start_s
+        for phase in self.phases:
+            if phase.name == name:
+                return at, at + phase.duration_s
+            at += phase.duration_s
+        raise KeyError(f"no phase {name!r} (phases: {', '.join(p.name for p in self.phases)})")
+
+    def energy_j(self, start_s: float, end_s: float) -> float:
+        """True energy of host and GPU over [start_s, end_s], joules."""
+        return self.cpu.energy_j(start_s, end_s) + self.gpu.energy_j(start_s, end_s)
+
+    def phase_energy_j(self, name: str) -> float:
+        """True energy of host and GPU during the phase called ``name``, joules."""
+        return self.energy_j(*self.bounds(name))
+
+
+def phased_job(
+    start_s: float,
+    phases: Sequence[Phase],
+    *,
+    idle_cpu_w: float,
+    idle_gpu_w: float,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> PhasedJob:
+    """A job whose phases follow each other from ``start_s`` at their own power, idle before and after.
+
+    Args:
+        start_s: the first phase's start, Unix seconds.
+        phases: e.g. ``Phase("preparation", 25, cpu_w=190, gpu_w=60)``, ``Phase("script", 30, 230, 300)``,
+            ``Phase("upload", 4, 140, 60)``.
+        idle_cpu_w: the host's power outside the job.
+        idle_gpu_w: the GPU's power outside the job.
+        noise: a relative amplitude (0.1: +-10 %) of uniform noise redrawn every 0.5 s inside each phase (the
+            energy stays exact and reproducible from ``seed``).
+        seed: seeds the noise.
+    """
+    cpu: list[Segment] = []
+    gpu: list[Segment] = []
+    at = start_s
+    for n, phase in enumerate(phases):
+        end = at + phase.duration_s
+        if noise > 0:
+            cpu.append(Noise(at, end, phase.cpu_w, noise * phase.cpu_w, seed * 1009 + 2 * n))
+            gpu.append(Noise(at, end, phase.gpu_w, noise * phase.gpu_w, seed * 1009 + 2 * n + 1))
+        else:
+            cpu.append(Constant(at, end, phase.cpu_w))
+            gpu.append(Constant(at, end, phase.gpu_w))
+        at = end
+    return PhasedJob(start_s, tuple(phases), PowerTrace(idle_cpu_w, tuple(cpu)), PowerTrace(idle_gpu_w, tuple(gpu)))
 
 
 @dataclass(frozen=True)
 class ScrapeSpan:
     """One exporter scraped every ``interval_s`` over [start_s, end_s] (for :func:`openmetrics_spans`)."""
 
-    sim: ExporterSim
+    sim: ScrapedExporter
     start_s: float
     end_s: float
     interval_s: float
@@ -462,7 +636,7 @@ class ScrapeSpan:
 
 
 def openmetrics(
-    sims: Iterable[ExporterSim],
+    sims: Iterable[ScrapedExporter],
     start_s: float,
     end_s: float,
     interval_s: float,
@@ -512,7 +686,7 @@ def _sorted_by_series(lines: list[str]) -> list[str]:
 
 
 class SimulatorServer:
-    """A threaded HTTP server serving an ExporterSim's ``/metrics`` live (an outage answers 503).
+    """A threaded HTTP server serving a simulated exporter's ``/metrics`` live (an outage answers 503).
 
     Args:
         sim: the exporter to serve.
@@ -520,7 +694,7 @@ class SimulatorServer:
         port: port to bind (0: any free port).
     """
 
-    def __init__(self, sim: ExporterSim, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, sim: ScrapedExporter, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sim = sim
 
         class Handler(BaseHTTPRequestHandler):

@@ -7,7 +7,8 @@ plus httpx only; in memory; thread-safe.
 
 Served under ``/api/v4`` with ``PRIVATE-TOKEN`` (or ``Authorization: Bearer``) checked:
 
-- jobs:       ``GET /projects/:id/jobs/:job_id``, ``GET /projects/:id/jobs/:job_id/artifacts/*path``
+- jobs:       ``GET /projects/:id/jobs/:job_id``, ``GET /projects/:id/jobs/:job_id/artifacts/*path``,
+              ``GET /projects/:id/jobs/:job_id/trace`` (the job log as ``text/plain``; empty when none was set)
 - pipelines:  ``GET /projects/:id/pipelines`` (updated_after, order_by, sort), ``GET .../pipelines/:id/jobs``
 - groups:     ``GET /groups/:id``, ``POST /groups``, ``GET /groups/:id/projects`` (include_subgroups)
 - projects:   ``GET /projects/:id``, ``POST /projects``, ``PUT /projects/:id``
@@ -136,6 +137,7 @@ class _State:
     pipelines: dict[int, dict[str, Any]] = field(default_factory=dict)
     jobs: dict[int, dict[str, Any]] = field(default_factory=dict)
     artifacts: dict[int, dict[str, bytes]] = field(default_factory=dict)
+    logs: dict[int, str] = field(default_factory=dict)
     runners: dict[int, _Runner] = field(default_factory=dict)
     job_tokens: dict[str, int] = field(default_factory=dict)
     statuses: list[dict[str, Any]] = field(default_factory=list)
@@ -354,8 +356,11 @@ class FakeGitLab:
         ref: str = "main",
         sha: str = "2293ada6b400935a1378653304eaf6221e0fdb8f",
         failure_reason: str | None = None,
+        log: str | None = None,
     ) -> dict[str, Any]:
-        """Record a job as a runner would have run it; returns its REST JSON. Sends no webhook."""
+        """Record a job as a runner would have run it; returns its REST JSON. Sends no webhook.
+
+        ``log`` is the job's log (``GET .../trace``); :meth:`set_job_log` sets or replaces it later."""
         with self._lock:
             project = self._project(str(project_id))
             if pipeline_id is None:
@@ -464,7 +469,18 @@ class FakeGitLab:
                 },
             }
             pipeline["updated_at"] = _iso(datetime.now(UTC))
+            if log is not None:
+                self.set_job_log(job_id, log)
             return _copy(self._state.jobs[job_id])
+
+    def set_job_log(self, job_id: int, log: str) -> None:
+        """Set the job's log, as the runner would have sent it (the ``trace`` entry of its artifacts follows)."""
+        with self._lock:
+            job = self._state.jobs[job_id]
+            self._state.logs[job_id] = log
+            for entry in job["artifacts"]:
+                if entry["file_type"] == "trace":
+                    entry["size"] = len(log.encode())
 
     def set_job_status(self, job_id: int, status: str, *, finished_at: datetime | None = None) -> None:
         with self._lock:
@@ -1014,6 +1030,12 @@ class FakeGitLab:
                     if job is None or job["pipeline"]["project_id"] != self._project(pid)["id"]:
                         raise _NotFound("404 Job Not Found")
                     return 200, job
+                case ("GET", ["projects", pid, "jobs", jid, "trace"]):
+                    job = s.jobs.get(int(jid)) if jid.isdigit() else None
+                    if job is None or job["pipeline"]["project_id"] != self._project(pid)["id"]:
+                        raise _NotFound("404 Job Not Found")
+                    # GitLab answers text/plain, '' for a job with no log yet (lib/api/ci/jobs.rb)
+                    return 200, s.logs.get(job["id"], "")
                 case ("GET", ["projects", pid, "jobs", jid, "artifacts", *path]) if path:
                     project = self._project(pid)
                     job = s.jobs.get(int(jid)) if jid.isdigit() else None
@@ -1322,7 +1344,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _respond(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
-        if isinstance(payload, bytes):
+        if isinstance(payload, str):  # a job log
+            data, ctype = payload.encode(), "text/plain"
+        elif isinstance(payload, bytes):
             data, ctype = payload, "application/octet-stream"
         else:
             data, ctype = json.dumps(payload).encode(), "application/json"
