@@ -35,35 +35,25 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import energy_accuracy
+from energy_accuracy import Job, server_for
+
 from greenhack.config import ServerConfig
 from greenhack.services.prometheus import PrometheusServer
-from greenhack.telemetry import DCGM, NVIDIA_SMI, SCAPHANDRE, EdgeTiming, PrometheusClient, measure_energy
+from greenhack.telemetry import NVIDIA_SMI, EdgeTiming, PrometheusClient, measure_energy
 from greenhack.telemetry.models import ComponentEnergy
-from greenhack.telemetry.simulator import ExporterSim, ScrapeSpan, SimDevice, job_trace, openmetrics_spans
+from greenhack.telemetry.simulator import ExporterSim, ScrapeSpan, openmetrics_spans
 
 __all__ = ["main"]
 
 SCRAPES_S = (1.0, 5.0, 15.0)
 WINDOWS_S = (30.0, 60.0, 120.0, 300.0, 600.0)
-KINDS = ("steps", "ramp", "noise", "mixed", "realistic")
-LEAD_S = 120.0
+KINDS = energy_accuracy.KINDS
+LEAD_S = energy_accuracy.LEAD_S
 MARKS = EdgeTiming(start_resolution_s=0.5, end_resolution_s=0.5, clock_offset_bound_s=0.1)
 EXPORTERS = ("Scaphandre (counter)", "dcgm-exporter (counter)", "nvidia_smi NVML (counter)",
              "nvidia_smi (gauge only)")
 COUNTER_EXPORTERS = EXPORTERS[:3]
-
-
-@dataclass
-class Job:
-    name: str
-    kind: str
-    scrape_s: float
-    window_s: float
-    start_s: float
-    end_s: float
-    sims: dict[str, ExporterSim]
-    cpu_trace_energy: object
-    gpu_trace_energy: object
 
 
 @dataclass(frozen=True)
@@ -85,31 +75,22 @@ def _utc(t_s: float) -> datetime:
 
 
 def make_job(n: int, t0_s: float, scrape_s: float, window_s: float, rng: random.Random) -> Job:
-    name = f"u{n}"
-    kind = KINDS[n % len(KINDS)]
-    start_s = round(t0_s + LEAD_S + rng.uniform(0.0, scrape_s), 6)
-    end_s = start_s + window_s
-    cpu_trace = job_trace(kind, start_s, end_s, idle_w=90.0, load_w=rng.uniform(150, 260), seed=n)
-    gpu_trace = job_trace(kind, start_s, end_s, idle_w=55.0, load_w=rng.uniform(200, 380), seed=10_000 + n)
-    a, b, c, d, e = (rng.getrandbits(bits) for bits in (32, 16, 16, 16, 48))
-    uuid = f"GPU-{a:08x}-{b:04x}-{c:04x}-{d:04x}-{e:012x}"
-    gpu = SimDevice(gpu_trace, uuid=uuid, counter_origin_s=t0_s - 3600)
-    host = SimDevice(cpu_trace, counter_origin_s=t0_s - 3600, counter_offset_j=1e5)
-    sims = {
-        "cpu": ExporterSim(SCAPHANDRE, (host,), target_labels={"instance": f"{name}:8080"}),
-        "dcgm": ExporterSim(DCGM, (gpu,), target_labels={"instance": f"{name}:9400"}),
-        "smi": ExporterSim(NVIDIA_SMI, (gpu,), with_counter=False, target_labels={"instance": f"{name}:9835"}),
-        "nvml": ExporterSim(NVIDIA_SMI, (gpu,), with_counter=True, target_labels={"instance": f"{name}:9836"}),
-    }
-    return Job(name, kind, scrape_s, window_s, start_s, end_s, sims, cpu_trace.energy_j, gpu_trace.energy_j)
+    """energy_accuracy's job (Scaphandre, dcgm-exporter, nvidia_gpu_exporter without its counter), plus the
+    same GPU behind nvidia_gpu_exporter's NVML backend, with its counter."""
+    job = energy_accuracy.make_job(n, t0_s, scrape_s, window_s, rng)
+    job.sims["nvml"] = ExporterSim(NVIDIA_SMI, job.sims["dcgm"].devices, with_counter=True,
+                                   target_labels={"instance": f"{job.name}:9836"})
+    return job
 
 
-def server_for(job: Job, port: int, exporter: str) -> ServerConfig:
-    return ServerConfig.model_validate({
-        "name": job.name, "runner_tags": [job.name], "scaphandre": f'{{instance="{job.name}:8080"}}',
-        "gpu": f'{{instance="{job.name}:{port}"}}', "gpu_exporter": exporter,
-        "hardware": {"cpu": {"name": "x"}, "ram_gb": 1, "gpu": {"name": "NVIDIA A100 80GB", "units": 1}},
-    })
+def kind_of(job: Job) -> str:
+    return energy_accuracy.KINDS[int(job.name[1:]) % len(energy_accuracy.KINDS)]
+
+
+def server_at(job: Job, port: int, exporter: str) -> ServerConfig:
+    """energy_accuracy's server, with the GPU exporter at ``port`` (the NVML backend's series sit at 9836)."""
+    server = server_for(job, exporter)
+    return server.model_copy(update={"gpu": f'{{instance="{job.name}:{port}"}}'})
 
 
 def marked_window(job: Job, rng: random.Random) -> tuple[float, float]:
@@ -123,7 +104,7 @@ def _outcome(exporter: str, scenario: str, job: Job, component: ComponentEnergy,
     assert parts is not None, f"{job.name} {exporter}: no interval"
     error = component.energy_j - truth_j
     return Outcome(
-        exporter, scenario, job.kind, job.scrape_s, job.window_s,
+        exporter, scenario, kind_of(job), job.scrape_s, job.window_s,
         covered=abs(error) <= parts.measurement_j,
         covered_full=abs(error) <= parts.total_j,
         half_width=parts.measurement_j / truth_j,
@@ -141,16 +122,15 @@ def measure_all(client: PrometheusClient, jobs: list[Job], seed: int) -> list[Ou
         for scenario, (a, b), timing in (("exact", (job.start_s, job.end_s), None), ("marks", marked, MARKS)):
             for port, exporter, label in ((9400, "dcgm", EXPORTERS[1]), (9836, "nvidia_smi", EXPORTERS[2]),
                                           (9835, "nvidia_smi", EXPORTERS[3])):
-                result = measure_energy(server_for(job, port, exporter), _utc(a), _utc(b), source=client,
+                result = measure_energy(server_at(job, port, exporter), _utc(a), _utc(b), source=client,
                                         scrape_interval=interval, timing=timing)
                 if any("sample inside the window" not in p for p in result.problems):
                     raise SystemExit(f"{job.name}: unexpected problems {result.problems}")
                 gpu = next(iter(result.gpus.values()))
-                outcomes.append(_outcome(label, scenario, job, gpu, job.gpu_trace_energy(job.start_s, job.end_s)))  # type: ignore[operator]
+                outcomes.append(_outcome(label, scenario, job, gpu, job.truth_j["gpu"]))
                 if port == 9400:
                     assert result.cpu is not None
-                    outcomes.append(_outcome(EXPORTERS[0], scenario, job, result.cpu,
-                                             job.cpu_trace_energy(job.start_s, job.end_s)))  # type: ignore[operator]
+                    outcomes.append(_outcome(EXPORTERS[0], scenario, job, result.cpu, job.truth_j["cpu"]))
     return outcomes
 
 
@@ -210,8 +190,10 @@ def print_targets(outcomes: list[Outcome]) -> None:
     gauge = [o for o in outcomes if o.exporter == EXPORTERS[3] and o.scrape_s == 5.0 and o.scenario == "exact"]
     for kind in (*KINDS, "all"):
         rows = [r for r in gauge if kind in ("all", r.kind)]
+        if not rows:
+            continue
         errors = [r.error for r in rows]
-        short = [r.error for r in rows if r.window_s == 30.0]
+        short = [r.error for r in rows if r.window_s == 30.0] or [math.nan]
         print(f"  {kind:9s} n {len(rows):3d}  error median {statistics.median(errors) * 100:5.2f}%  worst "
               f"{max(errors) * 100:5.2f}%  (30 s only: median {statistics.median(short) * 100:5.2f}%, worst "
               f"{max(short) * 100:5.2f}%)  coverage {_coverage(rows) * 100:5.1f}%  median half-width "
