@@ -29,7 +29,8 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -269,6 +270,24 @@ def print_targets(errors: Errors) -> None:
         print(line)
 
 
+@contextmanager
+def backfilled(jobs: Sequence[Job]) -> Iterator[PrometheusClient]:
+    """A real Prometheus holding every scrape of the jobs' exporters (from LEAD_S before to LEAD_S after)."""
+    spans = [
+        ScrapeSpan(sim, job.start_s - LEAD_S, job.end_s + LEAD_S, job.scrape_s, 0.05, n)
+        for n, job in enumerate(jobs) for sim in job.sims.values()
+    ]
+    began = time.perf_counter()
+    text = openmetrics_spans(spans)
+    print(f"{len(jobs)} jobs, {text.count(chr(10))} OpenMetrics lines generated in "
+          f"{time.perf_counter() - began:.1f} s", file=sys.stderr)
+    with PrometheusServer() as server:
+        server.backfill(text)
+        print(f"backfilled into Prometheus at {server.url}", file=sys.stderr)
+        with PrometheusClient(server.url, timeout_s=60.0) as client:
+            yield client
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=16, help="jobs per (scrape interval, window) cell")
@@ -283,21 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         for window_s in WINDOWS_S:
             for _ in range(args.cases):
                 jobs.append(make_job(len(jobs), t0_s, scrape_s, window_s, rng))
-    spans = [
-        ScrapeSpan(sim, job.start_s - LEAD_S, job.end_s + LEAD_S, job.scrape_s, 0.05, n)
-        for n, job in enumerate(jobs) for sim in job.sims.values()
-    ]
-    began = time.perf_counter()
-    text = openmetrics_spans(spans)
-    print(f"{len(jobs)} jobs, {text.count(chr(10))} OpenMetrics lines generated in "
-          f"{time.perf_counter() - began:.1f} s", file=sys.stderr)
-    with PrometheusServer() as server:
-        server.backfill(text)
-        print(f"backfilled into Prometheus at {server.url}", file=sys.stderr)
-        with PrometheusClient(server.url, timeout_s=60.0) as client:
-            began = time.perf_counter()
-            errors = measure_all(client, jobs, args.past_end)
-            print(f"measured in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+    with backfilled(jobs) as client:
+        began = time.perf_counter()
+        errors = measure_all(client, jobs, args.past_end)
+        print(f"measured in {time.perf_counter() - began:.1f} s", file=sys.stderr)
     print_tables(errors)
     print_targets(errors)
     return 0

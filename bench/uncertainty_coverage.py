@@ -39,17 +39,15 @@ import energy_accuracy
 from energy_accuracy import Job, server_for
 
 from greenhack.config import ServerConfig
-from greenhack.services.prometheus import PrometheusServer
 from greenhack.telemetry import NVIDIA_SMI, EdgeTiming, PrometheusClient, measure_energy
 from greenhack.telemetry.models import ComponentEnergy
-from greenhack.telemetry.simulator import ExporterSim, ScrapeSpan, openmetrics_spans
+from greenhack.telemetry.simulator import ExporterSim
 
 __all__ = ["main"]
 
 SCRAPES_S = (1.0, 5.0, 15.0)
 WINDOWS_S = (30.0, 60.0, 120.0, 300.0, 600.0)
 KINDS = energy_accuracy.KINDS
-LEAD_S = energy_accuracy.LEAD_S
 MARKS = EdgeTiming(start_resolution_s=0.5, end_resolution_s=0.5, clock_offset_bound_s=0.1)
 EXPORTERS = ("Scaphandre (counter)", "dcgm-exporter (counter)", "nvidia_smi NVML (counter)",
              "nvidia_smi (gauge only)")
@@ -213,20 +211,10 @@ def main(argv: list[str] | None = None) -> int:
             (s, w) for s in SCRAPES_S for w in WINDOWS_S for _ in range(args.cases)
         )
     ]
-    spans = [
-        ScrapeSpan(sim, job.start_s - LEAD_S, job.end_s + LEAD_S, job.scrape_s, 0.05, n)
-        for n, job in enumerate(jobs) for sim in job.sims.values()
-    ]
-    began = time.perf_counter()
-    text = openmetrics_spans(spans)
-    print(f"{len(jobs)} jobs, {text.count(chr(10))} OpenMetrics lines in {time.perf_counter() - began:.1f} s",
-          file=sys.stderr)
-    with PrometheusServer() as server:
-        server.backfill(text)
-        with PrometheusClient(server.url, timeout_s=60.0) as client:
-            began = time.perf_counter()
-            outcomes = measure_all(client, jobs, args.seed)
-            print(f"measured {len(outcomes)} windows in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+    with energy_accuracy.backfilled(jobs) as client:
+        began = time.perf_counter()
+        outcomes = measure_all(client, jobs, args.seed)
+        print(f"measured {len(outcomes)} windows in {time.perf_counter() - began:.1f} s", file=sys.stderr)
     print_tables(outcomes)
     print_targets(outcomes)
     return 0
