@@ -311,6 +311,9 @@ class RankingSection(_Section):
     weights: RankingWeights | None = None
     expression: str | None = None
     per_team: Literal["best", "latest", "selected"] = "best"
+    # significant: neighbours the measurement cannot tell apart at `confidence` share a rank (see scoring.ranking)
+    ties: Literal["none", "significant"] = "none"
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
 
     @model_validator(mode="after")
     def _method_needs(self) -> RankingSection:

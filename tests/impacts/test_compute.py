@@ -139,3 +139,53 @@ def test_equivalences_and_their_sources() -> None:
     assert "EPA" in pictures["car_km"].source and "BoaviztAPI" in pictures["laptop_hours"].source
     with pytest.raises(ImpactsError):
         equivalences(gwp_kgco2e=-1.0, energy_kwh=1.0)
+
+
+def test_the_energy_interval_carries_through_apart_from_boaviztas_factor_range() -> None:
+    f = factors()
+    plain = impacts_from_factors(f, make_impact(pue=1.5), 3.6e6, HOUR_S)
+    job = impacts_from_factors(f, make_impact(pue=1.5), 3.6e6, HOUR_S, energy_low_j=3.4e6, energy_high_j=3.9e6)
+    embodied = 1000 * HOUR_S / f.lifetime_s
+    # the measurement interval: energy at its ends, factors at their value (0.1 kgCO2e/kWh, PUE 1.5)
+    assert job.gwp.measurement_low == pytest.approx(0.1 * 1.5 * 3.4 / 3.6 + embodied)
+    assert job.gwp.measurement_high == pytest.approx(0.1 * 1.5 * 3.9 / 3.6 + embodied)
+    # BoaviztAPI's factor range is untouched: factor bounds, energy as measured
+    assert (job.gwp.min, job.gwp.max, job.gwp.total) == (plain.gwp.min, plain.gwp.max, plain.gwp.total)
+    assert job.energy.measurement_low == pytest.approx(1.5 * 3.4 / 3.6)
+    assert job.energy.measurement_high == pytest.approx(1.5 * 3.9 / 3.6)
+    assert (job.energy_low_j, job.energy_high_j) == (3.4e6, 3.9e6)
+    # without an interval there is none to show (figures made before intervals were)
+    assert plain.gwp.measurement_low is None and plain.energy.measurement_high is None
+
+
+def test_only_the_use_phase_moves_with_the_measurement() -> None:
+    f = factors()
+    only_embodied = impacts_from_factors(
+        f, make_impact(include=["embodied"]), 3.6e6, HOUR_S, energy_low_j=3.0e6, energy_high_j=4.0e6
+    )
+    assert only_embodied.gwp.measurement_low == only_embodied.gwp.measurement_high == only_embodied.gwp.total
+    assert only_embodied.use_share("gwp") == 0.0 and only_embodied.use_share("energy") == 1.0
+    both = impacts_from_factors(f, make_impact(), 3.6e6, HOUR_S, energy_low_j=3.0e6, energy_high_j=4.0e6)
+    assert both.use_share("gwp") == pytest.approx(both.gwp.use / both.gwp.total)
+
+
+def test_the_factor_range_cannot_reorder_two_jobs_of_one_server() -> None:
+    f = factors()
+    small, large = (
+        impacts_from_factors(f, make_impact(include=["use"]), e, HOUR_S, energy_low_j=0.9 * e, energy_high_j=1.1 * e)
+        for e in (1.0e6, 1.15e6)
+    )
+    assert small.gwp.min < large.gwp.min and small.gwp.max < large.gwp.max  # same factors, same order
+    # the measurement intervals overlap: this difference is what significance has to judge
+    assert small.gwp.measurement_high is not None and large.gwp.measurement_low is not None
+    assert small.gwp.measurement_high > large.gwp.measurement_low
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "message"),
+    [(3.0e6, None, "come together"), (3.7e6, 3.9e6, "must hold"), (-1.0, 3.9e6, "must hold"),
+     (3.0e6, float("inf"), "finite")],
+)
+def test_a_bad_energy_interval_is_refused(low: float | None, high: float | None, message: str) -> None:
+    with pytest.raises(ImpactsError, match=message):
+        impacts_from_factors(factors(), make_impact(), 3.6e6, HOUR_S, energy_low_j=low, energy_high_j=high)

@@ -75,6 +75,28 @@ def test_json_has_the_documented_keys_and_the_true_energy(example: dict[str, obj
     assert data["methods"] == {"cpu": "counter", f"gpu:{UUID}": "gauge"}
 
 
+def test_json_bounds_the_total_by_its_interval_and_its_parts(example: dict[str, object]) -> None:
+    code, out, _ = invoke(example, "--format", "json")
+    assert code == 0, out
+    data = json.loads(out)
+    low, total, high = data["total_joules_low"], data["total_joules"], data["total_joules_high"]
+    assert low < total < high
+    truth = example["cpu_j"] + example["gpu_j"]  # type: ignore[operator]
+    assert low <= truth <= high
+    parts = data["uncertainty"]
+    assert parts["confidence"] == 0.95
+    assert parts["edges_joules"] == 0.0  # the window as given on the command line is exact
+    # the GPU is a gauge alone here: its unobserved seconds cost something, and NVIDIA's +/- 5 W sensor term too
+    assert parts["integration_joules"] > 0 and parts["sensor_joules"] > 0
+    assert high - total == pytest.approx(parts["total_joules"])
+    assert parts["total_joules"] == pytest.approx(
+        (parts["integration_joules"] ** 2 + parts["edges_joules"] ** 2 + parts["sensor_joules"] ** 2) ** 0.5
+    )
+    gpu = data["gpus"][UUID]
+    assert gpu["joules_low"] < gpu["joules"] < gpu["joules_high"]
+    assert data["cpu_joules_low"] < data["cpu_joules"] < data["cpu_joules_high"]
+
+
 def test_table_format(example: dict[str, object]) -> None:
     code, out, _ = invoke(example)
     assert code == 0

@@ -21,7 +21,7 @@ from greenhack.cli._common import (
 )
 from greenhack.errors import PrometheusUnavailable, TelemetryError
 from greenhack.settings import Settings
-from greenhack.telemetry import JobEnergy, PrometheusClient, measure_energy
+from greenhack.telemetry import EnergyUncertainty, JobEnergy, PrometheusClient, measure_energy
 
 __all__ = ["energy", "energy_json", "register"]
 
@@ -36,8 +36,22 @@ def _parse_time(value: str, option: str) -> datetime:
     return moment
 
 
+def _uncertainty_json(uncertainty: EnergyUncertainty | None) -> dict[str, float] | None:
+    if uncertainty is None:
+        return None
+    return {
+        "confidence": uncertainty.confidence,
+        "integration_joules": uncertainty.integration_j,
+        "edges_joules": uncertainty.edges_j,
+        "sensor_joules": uncertainty.sensor_j,
+        "measurement_joules": uncertainty.measurement_j,
+        "total_joules": uncertainty.total_j,
+    }
+
+
 def energy_json(result: JobEnergy) -> dict[str, Any]:
-    """The CLI's JSON object (joules, seconds, coverage 0..1) for a measurement."""
+    """The CLI's JSON object (joules, seconds, coverage 0..1) for a measurement; ``*_low``/``*_high`` bound each
+    figure at ``uncertainty.confidence``, whose parts are half-widths in joules."""
     return {
         "server": result.server,
         "start": result.start.isoformat(),
@@ -52,10 +66,18 @@ def energy_json(result: JobEnergy) -> dict[str, Any]:
                 "method": gpu.method,
                 "coverage": gpu.coverage,
                 "max_gap_s": gpu.max_gap_s,
+                "joules_low": gpu.energy_low_j,
+                "joules_high": gpu.energy_high_j,
+                "uncertainty": _uncertainty_json(gpu.uncertainty),
             }
             for uuid, gpu in result.gpus.items()
         },
         "total_joules": result.total_energy_j,
+        "total_joules_low": result.total_energy_low_j,
+        "total_joules_high": result.total_energy_high_j,
+        "cpu_joules_low": result.cpu.energy_low_j if result.cpu is not None else None,
+        "cpu_joules_high": result.cpu.energy_high_j if result.cpu is not None else None,
+        "uncertainty": _uncertainty_json(result.uncertainty),
         "average_power_w": result.average_power_w,
         "coverage": result.coverage,
         "max_gap_s": result.max_gap_s,

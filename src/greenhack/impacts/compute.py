@@ -9,6 +9,11 @@ For each BoaviztAPI criterion (GWP kgCO2e, ADPe kgSbeq, PE MJ)::
 
 and ``energy`` (kWh) = energy_j x PUE / 3.6e6, which needs no BoaviztAPI.
 
+Two ranges are kept apart on every criterion: ``min``/``max`` is BoaviztAPI's factor range (the factors' bounds,
+energy as measured: shared by every job on the server and location, so it cannot reorder them), and
+``measurement_low``/``measurement_high`` is the energy's interval carried through the same formula with the
+factors at their value (what differs from job to job, and what the ranking's significance rests on).
+
 ``impacts_from_factors`` is pure (rescoring runs it on stored factors); ``ImpactCalculator`` gets the factors
 from the cache, or from BoaviztAPI once per (hardware, location), and then calls it.
 """
@@ -42,15 +47,33 @@ log = logging.getLogger(__name__)
 _CARBON_INTENSITY_SOURCE = "impact.carbon_intensity_g_per_kwh of the event YAML"
 
 
-def _check_inputs(energy_j: float, duration_s: float) -> None:
+def _check_inputs(
+    energy_j: float, duration_s: float, energy_low_j: float | None = None, energy_high_j: float | None = None
+) -> None:
     if not (isinstance(energy_j, int | float) and math.isfinite(energy_j) and energy_j >= 0):
         raise ImpactsError(f"energy_j must be a finite number of joules >= 0 (got {energy_j!r})")
     if not (isinstance(duration_s, int | float) and math.isfinite(duration_s) and duration_s > 0):
         raise ImpactsError(f"duration_s must be a finite number of seconds > 0 (got {duration_s!r})")
+    if (energy_low_j is None) != (energy_high_j is None):
+        raise ImpactsError("energy_low_j and energy_high_j come together (the energy's interval), or not at all")
+    if energy_low_j is not None and energy_high_j is not None:
+        if not all(isinstance(v, int | float) and math.isfinite(v) for v in (energy_low_j, energy_high_j)):
+            raise ImpactsError(f"the energy interval must be finite (got {energy_low_j!r}..{energy_high_j!r})")
+        if not 0 <= energy_low_j <= energy_j <= energy_high_j:
+            raise ImpactsError(
+                f"the energy interval {energy_low_j!r}..{energy_high_j!r} J must hold energy_j {energy_j!r} J "
+                "and start at 0 J or above"
+            )
 
 
 def impacts_from_factors(
-    factors: ServerFactors, impact_section: ImpactSection, energy_j: float, duration_s: float
+    factors: ServerFactors,
+    impact_section: ImpactSection,
+    energy_j: float,
+    duration_s: float,
+    *,
+    energy_low_j: float | None = None,
+    energy_high_j: float | None = None,
 ) -> JobImpacts:
     """The impacts of a job from stored factors, without BoaviztAPI.
 
@@ -59,11 +82,15 @@ def impacts_from_factors(
         impact_section: the event's ``impact`` section (PUE, include, carbon intensity, criterion).
         energy_j: the job's measured energy at the server, in J (before PUE).
         duration_s: the job's duration, in s.
+        energy_low_j: low end of the energy's interval, J (``JobEnergy.total_energy_low_j``); with
+            ``energy_high_j``, every criterion gets its ``measurement_low``/``measurement_high``.
+        energy_high_j: high end of the energy's interval, J.
 
     Raises:
-        ImpactsError: negative or non-finite inputs, or factors of another location.
+        ImpactsError: negative or non-finite inputs, an interval that does not hold the energy, or factors of
+            another location.
     """
-    _check_inputs(energy_j, duration_s)
+    _check_inputs(energy_j, duration_s, energy_low_j, energy_high_j)
     if factors.location != impact_section.location:
         raise ImpactsError(
             f"factors are for location {factors.location!r} but impact.location is {impact_section.location!r}"
@@ -81,6 +108,10 @@ def impacts_from_factors(
         use = use_factor.scaled(grid_energy_j)
         embodied = own.embodied_per_s.scaled(allocated_s)
         counted = [bound for phase, bound in (("use", use), ("embodied", embodied)) if phase in include]
+        measured = _measured_range(
+            use_factor.value * impact_section.pue, embodied.value if "embodied" in include else 0.0,
+            "use" in include, energy_low_j, energy_high_j,
+        )
         results[criterion] = CriterionImpact(
             criterion=criterion,
             unit=CRITERION_UNITS[criterion],
@@ -92,8 +123,11 @@ def impacts_from_factors(
             use_factor=use_factor,
             use_factor_source=source,
             embodied_factor=own.embodied_per_s,
+            measurement_low=measured[0],
+            measurement_high=measured[1],
         )
     energy_kwh = grid_energy_j / J_PER_KWH
+    measured_kwh = _measured_range(impact_section.pue / J_PER_KWH, 0.0, True, energy_low_j, energy_high_j)
     results["energy"] = CriterionImpact(
         criterion="energy",
         unit=CRITERION_UNITS["energy"],
@@ -102,6 +136,8 @@ def impacts_from_factors(
         total=energy_kwh,
         min=None,
         max=None,
+        measurement_low=measured_kwh[0],
+        measurement_high=measured_kwh[1],
     )
     return JobImpacts(
         energy_j=float(energy_j),
@@ -117,7 +153,22 @@ def impacts_from_factors(
         energy=results["energy"],
         boavizta_version=factors.boavizta_version,
         factors=factors,
+        energy_low_j=None if energy_low_j is None else float(energy_low_j),
+        energy_high_j=None if energy_high_j is None else float(energy_high_j),
     )
+
+
+def _measured_range(
+    per_measured_j: float, fixed: float, use_counts: bool, energy_low_j: float | None, energy_high_j: float | None
+) -> tuple[float | None, float | None]:
+    """A total's ends when the measured energy is at the ends of its interval: ``fixed`` (the embodied part, when
+    it counts) plus ``per_measured_j`` (impact per joule at the server, PUE included) times the energy, when the
+    use phase counts."""
+    if energy_low_j is None or energy_high_j is None:
+        return None, None
+    if not use_counts:
+        return fixed, fixed
+    return fixed + per_measured_j * energy_low_j, fixed + per_measured_j * energy_high_j
 
 
 class ImpactCalculator:
@@ -204,9 +255,16 @@ class ImpactCalculator:
         energy_j: float,
         duration_s: float,
         server_key: str | None = None,
+        energy_low_j: float | None = None,
+        energy_high_j: float | None = None,
     ) -> JobImpacts:
         """The impacts of one job (see :func:`impacts_from_factors`)."""
-        _check_inputs(energy_j, duration_s)
+        _check_inputs(energy_j, duration_s, energy_low_j, energy_high_j)
         return impacts_from_factors(
-            self.factors(server, impact, server_key=server_key), impact, energy_j, duration_s
+            self.factors(server, impact, server_key=server_key),
+            impact,
+            energy_j,
+            duration_s,
+            energy_low_j=energy_low_j,
+            energy_high_j=energy_high_j,
         )

@@ -130,11 +130,20 @@ class ServerFactors(_Frozen):
 
 
 class CriterionImpact(_Frozen):
-    """One criterion of one job: use + embodied, the total that counts (per ``impact.include``) and its bounds.
+    """One criterion of one job: use + embodied, the total that counts (per ``impact.include``) and two ranges.
 
     ``embodied`` is None for ``energy`` (manufacturing has no electricity figure in kWh; see PE).
-    ``min``/``max`` bound ``total`` where BoaviztAPI gives bounds; None for ``energy`` (it is measured).
     ``use_factor`` is the factor applied to the job's grid energy (per J), ``embodied_factor`` per second.
+
+    The two ranges answer different questions and are kept apart:
+
+    * ``min``/``max``, **BoaviztAPI's factor range**: ``total`` with the factors at their low and high values and
+      the energy as measured; None for ``energy`` (it needs no factor). It is the same for every job on the same
+      server at the same location, so it cannot change who ranks above whom.
+    * ``measurement_low``/``measurement_high``, **the measurement interval**: ``total`` with the energy at the ends
+      of its interval (integration, window edges, sensor; see :mod:`greenhack.telemetry.uncertainty`) and the
+      factors at their value; None when the energy came without an interval. This part differs from job to job,
+      and is what significance in the ranking rests on.
     """
 
     criterion: Criterion
@@ -147,10 +156,16 @@ class CriterionImpact(_Frozen):
     use_factor: Bound | None = None
     use_factor_source: str = ""
     embodied_factor: Bound | None = None
+    measurement_low: float | None = None
+    measurement_high: float | None = None
 
 
 class JobImpacts(_Frozen):
-    """The impacts of one job on one server, with the inputs and factors they came from."""
+    """The impacts of one job on one server, with the inputs and factors they came from.
+
+    ``energy_low_j``/``energy_high_j`` are the measured energy's interval (at the server, before PUE) that each
+    criterion's ``measurement_low``/``measurement_high`` came from; None when the energy came without one.
+    """
 
     energy_j: float
     duration_s: float
@@ -165,6 +180,8 @@ class JobImpacts(_Frozen):
     energy: CriterionImpact
     boavizta_version: str
     factors: ServerFactors
+    energy_low_j: float | None = None
+    energy_high_j: float | None = None
 
     @property
     def grid_energy_j(self) -> float:
@@ -179,6 +196,14 @@ class JobImpacts(_Frozen):
     def of(self, name: Criterion) -> CriterionImpact:
         impact: CriterionImpact = getattr(self, name)
         return impact
+
+    def use_share(self, name: Criterion) -> float:
+        """The share (0..1) of criterion ``name``'s total that scales with the measured energy: its use phase when
+        ``include`` counts it (``energy`` is all use); what a measurement error moves."""
+        impact = self.of(name)
+        if impact.total <= 0 or (name != "energy" and "use" not in self.include):
+            return 0.0
+        return min(1.0, impact.use / impact.total)
 
     def all(self) -> tuple[CriterionImpact, ...]:
         return (self.gwp, self.adpe, self.pe, self.energy)

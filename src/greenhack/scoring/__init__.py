@@ -17,6 +17,17 @@ from __future__ import annotations
 from greenhack.expression import FUNCTIONS, QUANTITIES, Expression, check_expression, parse_expression
 from greenhack.metrics import METRIC_SPECS, MetricSpec, compute_metric
 from greenhack.scoring.accounting import event_timezone, local_day_start, team_accounts
+from greenhack.scoring.bootstrap import (
+    BOOTSTRAP_REPLICATES,
+    PerformanceReplicates,
+    ReplicateVector,
+    Resamples,
+    board_resamples,
+    bootstrap_performance,
+    metric_replicates,
+    paired_difference_interval,
+    percentile_interval,
+)
 from greenhack.scoring.evaluate import evaluate_performance, score_predictions, split_for
 from greenhack.scoring.models import (
     JobRecord,
@@ -36,6 +47,7 @@ from greenhack.scoring.split import split_key, split_rows
 from greenhack.scoring.truth import load_truth, parse_truth
 
 __all__ = [
+    "BOOTSTRAP_REPLICATES",
     "FUNCTIONS",
     "METRIC_SPECS",
     "QUANTITIES",
@@ -43,14 +55,19 @@ __all__ = [
     "JobRecord",
     "MetricSpec",
     "Performance",
+    "PerformanceReplicates",
     "Predictions",
     "RankInput",
     "RankedRow",
+    "ReplicateVector",
+    "Resamples",
     "ScoreResult",
     "Split",
     "TeamAccount",
     "Truth",
     "WeightedScale",
+    "board_resamples",
+    "bootstrap_performance",
     "check_expression",
     "compute_metric",
     "evaluate_performance",
@@ -58,9 +75,12 @@ __all__ = [
     "expression_values",
     "load_truth",
     "local_day_start",
+    "metric_replicates",
+    "paired_difference_interval",
     "pareto_levels",
     "parse_expression",
     "parse_truth",
+    "percentile_interval",
     "rank_submissions",
     "read_predictions",
     "score_predictions",

@@ -6,7 +6,8 @@ durations in s; an ``impact`` is in the unit of the event's criterion (kgCO2e, k
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -14,6 +15,7 @@ from typing import Literal
 
 __all__ = [
     "JobRecord",
+    "MeasurementSpread",
     "Performance",
     "Predictions",
     "RankInput",
@@ -131,6 +133,60 @@ class ScoreResult:
 
 
 @dataclass(frozen=True)
+class MeasurementSpread:
+    """How far a submission's measured energy can be off, for the ranking's significance (``ranking.ties``).
+
+    Half-widths are relative to the energy, at ``confidence``, from the telemetry's interval parts
+    (``EnergyUncertainty``: ``measurement_j`` for the per-job part, ``sensor_j`` for the sensor's).
+
+    Attributes:
+        energy_rel: the part that differs from job to job (integration and window edges) / energy.
+        sensor_rel: the sensor's systematic part / energy: every job of the same ``group`` shares one draw of it,
+            so it moves a server's jobs together and cannot reorder them.
+        group: the jobs measured by the same sensors (the server's name).
+        impact_use_share: the share of ``RankInput.impact`` that scales with the energy (its use phase; 0 when
+            only embodied impacts count): ``JobImpacts.use_share(criterion)``.
+        gwp_use_share: the same for ``RankInput.gwp_kgco2e``.
+        confidence: the confidence of the two half-widths.
+    """
+
+    energy_rel: float
+    sensor_rel: float = 0.0
+    group: str = ""
+    impact_use_share: float = 1.0
+    gwp_use_share: float = 1.0
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        for name in ("energy_rel", "sensor_rel"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"MeasurementSpread.{name} must be a finite share >= 0, got {value!r}")
+        for name in ("impact_use_share", "gwp_use_share"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"MeasurementSpread.{name} must lie in 0..1, got {value!r}")
+        if not 0.0 < self.confidence < 1.0:
+            raise ValueError(f"MeasurementSpread.confidence must lie strictly in 0..1, got {self.confidence!r}")
+
+    @classmethod
+    def from_half_widths(
+        cls,
+        *,
+        energy_j: float,
+        measurement_j: float,
+        sensor_j: float,
+        confidence: float,
+        group: str,
+        impact_use_share: float = 1.0,
+        gwp_use_share: float = 1.0,
+    ) -> MeasurementSpread:
+        """From the telemetry's half-widths in joules (``EnergyUncertainty.measurement_j`` and ``sensor_j``)."""
+        scale = 1.0 / energy_j if energy_j > 0 else 0.0
+        return cls(measurement_j * scale, sensor_j * scale, group, impact_use_share, gwp_use_share, confidence)
+
+
+@dataclass(frozen=True)
 class RankInput:
     """One submission as the ranking sees it.
 
@@ -152,6 +208,9 @@ class RankInput:
         team_gwp_kgco2e: GWP of all the team's jobs on this board's cut, kgCO2e.
         team_energy_j: energy of all the team's jobs on this board's cut, J.
         team_jobs: how many jobs the team ran on this board's cut (platform failures do not count).
+        performance_replicates: the bootstrap replicates of ``performance`` on the board's shared resamples
+            (:mod:`greenhack.scoring.bootstrap`), or None (rows scored before replicates were).
+        measurement: how far the measured energy (and the impacts that scale with it) can be off, or None.
     """
 
     submission_id: int | str
@@ -170,6 +229,8 @@ class RankInput:
     team_gwp_kgco2e: float | None = None
     team_energy_j: float | None = None
     team_jobs: int | None = None
+    performance_replicates: Sequence[float] | None = None
+    measurement: MeasurementSpread | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +249,10 @@ class RankedRow:
         pareto_level: 1 for the front, 2 for the front once the first is removed, ...; None when not ranked.
         formula: how the score was made, with the numbers, for the board.
         note: why the submission is not ranked, or other remarks; None when there is nothing to say.
+        tied: with ``ranking.ties: significant``, this rank is shared with a neighbour the measurement cannot
+            tell apart (the board shows ``=2``).
+        above_next_share: with ``ranking.ties: significant``, the share of replicates in which this submission
+            ranks strictly above the next ranked one; None when not tested.
     """
 
     submission_id: int | str
@@ -200,6 +265,8 @@ class RankedRow:
     pareto_level: int | None
     formula: str
     note: str | None
+    tied: bool = False
+    above_next_share: float | None = None
 
 
 @dataclass(frozen=True)

@@ -39,13 +39,25 @@ its best.
   breaks a rule for one submission (division by zero, ...) leaves that submission listed, with the message.
 
 **Ties** are broken the same way everywhere: the earlier ``submitted_at`` wins, then the smaller
-``submission_id``. Ranks are therefore distinct: 1, 2, 3, ...
+``submission_id``. With ``ranking.ties: none`` (the default) ranks are therefore distinct: 1, 2, 3, ...
+
+**Significance** (``ranking.ties: significant``): the measurement decides whether two neighbours on the board can
+be told apart. The method above is run again on R replicates of the board (:mod:`.significance`: each
+submission's paired bootstrap replicate of its performance, and its energy, impact and GWP drawn within their
+measurement interval, the sensor's part shared by one server's jobs), scales and Pareto levels included, the
+team's picks kept. A submission ranks strictly above its lower neighbour only when it stays strictly above it in
+at least (1 + ``ranking.confidence``) / 2 of the replicates (the two-sided test at that confidence: 195 of 200 at
+0.95); otherwise the two share a rank, and a run of such neighbours shares the rank of its first (1, =2, =2, 4;
+``RankedRow.tied``). Two submissions of which neither carries replicates nor a measurement spread (rows scored
+before intervals were) keep today's order against each other. Everything is seeded (``rank_submissions``'s
+``seed``: the event's seed and the board), so the ranks are the same on every run.
 
 For every ranked submission, ``pareto_front`` / ``pareto_level`` say where it lies among the ranked
 submissions (whatever the method) so the board's chart can draw the front.
 
 Speed: ranking 10,000 submissions of 200 teams takes about 0.1 to 0.3 s per method on a busy two-core
-machine (``bench/rank_throughput.py``).
+machine; significance adds the R = 200 replicates of the ranked submissions (``bench/rank_throughput.py`` prints
+both side by side).
 """
 
 from __future__ import annotations
@@ -53,7 +65,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
 
 from greenhack.config import ImpactSection, PerformanceSection, RankingSection
 from greenhack.errors import ExpressionError, ScoringError
@@ -61,6 +76,7 @@ from greenhack.expression import Expression, parse_expression
 from greenhack.scoring.models import RankedRow, RankInput
 from greenhack.scoring.pareto import pareto_levels
 from greenhack.scoring.quantities import quantity_values
+from greenhack.scoring.significance import Replicates, draw_replicates
 
 __all__ = ["WeightedScale", "expression_values", "rank_submissions"]
 
@@ -101,14 +117,35 @@ class WeightedScale:
     ) -> WeightedScale:
         """The scale spanning ``performances`` and ``impacts`` (those of the eligible submissions)."""
         positive = [i for i in impacts if i > 0]
-        floor = min(positive) if positive else None
-        logs = [math.log10(i) for i in positive] or [0.0]
-        return cls(
+        return cls.from_extremes(
             performance_min=min(performances),
             performance_max=max(performances),
+            impact_floor=min(positive) if positive else None,
+            impact_max=max(positive) if positive else None,
             higher_is_better=higher_is_better,
-            log_impact_min=min(logs) if floor is not None else 0.0,
-            log_impact_max=max(logs) if floor is not None else 0.0,
+            weights=weights,
+        )
+
+    @classmethod
+    def from_extremes(
+        cls,
+        *,
+        performance_min: float,
+        performance_max: float,
+        impact_floor: float | None,
+        impact_max: float | None,
+        higher_is_better: bool,
+        weights: tuple[float, float],
+    ) -> WeightedScale:
+        """The scale from the extremes alone: the lowest and highest performance, the lowest and highest positive
+        impact (None when no impact is positive)."""
+        floor = impact_floor if impact_floor is not None and impact_max is not None else None
+        return cls(
+            performance_min=performance_min,
+            performance_max=performance_max,
+            higher_is_better=higher_is_better,
+            log_impact_min=math.log10(floor) if floor is not None else 0.0,
+            log_impact_max=math.log10(impact_max) if floor is not None and impact_max is not None else 0.0,
             impact_floor=floor,
             w_performance=weights[0],
             w_impact=weights[1],
@@ -139,6 +176,20 @@ class WeightedScale:
 
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
+
+
+def _ratio_key(performance: float, impact: float, *, higher_is_better: bool) -> tuple[float, float]:
+    """(score, sort key) of the ``ratio`` method: performance per unit of impact, or error x impact."""
+    if higher_is_better:
+        score = performance / impact
+        return score, -score
+    score = performance * impact
+    return score, score
+
+
+def _axes_of(performance: float, impact: float, *, higher_is_better: bool) -> tuple[float, float]:
+    """A submission's point for the Pareto levels: performance turned so that higher is better, and impact."""
+    return (performance if higher_is_better else -performance, impact)
 
 
 def expression_values(row: RankInput, *, metric: str) -> dict[str, float]:
@@ -186,6 +237,8 @@ class _Board:
         self.keys: list[tuple[float, ...]] = [()] * n
         self.counted = [False] * n
         self.ranks: list[int | None] = [None] * n
+        self.tied = [False] * n
+        self.above_next: list[float | None] = [None] * n
         self.levels: list[int | None] = [None] * n
         # position of each submission in time order (earlier first, then smaller id): the tie-break
         chronological = sorted(
@@ -311,8 +364,7 @@ class _Board:
         )
 
     def _axes(self, k: int) -> tuple[float, float]:
-        p = self._perf(k)
-        return (p if self.higher else -p, self._impact(k))
+        return _axes_of(self._perf(k), self._impact(k), higher_is_better=self.higher)
 
     def score_ratio(self) -> None:
         for k in self._eligible():
@@ -320,19 +372,17 @@ class _Board:
             if i <= 0:
                 self._unscorable(k, f"the ratio needs a positive {self.criterion}, got {_fmt(i)}")
                 continue
+            if self.higher and p <= 0:
+                self._unscorable(k, f"the ratio needs a positive {self.metric}, got {_fmt(p)}")
+                continue
+            score, key = _ratio_key(p, i, higher_is_better=self.higher)
+            self.keys[k] = (key,)
             if self.higher:
-                if p <= 0:
-                    self._unscorable(k, f"the ratio needs a positive {self.metric}, got {_fmt(p)}")
-                    continue
-                score = p / i
-                self.keys[k] = (-score,)
                 per = f" per {self.unit}" if self.unit else ""
                 self.formulas[k] = (
                     f"{self.metric} / {self.criterion} = {_fmt(p)} / {_fmt(i)} = {_fmt(score)}{per}"
                 )
             else:
-                score = p * i
-                self.keys[k] = (score,)
                 self.formulas[k] = (
                     f"{self.metric} × {self.criterion} = {_fmt(p)} × {_fmt(i)} = {_fmt(score)} "
                     "(lower is better)"
@@ -444,6 +494,142 @@ class _Board:
             self.ranks[k] = position
         return ranked
 
+    # -- significance -----------------------------------------------------------------------------------------
+
+    def share_ranks(self, ranked: list[int], *, seed: str) -> None:
+        """Give neighbours the measurement cannot tell apart one rank (module docstring, "Significance")."""
+        if len(ranked) < 2:
+            return
+        columns = sorted(set(self._eligible()) | set(ranked))
+        column = {k: c for c, k in enumerate(columns)}
+        world = draw_replicates(
+            [self.inputs[k] for k in columns], seed=seed, moving=self._energy_can_matter(columns, set(ranked))
+        )
+        if not world.uncertain.any():
+            return
+        keys = self._replicate_keys(ranked, columns, world)
+        better = keys[:, :-1, 0] < keys[:, 1:, 0]
+        if keys.shape[2] > 1:
+            better |= (keys[:, :-1, 0] == keys[:, 1:, 0]) & (keys[:, :-1, 1] < keys[:, 1:, 1])
+        shares = better.mean(axis=0)
+        needed = 0.5 * (1.0 + self.ranking.confidence)
+        for j in range(1, len(ranked)):
+            upper, lower = ranked[j - 1], ranked[j]
+            if not (world.uncertain[column[upper]] or world.uncertain[column[lower]]):
+                continue  # neither carries an interval: today's order stands
+            self.above_next[upper] = float(shares[j - 1])
+            if shares[j - 1] < needed:
+                self.ranks[lower] = self.ranks[upper]
+                self.tied[upper] = self.tied[lower] = True
+
+    def _energy_can_matter(self, columns: list[int], ranked: set[int]) -> list[bool]:
+        """Whose energy draws are needed: the ranked submissions', and, for the ``weighted`` scale, those whose
+        impact lies within 8 standard deviations of the lowest or highest positive impact (no other can become
+        an extreme: the chance is below 1e-15)."""
+        if self.ranking.method not in ("weighted", "pareto"):
+            return [k in ranked for k in columns]
+        impacts = [self._impact(k) for k in columns if self.eligible[k] and self._impact(k) > 0]
+        if not impacts:
+            return [k in ranked for k in columns]
+        reach = 8.0 * max(
+            (
+                (s.energy_rel + s.sensor_rel) * s.impact_use_share
+                for k in columns
+                if (s := self.inputs[k].measurement) is not None
+            ),
+            default=0.0,
+        )
+        low, high = min(impacts) * (1.0 + reach), max(impacts) / (1.0 + reach)
+        return [
+            k in ranked or (self.eligible[k] and (self._impact(k) <= low or self._impact(k) >= high))
+            for k in columns
+        ]
+
+    def _replicate_keys(self, ranked: list[int], columns: list[int], world: Replicates) -> NDArray[np.float64]:
+        """The method's sort key of each ranked submission in each replicate, shape (R, ranked, key length);
+        a submission the method cannot score in a replicate sorts last (inf)."""
+        method = self.ranking.method
+        column = {k: c for c, k in enumerate(columns)}
+        count = world.count
+        keys = np.full((count, len(ranked), 2 if method == "pareto" else 1), np.inf)
+        moved = world.moved([column[k] for k in ranked], [self.inputs[k] for k in ranked])
+        performance, impact = moved.performance.tolist(), moved.impact.tolist()
+        energy, gwp = moved.energy_j.tolist(), moved.gwp_kgco2e.tolist()
+        scales = self._replicate_scales(columns, world) if method in ("weighted", "pareto") else None
+        for r in range(count):
+            p_r, i_r = performance[r], impact[r]
+            if method == "pareto":
+                assert scales is not None
+                points = [_axes_of(p, i, higher_is_better=self.higher) for p, i in zip(p_r, i_r, strict=True)]
+                for j, level in enumerate(pareto_levels(points)):
+                    keys[r, j] = (float(level), -scales[r].score(p_r[j], i_r[j]))
+                continue
+            for j, k in enumerate(ranked):
+                key = self._key_in_replicate(
+                    k, p_r[j], i_r[j], energy[r][j], gwp[r][j], None if scales is None else scales[r]
+                )
+                if key is not None:
+                    keys[r, j, 0] = key
+        return keys
+
+    def _key_in_replicate(
+        self, k: int, p: float, i: float, energy_j: float, gwp: float, scale: WeightedScale | None
+    ) -> float | None:
+        """One ranked submission's sort key in one replicate (values NaN where it has none)."""
+        method = self.ranking.method
+        if method == "weighted":
+            assert scale is not None
+            return -scale.score(p, i)
+        if method == "threshold":
+            return i
+        if method == "ratio":
+            if not i > 0 or (self.higher and not p > 0):
+                return None
+            return _ratio_key(p, i, higher_is_better=self.higher)[1]
+        assert self.expression is not None
+
+        def known(value: float) -> float | None:
+            return None if math.isnan(value) else value
+
+        row = replace(
+            self.inputs[k], performance=p, impact=known(i), energy_j=known(energy_j), gwp_kgco2e=known(gwp)
+        )
+        try:
+            return -self.expression.evaluate(expression_values(row, metric=self.metric))
+        except ExpressionError:
+            return None
+
+    def _replicate_scales(self, columns: list[int], world: Replicates) -> list[WeightedScale]:
+        """The ``weighted`` scale of each replicate, over the eligible submissions' replicate values."""
+        eligible = [c for c, k in enumerate(columns) if self.eligible[k]]
+        performance = world.performance[:, eligible]
+        base = np.array([self._impact(columns[c]) for c in eligible], dtype=np.float64)
+        share = np.array(
+            [
+                spread.impact_use_share if (spread := self.inputs[columns[c]].measurement) is not None else 0.0
+                for c in eligible
+            ],
+            dtype=np.float64,
+        )
+        impacts = base[None, :] * np.maximum(0.0, 1.0 + share[None, :] * world.energy_error[:, eligible])
+        positive = np.where(impacts > 0, impacts, np.inf)
+        floors, tops = positive.min(axis=1), np.where(impacts > 0, impacts, -np.inf).max(axis=1)
+        weights = self.ranking.weights
+        assert weights is not None
+        return [
+            WeightedScale.from_extremes(
+                performance_min=float(lo),
+                performance_max=float(hi),
+                impact_floor=float(floor) if math.isfinite(floor) else None,
+                impact_max=float(top) if math.isfinite(top) else None,
+                higher_is_better=self.higher,
+                weights=(weights.performance, weights.impact),
+            )
+            for lo, hi, floor, top in zip(
+                performance.min(axis=1), performance.max(axis=1), floors, tops, strict=True
+            )
+        ]
+
     def rows(self, ranked: list[int]) -> list[RankedRow]:
         higher = not (
             self.ranking.method == "threshold" or (self.ranking.method == "ratio" and not self.higher)
@@ -469,6 +655,8 @@ class _Board:
                     pareto_level=level,
                     formula=self.formulas[k],
                     note=self.notes[k],
+                    tied=self.tied[k],
+                    above_next_share=self.above_next[k],
                 )
             )
         return out
@@ -480,14 +668,17 @@ def rank_submissions(
     performance: PerformanceSection,
     *,
     impact: ImpactSection | None = None,
+    seed: str = "",
 ) -> list[RankedRow]:
     """Rank submissions by ``ranking.method`` (see the module docstring for every rule).
 
     Args:
         inputs: every submission of the board (one per job), with the board's performance (public or private).
-        ranking: the event's ranking section (method, weights, expression, per_team).
+        ranking: the event's ranking section (method, weights, expression, per_team, ties, confidence).
         performance: the event's performance section (metric and its direction, minimum).
         impact: the event's impact section, used to name the criterion and its unit in formulas.
+        seed: seeds the measurement draws of ``ties: significant`` (the event's seed and the board's name, so
+            the public and the private board draw apart).
 
     Raises:
         ExpressionError: ``ranking.expression`` does not parse.
@@ -504,4 +695,7 @@ def rank_submissions(
     }
     scorers[ranking.method]()
     board.pick()
-    return board.rows(board.rank())
+    ranked = board.rank()
+    if ranking.ties == "significant":
+        board.share_ranks(ranked, seed=seed)
+    return board.rows(ranked)

@@ -2,7 +2,9 @@
 
 ``measure_energy`` (CPU+DRAM from Scaphandre, each GPU from nvidia_gpu_exporter or dcgm-exporter),
 ``measure_idle_power`` (for ``impact.idle: subtract``), ``PrometheusClient`` (raw samples with their own
-timestamps), and the typed results ``JobEnergy``, ``GpuEnergy``, ``IdlePower``, ``PowerTimeline``.
+timestamps), and the typed results ``JobEnergy``, ``GpuEnergy``, ``IdlePower``, ``PowerTimeline``. Every energy
+carries its interval's parts (``EnergyUncertainty``: integration, window edges given an ``EdgeTiming``, sensor;
+see ``greenhack.telemetry.uncertainty``).
 The exporter simulator lives in ``greenhack.telemetry.simulator``.
 """
 
@@ -19,6 +21,8 @@ from greenhack.telemetry.measure import (
 )
 from greenhack.telemetry.models import (
     ComponentEnergy,
+    EdgeTiming,
+    EnergyUncertainty,
     GpuEnergy,
     IdlePower,
     JobEnergy,
@@ -36,6 +40,8 @@ __all__ = [
     "SAMPLES_PAST_END",
     "SCAPHANDRE",
     "ComponentEnergy",
+    "EdgeTiming",
+    "EnergyUncertainty",
     "ExporterProfile",
     "GpuEnergy",
     "IdleBaselines",

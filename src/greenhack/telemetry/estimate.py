@@ -19,12 +19,23 @@ from greenhack.telemetry.integrate import (
     intervals_from_average_gauge,
     intervals_from_counter,
     intervals_from_point_gauge,
+    intervals_from_trailing_gauge,
     stale_counter_runs,
 )
-from greenhack.telemetry.models import ComponentEnergy, Method, Sample
+from greenhack.telemetry.models import ComponentEnergy, EdgeTiming, EnergyUncertainty, Method, Sample
 from greenhack.telemetry.profiles import ExporterProfile
+from greenhack.telemetry.uncertainty import (
+    COUNTER_RESOLUTION_J,
+    DEFAULT_CONFIDENCE,
+    GAUGE_RESOLUTION_W,
+    SENSOR_ACCURACY,
+    edge_power_w,
+    edges_half_width_j,
+    integration_half_width_j,
+    sensor_half_width_j,
+)
 
-__all__ = ["GAP_FACTOR", "ComponentEstimate", "estimate_component", "gauge_intervals"]
+__all__ = ["GAP_FACTOR", "ComponentEstimate", "estimate_component", "gauge_intervals", "sensor_window_s"]
 
 GAP_FACTOR = 2.5
 """A stretch between samples longer than this many scrape intervals means the exporter (or the scrape) was down."""
@@ -32,21 +43,33 @@ GAP_FACTOR = 2.5
 
 @dataclass(frozen=True)
 class ComponentEstimate:
-    """A component's energy and the (Unix seconds, W) points of its power inside the window (for charts)."""
+    """A component's energy, the (Unix seconds, W) points of its power inside the window (for charts), and its
+    power at the window's edges (W; what a moved edge costs, summed over components for the job's edges term)."""
 
     energy: ComponentEnergy
     points: list[tuple[float, float]] = field(default_factory=list)
+    start_power_w: float = 0.0
+    end_power_w: float = 0.0
 
 
 def _iso(t_s: float) -> str:
     return datetime.fromtimestamp(t_s, tz=UTC).isoformat(timespec="milliseconds")
 
 
+def sensor_window_s(profile: ExporterProfile) -> float:
+    """The averaging window of a ``point`` gauge, seconds: a trailing average is centred half its window before
+    its timestamp (``gauge_lag_s``), so the window is twice the lag (1 s for NVML's power; 0 for a true point)."""
+    return 2.0 * profile.gauge_lag_s if profile.gauge_kind == "point" else 0.0
+
+
 def gauge_intervals(profile: ExporterProfile, samples: tuple[Sample, ...]) -> list[Interval]:
     """The intervals a power gauge's samples (W) give, by the gauge's semantics."""
     if profile.gauge_kind == "interval_average":
         return intervals_from_average_gauge(samples)
-    return intervals_from_point_gauge(samples, lag_s=profile.gauge_lag_s)
+    window_s = sensor_window_s(profile)
+    if window_s > 0:
+        return intervals_from_trailing_gauge(samples, window_s=window_s)
+    return intervals_from_point_gauge(samples)
 
 
 def estimate_component(
@@ -58,8 +81,10 @@ def estimate_component(
     start_s: float,
     end_s: float,
     scrape_interval_s: float,
+    timing: EdgeTiming | None = None,
+    confidence: float = DEFAULT_CONFIDENCE,
 ) -> ComponentEstimate:
-    """Energy of one component over [start_s, end_s].
+    """Energy of one component over [start_s, end_s], with its interval's parts at ``confidence``.
 
     Args:
         label: how problems name the component (``CPU+DRAM`` or ``GPU GPU-…``).
@@ -69,6 +94,8 @@ def estimate_component(
         start_s: window start, Unix seconds.
         end_s: window end, Unix seconds.
         scrape_interval_s: the configured scrape interval, seconds.
+        timing: how well the window's edges are known (None: exactly, as given).
+        confidence: two-sided confidence of the interval's parts.
     """
     max_gap_s = GAP_FACTOR * scrape_interval_s
     problems: list[str] = []
@@ -135,6 +162,28 @@ def estimate_component(
                 )
     energy_j = integrate(intervals, start_s, end_s)
     points = _points(profile, gauge, intervals, start_s, end_s)
+    start_power_w, end_power_w = edge_power_w(intervals, start_s), edge_power_w(intervals, end_s)
+    uncertainty = None
+    if intervals:
+        uncertainty = EnergyUncertainty(
+            confidence=confidence,
+            integration_j=integration_half_width_j(
+                intervals,
+                start_s,
+                end_s,
+                window_s=sensor_window_s(profile),
+                resolution_j=COUNTER_RESOLUTION_J.get(profile.name, 0.0) if method != "gauge" else 0.0,
+                resolution_w=GAUGE_RESOLUTION_W.get(profile.name, 0.0) if method == "gauge" else 0.0,
+                confidence=confidence,
+            ),
+            edges_j=edges_half_width_j(
+                start_power_w=start_power_w, end_power_w=end_power_w, timing=timing or EdgeTiming(),
+                confidence=confidence,
+            ),
+            sensor_j=sensor_half_width_j(
+                SENSOR_ACCURACY[profile.name], energy_j=energy_j, duration_s=end_s - start_s, confidence=confidence
+            ),
+        )
     return ComponentEstimate(
         energy=ComponentEnergy(
             energy_j=energy_j,
@@ -142,8 +191,11 @@ def estimate_component(
             coverage=report.coverage,
             max_gap_s=report.max_gap_s,
             problems=problems,
+            uncertainty=uncertainty,
         ),
         points=points,
+        start_power_w=start_power_w,
+        end_power_w=end_power_w,
     )
 
 

@@ -8,9 +8,14 @@ parts of the intervals that straddle the window edges.
   may bridge with the power gauge (``bridge_drops``).
 * Interval-average gauges (Scaphandre, ``intervals_from_average_gauge``): the sample at t[i] is the mean power
   over (t[i-1], t[i]], so that interval's energy is P[i] * (t[i] - t[i-1]), exactly.
-* Point gauges (nvidia-smi, DCGM, ``intervals_from_point_gauge``): a sample is the power at its (lag-corrected)
-  time; power is taken as linear between samples (the trapezoid rule). For a step at an unknown, uniformly
-  distributed place between two samples this is the unbiased estimate.
+* Trailing-average gauges (nvidia-smi's and DCGM's power, a 1 s average ending at the read on Ampere and newer,
+  ``intervals_from_trailing_gauge``): the sample at t[i] is the mean power over (t[i] - w, t[i]], so that stretch's
+  energy is P[i] * w, exactly. Between two such stretches (the scrape interval minus w) nothing was seen: that
+  *inferred* interval gets the energy of the straight line through the two stretches' centres (for a step at an
+  unknown, uniformly distributed place it is the unbiased estimate too), and the uncertainty module says how far
+  it can be off. Scraping at 1 s, the stretches tile time and the gauge is as exact as Scaphandre's.
+* Point gauges (an instantaneous reading, ``intervals_from_point_gauge``): a sample is the power at its
+  (lag-corrected) time; power is taken as linear between samples (the trapezoid rule).
 
 Edge attribution (``integrate``): an interval wholly inside the window counts in full. For an interval cut by an
 edge we only know its mean power; we assume a profile with that mean, chosen from the neighbouring intervals:
@@ -44,6 +49,8 @@ __all__ = [
     "intervals_from_average_gauge",
     "intervals_from_counter",
     "intervals_from_point_gauge",
+    "intervals_from_trailing_gauge",
+    "partial_energy_and_alternative",
     "stale_counter_runs",
 ]
 
@@ -63,6 +70,11 @@ class Interval:
         energy_j: energy over the stretch, joules.
         start_power_w: power at the start when the source gives point values (linear profile inside); else None.
         end_power_w: power at the end, with ``start_power_w``.
+        inferred: no sample saw this stretch: its energy is an estimate from its neighbours (a trailing-average
+            gauge's unobserved part of a scrape interval), not a measurement.
+        overlap_s: the stretch just before ``start_s`` that this sample's window shared with the previous one
+            (a trailing-average gauge scraped at about its window); the shared part's split between the two is an
+            estimate, so it counts like an unobserved stretch of that length.
     """
 
     start_s: float
@@ -70,6 +82,8 @@ class Interval:
     energy_j: float
     start_power_w: float | None = None
     end_power_w: float | None = None
+    inferred: bool = False
+    overlap_s: float = 0.0
 
     @property
     def duration_s(self) -> float:
@@ -144,6 +158,47 @@ def intervals_from_point_gauge(samples: Sequence[Sample], *, lag_s: float = 0.0)
     return intervals
 
 
+def intervals_from_trailing_gauge(samples: Sequence[Sample], *, window_s: float) -> list[Interval]:
+    """Intervals from a gauge whose sample at t[i] is the mean power (W) over (t[i] - window_s, t[i]].
+
+    Each sample gives a measured interval of ``window_s`` ending at its timestamp. Between two consecutive
+    measured intervals, the unobserved stretch becomes an ``inferred`` interval on the straight line through the
+    two measured intervals' centres (values at its start and end kept, so edges cut it linearly). When two
+    windows overlap (jitter at a scrape of about the window), the later one is clipped at the previous sample and
+    the shared stretch, at the mean of the two windows (exact on a ramp), is taken off its energy, so it counts
+    once (``overlap_s`` records how long it was).
+
+    Args:
+        samples: the gauge's samples in time order, values in watts.
+        window_s: the sensor's averaging window (1 s for NVML's power on Ampere and newer).
+    """
+    intervals: list[Interval] = []
+    previous: Sample | None = None
+    for cur in samples:
+        if previous is not None and cur.t_s <= previous.t_s:
+            continue
+        seen_from = cur.t_s - window_s
+        if previous is not None and seen_from > previous.t_s + _CONTIGUOUS_S:
+            left_mid, right_mid = previous.t_s - 0.5 * window_s, cur.t_s - 0.5 * window_s
+            slope = (cur.value - previous.value) / (right_mid - left_mid)
+            start_w = previous.value + slope * (previous.t_s - left_mid)
+            end_w = previous.value + slope * (seen_from - left_mid)
+            gap_s = seen_from - previous.t_s
+            intervals.append(
+                Interval(previous.t_s, seen_from, 0.5 * (start_w + end_w) * gap_s, start_w, end_w, inferred=True)
+            )
+            intervals.append(Interval(seen_from, cur.t_s, cur.value * window_s))
+        elif previous is not None:
+            overlap_s = previous.t_s - seen_from
+            shared_j = overlap_s * 0.5 * (previous.value + cur.value)
+            energy_j = max(0.0, cur.value * window_s - shared_j)
+            intervals.append(Interval(previous.t_s, cur.t_s, energy_j, overlap_s=max(0.0, overlap_s)))
+        else:
+            intervals.append(Interval(seen_from, cur.t_s, cur.value * window_s))
+        previous = cur
+    return intervals
+
+
 def bridge_drops(
     intervals: Sequence[Interval], drops: Sequence[CounterDrop], gauge: Sequence[Interval]
 ) -> tuple[list[Interval], list[CounterDrop]]:
@@ -203,10 +258,15 @@ def integrate(intervals: Sequence[Interval], start_s: float, end_s: float) -> fl
 
 
 def _neighbour(intervals: Sequence[Interval], k: int, step: int) -> Interval | None:
-    """The interval ``step`` places away (-2, -1, 1, 2) when every interval in between is contiguous."""
+    """The measured interval ``step`` places away (-2, -1, 1, 2) when every interval in between is contiguous.
+
+    Inferred intervals are looked through: their power is only an interpolation of the measured ones around
+    them, so the levels on each side of an edge are those of the measured neighbours.
+    """
     j = k
     direction = 1 if step > 0 else -1
-    for _ in range(abs(step)):
+    found = 0
+    while found < abs(step):
         nxt = j + direction
         if nxt < 0 or nxt >= len(intervals):
             return None
@@ -214,6 +274,8 @@ def _neighbour(intervals: Sequence[Interval], k: int, step: int) -> Interval | N
         if abs(b.start_s - a.end_s) > _CONTIGUOUS_S:
             return None
         j = nxt
+        if not intervals[j].inferred:
+            found += 1
     return intervals[j]
 
 
@@ -225,19 +287,30 @@ def _linear_integral(iv: Interval, lo: float, hi: float, start_w: float, end_w: 
 
 
 def _partial_energy(intervals: Sequence[Interval], k: int, lo: float, hi: float) -> float:
+    return partial_energy_and_alternative(intervals, k, lo, hi)[0]
+
+
+def partial_energy_and_alternative(
+    intervals: Sequence[Interval], k: int, lo: float, hi: float
+) -> tuple[float, float]:
+    """The energy of [lo, hi] inside interval k by the profile chosen (module docstring), and by the next most
+    plausible one: the linear profile when a step was chosen, the flat one when a linear was. How far apart
+    they are says how much the choice itself is worth (the uncertainty module reads it)."""
     iv = intervals[k]
     if iv.start_power_w is not None and iv.end_power_w is not None:
-        return _linear_integral(iv, lo, hi, iv.start_power_w, iv.end_power_w)
+        chosen = _linear_integral(iv, lo, hi, iv.start_power_w, iv.end_power_w)
+        return chosen, chosen
     mean = iv.power_w
     left, right = _neighbour(intervals, k, -1), _neighbour(intervals, k, 1)
+    slope = _minmod_slope(iv, left, right)
+    mid = 0.5 * (iv.start_s + iv.end_s)
+    linear = mean * (hi - lo) + 0.5 * slope * ((hi - mid) ** 2 - (lo - mid) ** 2)
     if left is not None and right is not None:
         step = _step_profile(intervals, k, left, right)
         if step is not None:
             tau, left_w, right_w = step
-            return left_w * max(0.0, min(hi, tau) - lo) + right_w * max(0.0, hi - max(lo, tau))
-    slope = _minmod_slope(iv, left, right)
-    mid = 0.5 * (iv.start_s + iv.end_s)
-    return mean * (hi - lo) + 0.5 * slope * ((hi - mid) ** 2 - (lo - mid) ** 2)
+            return left_w * max(0.0, min(hi, tau) - lo) + right_w * max(0.0, hi - max(lo, tau)), linear
+    return linear, mean * (hi - lo)
 
 
 def _step_profile(

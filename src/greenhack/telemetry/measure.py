@@ -15,10 +15,11 @@ from typing import Protocol
 from greenhack.config import ServerConfig
 from greenhack.errors import NoSamplesError, TelemetryError
 from greenhack.telemetry.estimate import ComponentEstimate, estimate_component
-from greenhack.telemetry.models import GpuEnergy, JobEnergy, Method, Sample, SampleSeries
+from greenhack.telemetry.models import EdgeTiming, GpuEnergy, JobEnergy, Method, Sample, SampleSeries
 from greenhack.telemetry.profiles import SCAPHANDRE, ExporterProfile, gpu_profile, normalise_gpu_uuid
 from greenhack.telemetry.prometheus import to_unix_s
 from greenhack.telemetry.timeline import build_timeline
+from greenhack.telemetry.uncertainty import DEFAULT_CONFIDENCE, combine_components, edges_half_width_j
 
 __all__ = [
     "SAMPLES_PAST_END",
@@ -70,6 +71,8 @@ class _Window:
     end: datetime
     fetch_start: datetime
     fetch_end: datetime
+    timing: EdgeTiming
+    confidence: float
 
 
 def _scaled(series: list[SampleSeries], scale: float) -> list[SampleSeries]:
@@ -127,6 +130,8 @@ def _measure_cpu(
         start_s=to_unix_s(window.start),
         end_s=to_unix_s(window.end),
         scrape_interval_s=scrape_s,
+        timing=window.timing,
+        confidence=window.confidence,
     )
     problems.extend(estimate.energy.problems)
     return estimate
@@ -156,7 +161,7 @@ def _by_uuid(series: list[SampleSeries], label: str, what: str, problems: list[s
 
 def _measure_gpus(
     source: SampleSource, server: ServerConfig, window: _Window, scrape_s: float, problems: list[str]
-) -> tuple[dict[str, GpuEnergy], dict[str, list[tuple[float, float]]]]:
+) -> tuple[dict[str, GpuEnergy], dict[str, ComponentEstimate]]:
     if server.gpu is None:
         return {}, {}
     profile = gpu_profile(server.gpu_exporter)
@@ -184,7 +189,7 @@ def _measure_gpus(
             f"GPU: the server has {expected} GPUs but {profile.name} reports {len(uuids)} ({', '.join(uuids)})"
         )
     gpus: dict[str, GpuEnergy] = {}
-    points: dict[str, list[tuple[float, float]]] = {}
+    estimates: dict[str, ComponentEstimate] = {}
     for uuid in uuids:
         label = f"GPU {uuid}"
         estimate = estimate_component(
@@ -195,11 +200,18 @@ def _measure_gpus(
             start_s=to_unix_s(window.start),
             end_s=to_unix_s(window.end),
             scrape_interval_s=scrape_s,
+            timing=window.timing,
+            confidence=window.confidence,
         )
         problems.extend(estimate.energy.problems)
-        gpus[uuid] = GpuEnergy(**estimate.energy.model_dump(), uuid=uuid, model_name=models.get(uuid))
-        points[f"gpu:{uuid}"] = estimate.points
-    return gpus, points
+        gpus[uuid] = GpuEnergy(
+            **estimate.energy.model_dump(exclude={"uncertainty"}),
+            uncertainty=estimate.energy.uncertainty,
+            uuid=uuid,
+            model_name=models.get(uuid),
+        )
+        estimates[f"gpu:{uuid}"] = estimate
+    return gpus, estimates
 
 
 def measure_energy(
@@ -210,8 +222,11 @@ def measure_energy(
     source: SampleSource,
     scrape_interval: timedelta,
     now: datetime | None = None,
+    timing: EdgeTiming | None = None,
+    confidence: float = DEFAULT_CONFIDENCE,
 ) -> JobEnergy:
-    """Energy of ``server``'s CPU+DRAM (Scaphandre) and of each of its GPUs over [start, end], in joules.
+    """Energy of ``server``'s CPU+DRAM (Scaphandre) and of each of its GPUs over [start, end], in joules, each with
+    the parts of its interval at ``confidence`` (:mod:`greenhack.telemetry.uncertainty`).
 
     Args:
         server: the server as configured in the event YAML (its exporters' selectors and GPU exporter).
@@ -220,6 +235,8 @@ def measure_energy(
         source: a PrometheusClient (or anything with the same ``raw_samples``/``query``).
         scrape_interval: the server's scrape interval (gaps longer than 2.5 of it invalidate the result).
         now: the present time, when known; samples are not asked for beyond it.
+        timing: how well the window's edges are known (marks' resolution, clock offset bound); None: exactly.
+        confidence: two-sided confidence of the intervals (0.95 by default).
 
     Returns:
         JobEnergy; ``valid`` is False with one problem per reason when the telemetry cannot be trusted.
@@ -237,11 +254,11 @@ def measure_energy(
     fetch_end = end + margin
     if now is not None and now < fetch_end:
         fetch_end = max(now, end + timedelta(milliseconds=1))
-    window = _Window(start, end, start - margin, fetch_end)
+    window = _Window(start, end, start - margin, fetch_end, timing or EdgeTiming(), confidence)
     problems: list[str] = []
 
     cpu = _measure_cpu(source, server, window, scrape_s, problems)
-    gpus, gpu_points = _measure_gpus(source, server, window, scrape_s, problems)
+    gpus, gpu_estimates = _measure_gpus(source, server, window, scrape_s, problems)
     if cpu is None and not gpus:
         raise NoSamplesError(
             f"no telemetry at all for server {server.name!r} around "
@@ -270,8 +287,23 @@ def measure_energy(
     if server.gpu is not None and not gpus:
         coverages.append(0.0)
         gaps.append(end_s - start_s)
-    series.update(gpu_points)
+    series.update({name: estimate.points for name, estimate in gpu_estimates.items()})
     gpu_energy_j = sum(g.energy_j for g in gpus.values())
+    estimates = ([cpu] if cpu is not None else []) + list(gpu_estimates.values())
+    parts = [e.energy.uncertainty for e in estimates if e.energy.uncertainty is not None]
+    uncertainty = None
+    # an interval only when every component that should be there was measured (a missing GPU has no interval)
+    if parts and len(parts) == len(estimates) and cpu is not None and (server.gpu is None or gpus):
+        uncertainty = combine_components(
+            parts,
+            edges_j=edges_half_width_j(
+                start_power_w=sum(e.start_power_w for e in estimates),
+                end_power_w=sum(e.end_power_w for e in estimates),
+                timing=window.timing,
+                confidence=confidence,
+            ),
+            confidence=confidence,
+        )
     return JobEnergy(
         server=server.name,
         start=start,
@@ -288,4 +320,5 @@ def measure_energy(
         methods=methods,
         cpu=cpu.energy if cpu is not None else None,
         timeline=build_timeline(series),
+        uncertainty=uncertainty,
     )
