@@ -434,12 +434,21 @@ class Worker:
 
     # --- the loop ----------------------------------------------------------------------------------------------
 
-    def run(self, stop: threading.Event | None = None, *, until_idle: bool = False) -> int:
+    def run(
+        self,
+        stop: threading.Event | None = None,
+        *,
+        until_idle: bool = False,
+        between: Callable[[], None] | None = None,
+    ) -> int:
         """Work until ``stop`` is set (or, with ``until_idle``, until no evaluation is due); return how many
-        evaluations were handled. Database outages are waited out."""
+        evaluations were handled. Database outages are waited out. ``between`` runs before each claim: the
+        caller's own periodic work (``greenhack worker``'s reconciler schedule), so a backlog cannot starve it."""
         stop = stop or threading.Event()
         handled = 0
         while not stop.is_set():
+            if between is not None:
+                between()
             try:
                 busy = self.run_once()
             except StoreError as exc:

@@ -26,7 +26,7 @@ from typing import Self
 import yaml
 from pydantic import SecretStr
 
-from greenhack.config import EventConfig, ServerConfig, load_event
+from greenhack.config import EventConfig, GitLabSection, ServerConfig, load_event
 from greenhack.demo.telemetry import LiveScaphandre, MeasuredPowerTrace, parse_selector
 from greenhack.errors import ServiceError
 from greenhack.impacts.factors import FACTOR_CACHE_FILE
@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 # The factors BoaviztAPI 2.5.0 gives the demo server at the demo's location, in the platform's cache format.
 FACTORS_SNAPSHOT = "boavizta-factors.json"
 _GITLAB_TOKEN = "glpat-greenhack-demo"
+# the environment variable the demo's event reads the GitLab token from: nobody sets it, so the settings' token is used
+_DEMO_TOKEN_ENV = "GREENHACK_DEMO_ONLY_GITLAB_TOKEN"
 # what a previous demo run left in the work folder (removed at start: each demo is a fresh event)
 _PREVIOUS_RUN = ("greenhack.db", "greenhack.db-wal", "greenhack.db-shm", "data", "public", "jobs", "prometheus",
                  "boavizta")
@@ -78,6 +80,15 @@ def target_labels(server: ServerConfig) -> dict[str, str]:
     if not labels:
         raise ServiceError(f"server {server.name!r}: the demo needs an equality matcher in its scaphandre selector")
     return {"job": "scaphandre", **labels}
+
+
+def _with_stand_in_gitlab(config: EventConfig, url: str) -> EventConfig:
+    """The event with its GitLab at the stand-in's address, and its token read from the demo's settings only (a
+    token the user exported for a real GitLab must not be sent to the stand-in)."""
+    if config.gitlab is None:
+        return config
+    section = GitLabSection.model_validate({**config.gitlab.model_dump(), "url": url, "token_env": _DEMO_TOKEN_ENV})
+    return config.model_copy(update={"gitlab": section})
 
 
 @dataclass
@@ -139,6 +150,7 @@ class DemoStack:
 
         self.gitlab = FakeGitLab(token=_GITLAB_TOKEN).start()
         self._exit.callback(self.gitlab.stop)
+        self.config = _with_stand_in_gitlab(self.config, self.gitlab.url)
 
         database_url = f"sqlite:///{(wd / 'greenhack.db').resolve()}"
         upgrade_database(database_url)
