@@ -17,9 +17,9 @@ from greenhack.config import EventConfig
 from greenhack.feedback.job_auth import JobTokenVerifier
 from greenhack.feedback.router import FeedbackServices, make_feedback_router
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
-from greenhack.gitlab.hook_router import enqueue_hook_jobs
 from greenhack.gitlab.webhooks import HookJob
 from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
+from greenhack.intake import enqueue_hook_jobs
 from greenhack.store import crud, queue
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import Submission

@@ -45,9 +45,9 @@ from greenhack.errors import (
 from greenhack.evaluation import EvaluationOutcome, run_evaluation
 from greenhack.feedback.notifier import notifier_for
 from greenhack.gitlab.credentials import webhook_secret
-from greenhack.gitlab.hook_router import enqueue_hook_jobs
 from greenhack.gitlab.provisioning import provision, read_teams_csv
 from greenhack.gitlab.webhooks import HookJob
+from greenhack.intake import enqueue_hook_jobs
 from greenhack.reconciler import RECONCILE_LOCK, reconcile
 from greenhack.settings import Settings
 from greenhack.store import crud

@@ -26,8 +26,8 @@ import httpx
 from greenhack.config import EventConfig, ServerConfig
 from greenhack.errors import GitLabError, GitLabUnavailable, JobTokenError
 from greenhack.feedback.lifecycle import Phase, phase_of
-from greenhack.gitlab.hook_router import submission_job_names, team_name_of
 from greenhack.gitlab.models import CiJob
+from greenhack.intake import submission_job_names, team_name_of
 
 __all__ = ["JobTokenVerifier", "VerifiedJob"]
 

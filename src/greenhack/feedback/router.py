@@ -44,8 +44,8 @@ from greenhack.feedback.accounts import (
 )
 from greenhack.feedback.job_auth import JobTokenVerifier, VerifiedJob
 from greenhack.feedback.live import live_footprint
-from greenhack.gitlab.hook_router import submission_job_names
 from greenhack.gitlab.models import CiJob
+from greenhack.intake import submission_job_names
 from greenhack.settings import Settings
 from greenhack.store import crud
 from greenhack.store.db import SessionFactory, transaction
