@@ -20,9 +20,9 @@ from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
 from greenhack.gitlab.webhooks import HookJob
 from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
 from greenhack.intake import enqueue_hook_jobs
+from greenhack.settings import Settings
 from greenhack.store import crud, queue
 from greenhack.store.db import SessionFactory, transaction
-from greenhack.settings import Settings
 from greenhack.store.models import Submission, Team
 from greenhack.telemetry import PrometheusClient
 from greenhack.web import create_app

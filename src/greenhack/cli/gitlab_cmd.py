@@ -192,7 +192,11 @@ def worker_cmd(
     )
     feedback = notifier_for(event, gitlab=gateway, sessions=sessions, public_url=settings.public_url)
     worker = Worker(
-        ctx=services.evaluation_context(), sessions=sessions, event_id=event_id, options=options, feedback=feedback
+        ctx=services.evaluation_context(),
+        sessions=sessions,
+        event_id=event_id,
+        options=options,
+        feedback=feedback,
     )
     stop = threading.Event()
 
