@@ -34,6 +34,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from greenhack.admin_tasks import run_due_task
 from greenhack.errors import (
     BoaviztaUnavailable,
     GitLabUnavailable,
@@ -202,6 +203,14 @@ class Worker:
         """Claim and process one due evaluation; False when none is due."""
         if self.feedback is not None:
             self.feedback.retry_due()  # GitLab reports that failed earlier (never raises)
+        # admin tasks (a rescore) run here, between evaluations, since web requests never rank (never raises)
+        run_due_task(
+            sessions=self.sessions,
+            event_id=self.event_id,
+            config=self.ctx.config,
+            worker=self.options.name,
+            now=self._now,
+        )
         with transaction(self.sessions, "claiming an evaluation") as session:
             claimed = queue.claim(
                 session=session,
