@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # The factors BoaviztAPI 2.5.0 gives the demo server at the demo's location, in the platform's cache format.
 FACTORS_SNAPSHOT = "boavizta-factors.json"
 _GITLAB_TOKEN = "glpat-greenhack-demo"
-# the environment variable the demo's event reads the GitLab token from: nobody sets it, so the settings' token is used
+# the variable the demo's event reads the GitLab token from: nobody sets it, so the demo's settings' token is used
 _DEMO_TOKEN_ENV = "GREENHACK_DEMO_ONLY_GITLAB_TOKEN"
 # what a previous demo run left in the work folder (removed at start: each demo is a fresh event)
 _PREVIOUS_RUN = ("greenhack.db", "greenhack.db-wal", "greenhack.db-shm", "data", "public", "jobs", "prometheus",
@@ -87,7 +87,9 @@ def _with_stand_in_gitlab(config: EventConfig, url: str) -> EventConfig:
     token the user exported for a real GitLab must not be sent to the stand-in)."""
     if config.gitlab is None:
         return config
-    section = GitLabSection.model_validate({**config.gitlab.model_dump(), "url": url, "token_env": _DEMO_TOKEN_ENV})
+    section = GitLabSection.model_validate(
+        {**config.gitlab.model_dump(), "url": url, "token_env": _DEMO_TOKEN_ENV}
+    )
     return config.model_copy(update={"gitlab": section})
 
 
