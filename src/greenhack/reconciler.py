@@ -3,8 +3,8 @@
 For every project of the event's GitLab group it lists the recently created finished jobs in one paginated request
 (``GET /projects/:id/jobs?scope[]=success&scope[]=failed&scope[]=canceled``, newest first, paging stopped at the
 look-back's horizon) and queues every submission job that finished in the look-back through
-:mod:`greenhack.intake`, idempotently: a job the webhook already queued keeps its row. A pass costs about one request per project (plus one per 100 projects for
-the group listing), whatever the number of pipelines.
+:mod:`greenhack.intake`, idempotently: a job the webhook already queued keeps its row. A pass costs about one
+request per project (plus one per 100 projects for the group listing), whatever the number of pipelines.
 
 Run it every few minutes (``greenhack worker`` does, on its own schedule, whatever the queue holds). Several
 workers sharing a PostgreSQL database take turns: :func:`greenhack.store.locks.try_lock` lets one pass run at a
