@@ -14,7 +14,9 @@ exactly the same rows, after the same YAML change (PUE 1.3 -> 1.6, use impacts o
 
 The seeded tables are ANALYZEd before timing, as autovacuum does within a minute of such a load: with the
 statistics of empty tables, PostgreSQL's plan for the boards' phase query is a nested loop over every pair of
-submissions (about 15 s a board at 10,000 here), which would swamp both sides.
+submissions (about 15 s a board at 10,000 here), which would swamp both sides. Autovacuum is then kept off the
+bench's tables, and a CHECKPOINT starts each side, so that the server's work on what the first side rewrote
+(vacuuming it, flushing its pages) does not run while the second side is timed.
 
 Then it checks that both databases hold the same impacts, submission figures, stored factors and board rows
 (rank, score, Pareto flag, best-of-team, formula, note), and that both reports are equal.
@@ -61,7 +63,7 @@ from greenhack.store.boards import (
 )
 from greenhack.store.db import create_db_engine, make_session_factory, transaction, upgrade_database
 from greenhack.store.freeze import freeze_state
-from greenhack.store.models import BOARDS, Event, Impact, Measurement, Score, Submission
+from greenhack.store.models import BOARDS, Base, Event, Impact, Measurement, Score, Submission
 from greenhack.telemetry.idle import attributed_energy_j
 
 __all__ = ["main", "rescore_before"]
@@ -161,11 +163,14 @@ def copy_of(url: str) -> Iterator[str]:
 
 
 def analyze(url: str) -> None:
-    """Refresh the planner's statistics of the seeded tables (what autovacuum does after a bulk load)."""
+    """Refresh the planner's statistics of the seeded tables (what autovacuum does after a bulk load), then keep
+    autovacuum off them: its pass over the rows one side rewrote must not run while the other side is timed."""
     engine = create_db_engine(url)
     try:
         with engine.begin() as conn:
             conn.execute(sa.text("ANALYZE"))
+            for table in Base.metadata.sorted_tables:
+                conn.execute(sa.text(f'ALTER TABLE "{table.name}" SET (autovacuum_enabled = false)'))
     finally:
         engine.dispose()
 
@@ -238,6 +243,8 @@ def timed_rescore(url: str, config: EventConfig, *, before: bool) -> tuple[float
     try:
         with transaction(sessions) as session:
             event_id = session.execute(sa.select(Event.id)).scalar_one()
+            # each side starts with no dirty pages of the other's writes left for the server to flush meanwhile
+            session.execute(sa.text("CHECKPOINT"))
         started = time.perf_counter()
         with transaction(sessions, "rescoring") as session:
             rescore = rescore_before if before else rescore_event
