@@ -240,9 +240,12 @@ def test_the_team_page_and_the_budget_check_give_one_account(
         sessions,
         config,
         world,
-        [(31, 7, today, 2.0, "scored"), (32, 7, today + timedelta(minutes=3), 3.0, "scored"), (33, 8, today, 1.5,
-         "scored")],
-    )  # fmt: skip
+        [
+            (31, 7, today, 2.0, "scored"),
+            (32, 7, today + timedelta(minutes=3), 3.0, "scored"),
+            (33, 8, today, 1.5, "scored"),
+        ],
+    )
     _, token = world.running_job()
     gate = check(client, token).json()
     assert gate["submissions_today"] == 2

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
-from greenhack.config import EventConfig, parse_event
+from greenhack.config import EventConfig
 from greenhack.impacts import impacts_from_factors
 from greenhack.store import crud
 from greenhack.store.boards import rescore_event
@@ -18,33 +16,15 @@ from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import Event, Impact, Measurement, Submission
 from greenhack.store.synthetic import synthetic_factors, synthetic_job, write_synthetic_submission
 
-YAML = """
-event: {name: Rescore, opens: 2026-12-01T09:00:00+01:00, closes: 2026-12-02T17:00:00+01:00}
-task: {predictions: p.csv, truth: truth.csv, public_fraction: 0.3}
-performance: {metric: accuracy, minimum: 0.5}
-impact: {criterion: gwp, location: FRA, pue: 1.2}
-ranking: {method: weighted, weights: {performance: 0.5, impact: 0.5}}
-telemetry: {prometheus: "http://127.0.0.1:9090"}
-boavizta: {url: "http://127.0.0.1:5000"}
-servers:
-  - {name: gpu-1, runner_tags: [g], scaphandre: '{instance="a"}', gpu: '{instance="b"}',
-     hardware: {cpu: {name: Intel Xeon Gold 6248}, ram_gb: 64, gpu: {name: NVIDIA A100 80GB}}}
-"""
 START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> EventConfig:
-    (tmp_path / "truth.csv").write_text("id,label\n1,a\n", encoding="utf-8")
-    return parse_event(YAML, source=tmp_path / "event.yaml")
-
-
 def test_a_rescore_in_batches_stores_each_measurement_s_impacts_under_the_new_yaml(
-    sessions: SessionFactory, config: EventConfig
+    sessions: SessionFactory, event_config: EventConfig
 ) -> None:
     rng = random.Random(7)
     with transaction(sessions) as s:
-        event_id = crud.ensure_event(session=s, name=config.event.name).id
+        event_id = crud.ensure_event(session=s, name=event_config.event.name).id
         fra, usa = (synthetic_factors(place, fetched_at=START) for place in ("FRA", "USA"))
         ids = []
         for n in range(23):
@@ -52,20 +32,29 @@ def test_a_rescore_in_batches_stores_each_measurement_s_impacts_under_the_new_ya
             job = synthetic_job(rng, server="gpu-1", start=START + timedelta(minutes=10 * n))
             ids.append(
                 write_synthetic_submission(
-                    session=s, config=config, event_id=event_id, team_id=team, project_id=1, job_id=n + 1,
-                    job=job, factors=fra,
+                    session=s,
+                    config=event_config,
+                    event_id=event_id,
+                    team_id=team,
+                    project_id=1,
+                    job_id=n + 1,
+                    job=job,
+                    factors=fra,
                 )
-            )  # fmt: skip
+            )
         # factors of another location on one; no stored factors on two (SQL NULL, JSON null)
         usa_json = usa.model_dump(mode="json")
         s.execute(sa.update(Measurement).where(Measurement.submission_id == ids[5]).values(factors=usa_json))
         s.execute(sa.update(Measurement).where(Measurement.submission_id == ids[3]).values(factors=sa.null()))
         s.execute(sa.update(Measurement).where(Measurement.submission_id == ids[9]).values(factors=None))
     with transaction(sessions) as s:
-        kept = {sid: s.get(Submission, sid).impact_total for sid in (ids[3], ids[5], ids[9])}  # type: ignore[union-attr]
+        kept = {
+            sid: s.execute(sa.select(Submission.impact_total).where(Submission.id == sid)).scalar_one()
+            for sid in (ids[3], ids[5], ids[9])
+        }
 
-    changed = config.model_copy(
-        update={"impact": config.impact.model_copy(update={"pue": 1.5, "include": ["use"]})}
+    changed = event_config.model_copy(
+        update={"impact": event_config.impact.model_copy(update={"pue": 1.5, "include": ["use"]})}
     )
     seen: list[tuple[int, int]] = []
     with transaction(sessions) as s:
@@ -94,15 +83,28 @@ def test_a_rescore_in_batches_stores_each_measurement_s_impacts_under_the_new_ya
                 continue
             want = impacts_from_factors(fra, changed.impact, m.total_energy_j, m.duration_s)
             rows = s.execute(
-                sa.select(Impact.criterion, Impact.use, Impact.embodied, Impact.total, Impact.min, Impact.max,
-                          Impact.unit).where(Impact.submission_id == sid).order_by(Impact.criterion)
-            ).all()  # fmt: skip
+                sa.select(
+                    Impact.criterion,
+                    Impact.use,
+                    Impact.embodied,
+                    Impact.total,
+                    Impact.min,
+                    Impact.max,
+                    Impact.unit,
+                )
+                .where(Impact.submission_id == sid)
+                .order_by(Impact.criterion)
+            ).all()
             assert [tuple(r) for r in rows] == sorted(
                 (f.criterion, f.use, f.embodied, f.total, f.min, f.max, f.unit) for f in want.all()
             )
             assert (sub.impact_total, sub.impact_min, sub.impact_max, sub.impact_unit, sub.gwp_kgco2e) == (
-                want.headline.total, want.headline.min, want.headline.max, want.headline.unit, want.gwp.total,
-            )  # fmt: skip
+                want.headline.total,
+                want.headline.min,
+                want.headline.max,
+                want.headline.unit,
+                want.gwp.total,
+            )
             assert m.factors == fra.model_dump(mode="json")
         # and the boards ranked again, at the rescore
         assert s.execute(sa.select(Event.boards_refreshed_at)).scalar_one() == START + timedelta(days=1)

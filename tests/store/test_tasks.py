@@ -5,49 +5,30 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from greenhack.admin_tasks import run_due_task
-from greenhack.config import EventConfig, parse_event
+from greenhack.config import EventConfig
 from greenhack.errors import StoreError
 from greenhack.store import crud, tasks
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import AdminTask
 from greenhack.store.synthetic import synthetic_factors, synthetic_job, write_synthetic_submission
 
-YAML = """
-event: {name: Tasks, opens: 2026-12-01T09:00:00+01:00, closes: 2026-12-02T17:00:00+01:00}
-task: {predictions: p.csv, truth: truth.csv, public_fraction: 0.3}
-performance: {metric: accuracy, minimum: 0.5}
-impact: {criterion: gwp, location: FRA, pue: 1.2}
-ranking: {method: weighted, weights: {performance: 0.5, impact: 0.5}}
-telemetry: {prometheus: "http://127.0.0.1:9090"}
-boavizta: {url: "http://127.0.0.1:5000"}
-servers:
-  - {name: gpu-1, runner_tags: [g], scaphandre: '{instance="a"}', gpu: '{instance="b"}',
-     hardware: {cpu: {name: Intel Xeon Gold 6248}, ram_gb: 64, gpu: {name: NVIDIA A100 80GB}}}
-"""
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> EventConfig:
-    (tmp_path / "truth.csv").write_text("id,label\n1,a\n", encoding="utf-8")
-    return parse_event(YAML, source=tmp_path / "event.yaml")
-
-
-def _event(sessions: SessionFactory, config: EventConfig) -> int:
+def _event(sessions: SessionFactory, event_config: EventConfig) -> int:
     with transaction(sessions) as s:
-        return crud.ensure_event(session=s, name=config.event.name).id
+        return crud.ensure_event(session=s, name=event_config.event.name).id
 
 
 def test_a_task_is_held_by_one_worker_and_taken_over_when_its_lease_expires(
-    sessions: SessionFactory, config: EventConfig
+    sessions: SessionFactory, event_config: EventConfig
 ) -> None:
-    event_id = _event(sessions, config)
+    event_id = _event(sessions, event_config)
     with transaction(sessions) as s:
         queued = tasks.enqueue_task(session=s, event_id=event_id, kind="rescore", now=NOW)
         assert tasks.enqueue_task(session=s, event_id=event_id, kind="rescore", now=NOW).id == queued.id
@@ -80,23 +61,29 @@ def test_a_task_is_held_by_one_worker_and_taken_over_when_its_lease_expires(
 
 
 def test_a_failing_task_is_retried_then_failed_with_its_error(
-    sessions: SessionFactory, config: EventConfig
+    sessions: SessionFactory, event_config: EventConfig
 ) -> None:
-    event_id = _event(sessions, config)
+    event_id = _event(sessions, event_config)
     with transaction(sessions) as s:
         s.add(AdminTask(event_id=event_id, kind="reticulate", status="queued", created_at=NOW))
     statuses = []
     for _ in range(3):
-        assert run_due_task(sessions=sessions, event_id=event_id, config=config, worker="w", now=lambda: NOW)
+        assert run_due_task(
+            sessions=sessions, event_id=event_id, config=event_config, worker="w", now=lambda: NOW
+        )
         with transaction(sessions) as s:
             statuses.append(s.execute(sa.select(AdminTask.status, AdminTask.error)).one())
     assert [status for status, _ in statuses] == ["queued", "queued", "failed"]
     assert statuses[-1][1] == "GreenhackError: unknown admin task kind 'reticulate'"
-    assert not run_due_task(sessions=sessions, event_id=event_id, config=config, worker="w", now=lambda: NOW)
+    assert not run_due_task(
+        sessions=sessions, event_id=event_id, config=event_config, worker="w", now=lambda: NOW
+    )
 
 
-def test_a_rescore_task_stores_its_progress_and_report(sessions: SessionFactory, config: EventConfig) -> None:
-    event_id = _event(sessions, config)
+def test_a_rescore_task_stores_its_progress_and_report(
+    sessions: SessionFactory, event_config: EventConfig
+) -> None:
+    event_id = _event(sessions, event_config)
     rng = random.Random(5)
     with transaction(sessions) as s:
         factors = synthetic_factors("FRA", fetched_at=NOW)
@@ -104,13 +91,25 @@ def test_a_rescore_task_stores_its_progress_and_report(sessions: SessionFactory,
         for n in range(3):
             job = synthetic_job(rng, server="gpu-1", start=NOW - timedelta(hours=3 - n))
             write_synthetic_submission(
-                session=s, config=config, event_id=event_id, team_id=team, project_id=1, job_id=n + 1, job=job,
+                session=s,
+                config=event_config,
+                event_id=event_id,
+                team_id=team,
+                project_id=1,
+                job_id=n + 1,
+                job=job,
                 factors=factors,
-            )  # fmt: skip
+            )
         task_id = tasks.enqueue_task(session=s, event_id=event_id, kind="rescore", now=NOW).id
-    assert run_due_task(sessions=sessions, event_id=event_id, config=config, worker="w", now=lambda: NOW)
+    assert run_due_task(
+        sessions=sessions, event_id=event_id, config=event_config, worker="w", now=lambda: NOW
+    )
     with transaction(sessions) as s:
         view = tasks.get_task(session=s, event_id=event_id, task_id=task_id)
     assert (view.status, view.done, view.total, view.error) == ("done", 3, 3, None)
-    assert view.result == {"recomputed": 3, "unchanged": 0, "problems": [], "boards": {"live": 3, "frozen": 0,
-                                                                                       "final": 3}}  # fmt: skip
+    assert view.result == {
+        "recomputed": 3,
+        "unchanged": 0,
+        "problems": [],
+        "boards": {"live": 3, "frozen": 0, "final": 3},
+    }

@@ -217,8 +217,10 @@ def test_rescore_subtracts_the_idle_baseline_when_the_yaml_says_so(
 
 def _scores(sessions: SessionFactory) -> list[tuple[object, ...]]:
     with transaction(sessions) as s:
-        return [tuple(r) for r in s.execute(sa.select(Score.board, Score.submission_id, Score.rank).order_by(
-            Score.board, Score.submission_id))]  # fmt: skip
+        rows = s.execute(
+            sa.select(Score.board, Score.submission_id, Score.rank).order_by(Score.board, Score.submission_id)
+        )
+        return [tuple(r) for r in rows]
 
 
 def test_admin_requests_never_rank_and_a_rescore_is_a_task_for_the_workers(
