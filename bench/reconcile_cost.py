@@ -21,8 +21,8 @@ from pathlib import Path
 
 from greenhack.config import EventConfig, load_event
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
-from greenhack.gitlab.hook_router import submission_job_names
 from greenhack.gitlab.webhooks import EVALUATED_STATUSES
+from greenhack.intake import submission_job_names
 from greenhack.reconciler import reconcile
 from greenhack.store.db import create_db_engine, make_session_factory, upgrade_database
 from greenhack.testing.fake_gitlab import FakeGitLab

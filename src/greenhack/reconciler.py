@@ -2,9 +2,9 @@
 
 For every project of the event's GitLab group it lists the recently created finished jobs in one paginated request
 (``GET /projects/:id/jobs?scope[]=success&scope[]=failed&scope[]=canceled``, newest first, paging stopped at the
-look-back's horizon) and queues every submission job that finished in the look-back, idempotently: a job the
-webhook already queued keeps its row. A pass costs about one request per project (plus one per 100 projects for
-the group listing), whatever the number of pipelines.
+look-back's horizon) and queues every submission job that finished in the look-back through
+:mod:`greenhack.intake`, idempotently: a job the webhook already queued keeps its row. A pass costs about one
+request per project (plus one per 100 projects for the group listing), whatever the number of pipelines.
 
 Run it every few minutes (``greenhack worker`` does, on its own schedule, whatever the queue holds). Several
 workers sharing a PostgreSQL database take turns: :func:`greenhack.store.locks.try_lock` lets one pass run at a
@@ -20,9 +20,9 @@ from typing import Protocol
 
 from greenhack.config import EventConfig
 from greenhack.errors import GitLabError
-from greenhack.gitlab.hook_router import enqueue_hook_jobs, submission_job_names
 from greenhack.gitlab.models import CiJob, ProjectRef
 from greenhack.gitlab.webhooks import EVALUATED_STATUSES, HookJob
+from greenhack.intake import enqueue_hook_jobs, submission_jobs
 from greenhack.store.db import SessionFactory, transaction
 
 __all__ = ["RECONCILE_LOCK", "GitLabListing", "ReconcileReport", "reconcile"]
@@ -74,7 +74,6 @@ def reconcile(
     """
     if config.gitlab is None:
         raise GitLabError("the event YAML has no gitlab section: nothing to reconcile")
-    names = submission_job_names(config)
     since = now - lookback
     horizon = since - config.limits.job_timeout
     projects = gitlab.group_projects(config.gitlab.group)
@@ -87,21 +86,22 @@ def reconcile(
             errors.append(f"{project.path}: {exc}")
             log.warning("reconciler: %s: %s", project.path, exc)
             continue
-        seen.extend(
-            HookJob(
-                project_id=project.id,
-                project_path=project.path,
-                job_id=job.id,
-                name=job.name,
-                stage=job.stage,
-                status=job.status,
-                pipeline_id=job.pipeline_id,
-                created_at=job.created_at,
-            )
-            for job in listed
-            if job.name in names
-            and job.status in EVALUATED_STATUSES
-            and (job.finished_at is None or job.finished_at >= since)
+        seen += submission_jobs(
+            config,
+            (
+                HookJob(
+                    project_id=project.id,
+                    project_path=project.path,
+                    job_id=job.id,
+                    name=job.name,
+                    stage=job.stage,
+                    status=job.status,
+                    pipeline_id=job.pipeline_id,
+                    created_at=job.created_at,
+                )
+                for job in listed
+                if job.finished_at is None or job.finished_at >= since
+            ),
         )
     with transaction(sessions, "reconciling finished jobs") as session:
         queued = enqueue_hook_jobs(session=session, config=config, jobs=seen)

@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol
 
+from greenhack.admin_tasks import run_due_task
 from greenhack.errors import (
     BoaviztaUnavailable,
     GitLabUnavailable,
@@ -207,6 +208,14 @@ class Worker:
         """Claim and process one due evaluation; False when none is due."""
         if self.feedback is not None:
             self.feedback.retry_due()  # GitLab reports that failed earlier (never raises)
+        # admin tasks (a rescore) run here, between evaluations, since web requests never rank (never raises)
+        run_due_task(
+            sessions=self.sessions,
+            event_id=self.event_id,
+            config=self.ctx.config,
+            worker=self.options.name,
+            now=self._now,
+        )
         with transaction(self.sessions, "claiming an evaluation") as session:
             claimed = queue.claim(
                 session=session,
@@ -381,14 +390,23 @@ class Worker:
 
     # --- the loop ----------------------------------------------------------------------------------------------
 
-    def run(self, stop: threading.Event | None = None, *, until_idle: bool = False) -> int:
+    def run(
+        self,
+        stop: threading.Event | None = None,
+        *,
+        until_idle: bool = False,
+        between: Callable[[], None] | None = None,
+    ) -> int:
         """Work until ``stop`` is set (or, with ``until_idle``, until no evaluation is due); return how many
-        evaluations were handled. Database outages are waited out. The boards are re-ranked on the worker's own
-        timer meanwhile (:meth:`board_timer`)."""
+        evaluations were handled. Database outages are waited out. ``between`` runs before each claim: the
+        caller's own periodic work (``greenhack worker``'s reconciler schedule), so a backlog cannot starve it. The
+        boards are re-ranked on the worker's own timer meanwhile (:meth:`board_timer`)."""
         stop = stop or threading.Event()
         handled = 0
         with self.board_timer():
             while not stop.is_set():
+                if between is not None:
+                    between()
                 try:
                     busy = self.run_once()
                 except StoreError as exc:

@@ -17,13 +17,15 @@ from greenhack.config import EventConfig
 from greenhack.feedback.job_auth import JobTokenVerifier
 from greenhack.feedback.router import FeedbackServices, make_feedback_router
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
-from greenhack.gitlab.hook_router import enqueue_hook_jobs
 from greenhack.gitlab.webhooks import HookJob
 from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
+from greenhack.intake import enqueue_hook_jobs
+from greenhack.settings import Settings
 from greenhack.store import crud, queue
 from greenhack.store.db import SessionFactory, transaction
-from greenhack.store.models import Submission
+from greenhack.store.models import Submission, Team
 from greenhack.telemetry import PrometheusClient
+from greenhack.web import create_app
 
 # inside the event, 10:00 in the event's time zone (+01:00)
 NOW = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
@@ -227,3 +229,35 @@ def test_tokens_of_other_or_finished_jobs_are_refused(
     assert down.status_code == 503 and down.text.startswith("greenhack: GitLab cannot check the job token")
     with sessions() as session:  # nothing recorded for refused tokens
         assert session.execute(sa.select(sa.func.count()).select_from(Submission)).scalar_one() == 0
+
+
+def test_the_team_page_and_the_budget_check_give_one_account(
+    client: TestClient, world: World, sessions: SessionFactory, config: EventConfig, postgres_url: str
+) -> None:
+    # today: a train+predict pipeline (one submission, two jobs) and a one-job pipeline
+    today = NOW - timedelta(hours=2)
+    seed(
+        sessions,
+        config,
+        world,
+        [
+            (31, 7, today, 2.0, "scored"),
+            (32, 7, today + timedelta(minutes=3), 3.0, "scored"),
+            (33, 8, today, 1.5, "scored"),
+        ],
+    )
+    _, token = world.running_job()
+    gate = check(client, token).json()
+    assert gate["submissions_today"] == 2
+    with sessions() as session:
+        team_id = session.execute(
+            sa.select(Team.id).where(Team.gitlab_project_id == world.project_id)
+        ).scalar_one()
+    settings = Settings(database_url=postgres_url, _env_file=None)  # type: ignore[call-arg]
+    with TestClient(create_app(settings, config, clock=lambda: NOW)) as board:
+        page = board.get(f"/api/v1/teams/{team_id}").json()["account"]
+    assert page["submissions_today"] == gate["submissions_today"]
+    assert page["submissions_left_today"] == gate["submissions_per_day"] - gate["submissions_today"]
+    assert page["gwp_g"] == pytest.approx(gate["gwp_g"])
+    assert page["budget_left_g"] == pytest.approx(gate["budget_left_g"])
+    assert page["day_starts_at"] == gate["day_starts_at"]

@@ -21,9 +21,9 @@ from greenhack.evaluation import EvaluationContext
 from greenhack.feedback.gitlab_report import GitLabReporter, marker
 from greenhack.feedback.notifier import FeedbackNotifier
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
-from greenhack.gitlab.hook_router import enqueue_hook_jobs
 from greenhack.gitlab.webhooks import HookJob
 from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
+from greenhack.intake import enqueue_hook_jobs
 from greenhack.scoring.evaluate import split_for
 from greenhack.scoring.truth import load_truth
 from greenhack.services.prometheus import PrometheusServer

@@ -18,7 +18,6 @@ from pydantic import SecretStr
 from greenhack.config import EventConfig, load_event
 from greenhack.evaluation import EvaluationContext
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
-from greenhack.gitlab.hook_router import make_hook_router
 from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
 from greenhack.scoring.evaluate import split_for
 from greenhack.scoring.truth import load_truth
@@ -29,6 +28,7 @@ from greenhack.store.models import Base, Submission
 from greenhack.telemetry import NVIDIA_SMI, SCAPHANDRE, PrometheusClient
 from greenhack.telemetry.simulator import Constant, ExporterSim, PowerTrace, SimDevice, openmetrics
 from greenhack.testing.fake_gitlab import FakeGitLab
+from greenhack.web.hooks import make_hook_router
 from greenhack.worker import Worker, WorkerOptions
 
 WEBHOOK_SECRET = "s3cret-webhook-token"

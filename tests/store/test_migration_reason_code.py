@@ -99,7 +99,7 @@ def test_the_backfill_keeps_what_every_stored_reason_disclosed(fresh_url: str) -
     engine = create_db_engine(fresh_url)
     try:
         _seed_at_0002(engine)
-        assert upgrade_database(fresh_url) == "0003"
+        assert upgrade_database(fresh_url, revision="0003") == "0003"
         with engine.connect() as conn:
             stored = conn.execute(
                 sa.text(

@@ -1,17 +1,19 @@
-"""Admin actions: 401 and no change without the token; exclude, rerun, freeze and rescore with it."""
+"""Admin actions: 401 and no change without the token; exclude, rerun, freeze and rescore with it, their outcome
+on the boards seen after a worker's pass (requests never rank; a rescore is a task a worker runs)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from web_support import ADMIN_TOKEN, Clock, Seeder, admin_headers
 from fastapi.testclient import TestClient
+from web_support import ADMIN_TOKEN, Clock, Seeder, WorkerPass, admin_headers
 
 from greenhack.config import EventConfig
 from greenhack.store.db import SessionFactory, transaction
-from greenhack.store.models import Event, Impact, Submission
+from greenhack.store.models import AdminTask, Event, Impact, Score, Submission
 
 ADMIN_ROUTES = [
     ("/api/v1/admin/rescore", None),
@@ -67,7 +69,9 @@ def test_admin_routes_answer_401_and_change_nothing(
     assert _snapshot(sessions) == before
 
 
-def test_exclude_include_and_rerun(client: TestClient, seed: Seeder, sessions: SessionFactory) -> None:
+def test_exclude_include_and_rerun(
+    client: TestClient, seed: Seeder, sessions: SessionFactory, worker_pass: WorkerPass
+) -> None:
     ids = seed(teams=2, per_team=1)
     target = ids[0]
     r = client.post(
@@ -76,6 +80,7 @@ def test_exclude_include_and_rerun(client: TestClient, seed: Seeder, sessions: S
         headers=admin_headers(),
     )
     assert r.status_code == 200, r.text
+    assert worker_pass() is False  # re-ranks the boards; evaluates nothing
     rows = client.get("/api/v1/leaderboard").json()["rows"]
     assert target not in {row["submission_id"] for row in rows}
     detail = client.get(f"/api/v1/submissions/{target}").json()["submission"]
@@ -87,6 +92,7 @@ def test_exclude_include_and_rerun(client: TestClient, seed: Seeder, sessions: S
         == 422
     )
     client.post(f"/api/v1/admin/submissions/{target}/include", headers=admin_headers())
+    worker_pass()
     assert target in {row["submission_id"] for row in client.get("/api/v1/leaderboard").json()["rows"]}
     r = client.post(f"/api/v1/admin/submissions/{target}/rerun", headers=admin_headers())
     assert r.status_code == 200
@@ -96,17 +102,37 @@ def test_exclude_include_and_rerun(client: TestClient, seed: Seeder, sessions: S
     assert client.post("/api/v1/admin/submissions/999999/rerun", headers=admin_headers()).status_code == 404
 
 
-def test_freeze_unfreeze_by_hand(client: TestClient, seed: Seeder, clock: Clock) -> None:
+def test_freeze_unfreeze_by_hand(
+    client: TestClient, seed: Seeder, clock: Clock, worker_pass: WorkerPass
+) -> None:
     seed(teams=2, per_team=1)
     assert client.get("/api/v1/leaderboard").json()["board"] == "live"
     assert client.post("/api/v1/admin/freeze", headers=admin_headers()).status_code == 200
+    worker_pass()
     frozen = client.get("/api/v1/leaderboard").json()
     assert frozen["board"] == "frozen" and frozen["cut"] is not None and len(frozen["rows"]) == 2
     assert client.get("/api/v1/leaderboard", headers=admin_headers()).json()["board"] == "live"
     client.post("/api/v1/admin/unfreeze", headers=admin_headers())
+    worker_pass()
     assert client.get("/api/v1/leaderboard").json()["board"] == "live"
     client.post("/api/v1/admin/freeze/auto", headers=admin_headers())
+    worker_pass()
     assert client.get("/api/v1/leaderboard").json()["board"] == "live"  # the YAML's freeze is still ahead
+
+
+def _rescore(client: TestClient, worker_pass: Callable[[], bool]) -> dict[str, Any]:
+    """Queue a rescore (202 with the task's address), let a worker pass run it, and return its report."""
+    r = client.post("/api/v1/admin/rescore", headers=admin_headers())
+    assert r.status_code == 202, r.text
+    url = r.json()["url"]
+    assert r.headers["location"] == url
+    assert client.get(url, headers=admin_headers()).json()["status"] == "queued"
+    worker_pass()
+    task = client.get(url, headers=admin_headers()).json()
+    assert task["status"] == "done", task
+    assert task["done"] == task["total"] and task["error"] is None
+    result: dict[str, Any] = task["result"]
+    return result
 
 
 def test_rescore_recomputes_impacts_from_stored_factors_only(
@@ -115,6 +141,7 @@ def test_rescore_recomputes_impacts_from_stored_factors_only(
     sessions: SessionFactory,
     event_config: EventConfig,
     clock: Clock,
+    worker_pass: WorkerPass,
 ) -> None:
     ids = seed(teams=3, per_team=2)
     client = app_factory()
@@ -132,9 +159,7 @@ def test_rescore_recomputes_impacts_from_stored_factors_only(
         _env_file=None,
     )  # type: ignore[call-arg]
     with TestClient(create_app(settings, changed, clock=clock, cache_ttl_s=0)) as rescored:
-        r = rescored.post("/api/v1/admin/rescore", headers=admin_headers())
-        assert r.status_code == 200, r.text
-        report = r.json()
+        report = _rescore(rescored, lambda: worker_pass(config=changed))
         assert report["recomputed"] == 6 and report["problems"] == [] and report["boards"]["live"] == 6
         after = rescored.get(f"/api/v1/submissions/{ids[0]}").json()
     gwp_after = next(i for i in after["impacts"] if i["criterion"] == "gwp")
@@ -150,6 +175,7 @@ def test_rescore_subtracts_the_idle_baseline_when_the_yaml_says_so(
     sessions: SessionFactory,
     event_config: EventConfig,
     clock: Clock,
+    worker_pass: WorkerPass,
 ) -> None:
     ids = seed(teams=2, per_team=1)
     before = app_factory().get(f"/api/v1/submissions/{ids[0]}").json()
@@ -171,7 +197,7 @@ def test_rescore_subtracts_the_idle_baseline_when_the_yaml_says_so(
         _env_file=None,
     )  # type: ignore[call-arg]
     with TestClient(create_app(settings, changed, clock=clock, cache_ttl_s=0)) as rescored:
-        report = rescored.post("/api/v1/admin/rescore", headers=admin_headers()).json()
+        report = _rescore(rescored, lambda: worker_pass(config=changed))
         assert report["recomputed"] == 2 and report["problems"] == []
         after = rescored.get(f"/api/v1/submissions/{ids[0]}").json()
     gwp_use_after = next(i for i in after["impacts"] if i["criterion"] == "gwp")["use"]
@@ -182,7 +208,7 @@ def test_rescore_subtracts_the_idle_baseline_when_the_yaml_says_so(
     # subtract with no idle power known anywhere: nothing is changed, and the reason is named
     no_idle = changed.model_copy(update={"servers": event_config.servers})
     with TestClient(create_app(settings, no_idle, clock=clock, cache_ttl_s=0)) as rescored:
-        report = rescored.post("/api/v1/admin/rescore", headers=admin_headers()).json()
+        report = _rescore(rescored, lambda: worker_pass(config=no_idle))
         assert report["recomputed"] == 0 and len(report["problems"]) == 2
         assert "idle power is not known" in report["problems"][0]
         kept = rescored.get(f"/api/v1/submissions/{ids[0]}").json()
@@ -197,3 +223,50 @@ def test_a_blank_exclusion_reason_is_refused_where_the_schema_says(client: TestC
     assert r.status_code == 422
     (problem,) = r.json()["detail"]
     assert problem["loc"] == ["body", "reason"]
+
+
+def _scores(sessions: SessionFactory) -> list[tuple[object, ...]]:
+    with transaction(sessions) as s:
+        rows = s.execute(
+            sa.select(Score.board, Score.submission_id, Score.rank).order_by(Score.board, Score.submission_id)
+        )
+        return [tuple(r) for r in rows]
+
+
+def test_admin_requests_never_rank_and_a_rescore_is_a_task_for_the_workers(
+    client: TestClient, seed: Seeder, sessions: SessionFactory, worker_pass: WorkerPass
+) -> None:
+    ids = seed(teams=2, per_team=2)
+    ranked = _scores(sessions)
+    with transaction(sessions) as s:
+        impacts = s.execute(sa.select(Submission.id, Submission.impact_total).order_by(Submission.id)).all()
+    assert (
+        client.post(
+            f"/api/v1/admin/submissions/{ids[0]}/exclude", json={"reason": "late"}, headers=admin_headers()
+        ).status_code
+        == 200
+    )
+    assert client.post("/api/v1/admin/freeze", headers=admin_headers()).status_code == 200
+    first = client.post("/api/v1/admin/rescore", headers=admin_headers())
+    again = client.post("/api/v1/admin/rescore", headers=admin_headers())
+    assert first.status_code == again.status_code == 202
+    assert again.json()["task"]["id"] == first.json()["task"]["id"]  # one rescore waits for a worker, not two
+    # nothing was ranked or recomputed in the requests: the boards are marked stale for the workers
+    assert _scores(sessions) == ranked
+    with transaction(sessions) as s:
+        assert (
+            s.execute(sa.select(Submission.id, Submission.impact_total).order_by(Submission.id)).all()
+            == impacts
+        )
+        assert s.execute(sa.select(Event.boards_pending)).scalar_one() > 0
+        assert s.execute(sa.select(AdminTask.status)).scalars().all() == ["queued"]
+    task = client.get(first.json()["url"], headers=admin_headers()).json()
+    assert (task["status"], task["done"], task["total"], task["result"]) == ("queued", 0, None, None)
+    worker_pass()
+    task = client.get(first.json()["url"], headers=admin_headers()).json()
+    assert (task["status"], task["done"], task["total"]) == ("done", 4, 4)
+    assert task["result"]["boards"] == {"live": 4, "frozen": 4, "final": 4}
+    # the exclusion reached the boards with the worker's pass: listed, not ranked
+    assert [rank for board, sid, rank in _scores(sessions) if sid == ids[0]] == [None, None, None]
+    assert _scores(sessions) != ranked
+    assert client.get("/api/v1/admin/tasks/999999", headers=admin_headers()).status_code == 404

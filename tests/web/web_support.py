@@ -11,6 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from greenhack.config import EventConfig, parse_event
+from greenhack.evaluation import EvaluationContext
+from greenhack.scoring.evaluate import split_for
+from greenhack.scoring.truth import load_truth
 from greenhack.settings import Settings
 from greenhack.status import Reason, ReasonCode
 from greenhack.store import crud
@@ -25,6 +28,7 @@ from greenhack.store.db import (
 from greenhack.store.models import Base
 from greenhack.store.synthetic import synthetic_factors, synthetic_job, write_synthetic_submission
 from greenhack.web import create_app
+from greenhack.worker import Worker, WorkerOptions
 
 ADMIN_TOKEN = "s3cret-admin-token"
 OPENS = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -194,3 +198,45 @@ def client(app_factory: Callable[..., TestClient]) -> TestClient:
 
 def admin_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+class _NoService:
+    """What the web tests' worker passes never call: they evaluate nothing (the queue holds no due job)."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"a web test's worker pass called {name}: it must evaluate nothing")
+
+
+WorkerPass = Callable[..., bool]
+
+
+@pytest.fixture
+def worker_pass(sessions: SessionFactory, event_config: EventConfig, clock: Clock) -> WorkerPass:
+    """``worker_pass(config=...)``: one :meth:`greenhack.worker.Worker.run_once` of a real worker of the event on an
+    empty queue (what workers do between evaluations: run a due admin task, re-rank stale boards), under
+    ``config`` (default: the event's YAML); returns whether it evaluated something (it never should)."""
+
+    def run(*, config: EventConfig | None = None) -> bool:
+        config = config or event_config
+        with transaction(sessions) as s:
+            event_id = crud.ensure_event(session=s, name=config.event.name).id
+        truth = load_truth(config)
+        ctx = EvaluationContext(
+            config=config,
+            gitlab=_NoService(),  # type: ignore[arg-type]
+            telemetry=_NoService(),  # type: ignore[arg-type]
+            impacts=_NoService(),  # type: ignore[arg-type]
+            truth=truth,
+            split=split_for(config, truth),
+            now=clock,
+        )
+        worker = Worker(
+            ctx=ctx,
+            sessions=sessions,
+            event_id=event_id,
+            options=WorkerOptions(name="web-test-worker"),
+            now=clock,
+        )
+        return worker.run_once()
+
+    return run

@@ -38,26 +38,23 @@ from greenhack.errors import (
     GitLabUnavailable,
     GreenhackError,
     PrometheusUnavailable,
+    SettingsError,
     StoreError,
     TelemetryNotReady,
 )
-from greenhack.evaluation import EvaluationContext, EvaluationOutcome, run_evaluation
+from greenhack.evaluation import EvaluationOutcome, run_evaluation
 from greenhack.feedback.notifier import notifier_for
 from greenhack.gitlab.credentials import gitlab_token, webhook_secret
-from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
-from greenhack.gitlab.hook_router import enqueue_hook_jobs
 from greenhack.gitlab.provisioning import OfflineGitLab, ProvisioningGitLab, provision, read_teams_csv
 from greenhack.gitlab.webhooks import HookJob
-from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
+from greenhack.intake import enqueue_hook_jobs
 from greenhack.reconciler import RECONCILE_LOCK, reconcile
-from greenhack.scoring.evaluate import split_for
-from greenhack.scoring.truth import load_truth
 from greenhack.settings import Settings
 from greenhack.store import crud
 from greenhack.store.db import create_db_engine, make_session_factory, transaction
 from greenhack.store.locks import try_lock
 from greenhack.store.models import utcnow
-from greenhack.telemetry import PrometheusClient
+from greenhack.wiring import Services, build_services
 from greenhack.worker import Worker, WorkerOptions, default_worker_name
 
 __all__ = ["ConfigOption", "evaluate_cmd", "provision_cmd", "register", "worker_cmd"]
@@ -68,32 +65,17 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The event YA
 _UNAVAILABLE = (GitLabUnavailable, PrometheusUnavailable, BoaviztaUnavailable, TelemetryNotReady, StoreError)
 
 
-def _gateway(config: EventConfig, settings: Settings) -> GitLabGateway:
-    if config.gitlab is None:
-        fail("the event YAML has no gitlab section (url, group)", EXIT_BAD_INPUT)
-    token = gitlab_token(config, settings)
-    if token is None:
-        fail(f"set the platform's GitLab token in ${config.gitlab.token_env}", EXIT_BAD_INPUT)
-    return GitLabGateway(make_gitlab_client(str(config.gitlab.url).rstrip("/"), token.get_secret_value()))
-
-
-def _context(config: EventConfig, settings: Settings, gateway: GitLabGateway) -> EvaluationContext:
-    """The clients an evaluation reads (built here, at the edge; closed with the process)."""
+def _services(config: EventConfig, settings: Settings, *, truth: bool = True) -> Services:
+    """The process's clients, with the GitLab gateway (and the truth) checked now, so a missing token or truth
+    file is a clear error before any work starts."""
+    services = build_services(config, settings)
     try:
-        truth = load_truth(config)
-    except ConfigError as exc:
+        services.gitlab  # noqa: B018  (built now: a missing section or token fails here)
+        if truth:
+            services.split  # noqa: B018
+    except (SettingsError, ConfigError) as exc:
         fail(str(exc), EXIT_BAD_INPUT)
-    prometheus = PrometheusClient(settings.prometheus_url or str(config.telemetry.prometheus))
-    boavizta = BoaviztaClient(settings.boavizta_url or str(config.boavizta.url))
-    return EvaluationContext(
-        config=config,
-        gitlab=gateway,
-        telemetry=prometheus,
-        impacts=ImpactCalculator(boavizta, FactorCache.in_data_dir(settings.data_dir)),
-        truth=truth,
-        split=split_for(config, truth),
-        now=utcnow,
-    )
+    return services
 
 
 # --- provision --------------------------------------------------------------------------------------------------
@@ -144,7 +126,7 @@ def provision_cmd(
             "yet, users are not looked up and the organisers' CI project is not checked"
         )
     else:
-        gateway = _gateway(event, settings)
+        gateway = _services(event, settings, truth=False).gitlab
     secret = webhook_secret(event, settings)
     if secret is None and not dry_run:
         fail(f"set the webhook secret in ${event.gitlab.webhook_secret_env}", EXIT_BAD_INPUT)
@@ -221,8 +203,8 @@ def worker_cmd(
         every_s, look = parse_duration(reconcile_every).total_seconds(), parse_duration(lookback)
     except ValueError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
-    gateway = _gateway(event, settings)
-    ctx = _context(event, settings, gateway)
+    services = _services(event, settings)
+    gateway = services.gitlab
     try:
         engine = create_db_engine(settings.database_url)
         sessions = make_session_factory(engine)
@@ -234,7 +216,13 @@ def worker_cmd(
         name=name or default_worker_name(), lease_s=lease_s, max_attempts=max_attempts, base_delay_s=delay_s
     )
     feedback = notifier_for(event, gitlab=gateway, sessions=sessions, public_url=settings.public_url)
-    worker = Worker(ctx=ctx, sessions=sessions, event_id=event_id, options=options, feedback=feedback)
+    worker = Worker(
+        ctx=services.evaluation_context(),
+        sessions=sessions,
+        event_id=event_id,
+        options=options,
+        feedback=feedback,
+    )
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -264,31 +252,25 @@ def worker_cmd(
         except GreenhackError as exc:  # GitLab or the database down: the next pass catches up
             log.warning("reconciler: %s", exc)
 
+    next_reconcile_at = 0.0
+
+    def _reconcile_when_due() -> None:
+        # reconcile on time even while the queue never empties (a backlog must not starve it: jobs whose
+        # webhook was lost would fall out of the look-back and never be queued)
+        nonlocal next_reconcile_at
+        if time.monotonic() >= next_reconcile_at:
+            _reconcile()
+            next_reconcile_at = time.monotonic() + every_s
+
     typer.echo(f"worker {options.name}: evaluating jobs of {event.event.name!r}", err=True)
-    handled = 0
     try:
         if once:
             _reconcile()
             handled = worker.run(stop, until_idle=True)
         else:
-            next_reconcile = 0.0
-            with worker.board_timer():  # boards re-ranked on time, whatever an evaluation waits for
-                while not stop.is_set():
-                    # reconcile on time even while the queue never empties (a backlog must not starve it: jobs
-                    # whose webhook was lost would fall out of the look-back and never be queued)
-                    if time.monotonic() >= next_reconcile:
-                        _reconcile()
-                        next_reconcile = time.monotonic() + every_s
-                    try:
-                        busy = worker.run_once()
-                    except StoreError as exc:
-                        log.warning("%s: database unavailable (%s); waiting", options.name, exc)
-                        busy = False
-                    if busy:
-                        handled += 1
-                    else:
-                        stop.wait(options.poll_s)
+            handled = worker.run(stop, between=_reconcile_when_due)
     finally:
+        services.close()
         engine.dispose()
     typer.echo(f"worker {options.name}: {handled} evaluation(s) handled", err=True)
 
@@ -338,8 +320,9 @@ def evaluate_cmd(
     """Evaluate one GitLab job by hand (nothing is stored unless --queue) and print the outcome."""
     event = load_config_or_exit(config)
     settings = Settings()
-    gateway = _gateway(event, settings)
-    ctx = _context(event, settings, gateway)
+    services = _services(event, settings)
+    gateway = services.gitlab
+    ctx = services.evaluation_context()
     try:
         ref = gateway.project(int(project) if project.isdigit() else project)
         outcome = run_evaluation(ctx, project_id=ref.id, job_id=job)

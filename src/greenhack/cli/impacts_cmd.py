@@ -21,16 +21,14 @@ from greenhack.cli._common import (
 )
 from greenhack.errors import BoaviztaUnavailable, HardwareNameError, ImpactsError
 from greenhack.impacts import (
-    BoaviztaClient,
     Equivalence,
-    FactorCache,
-    ImpactCalculator,
     JobImpacts,
     equivalences,
     server_yaml_key,
 )
 from greenhack.impacts.equivalences import picture_text
 from greenhack.settings import Settings
+from greenhack.wiring import build_services
 
 __all__ = ["impacts", "register"]
 
@@ -106,11 +104,9 @@ def impacts(
         settings = Settings()
     except ValidationError as exc:
         fail(f"bad GREENHACK_* setting: {exc.errors()[0]['msg']}", EXIT_BAD_INPUT)
-    url = settings.boavizta_url or str(event.boavizta.url)
-    with BoaviztaClient(url) as client:
-        calculator = ImpactCalculator(client, FactorCache.in_data_dir(settings.data_dir))
+    with build_services(event, settings) as services:
         try:
-            job = calculator.impacts(
+            job = services.impacts.impacts(
                 server_config,
                 event.impact,
                 energy_j=energy_j,

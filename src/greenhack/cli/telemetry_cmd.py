@@ -22,6 +22,7 @@ from greenhack.cli._common import (
 from greenhack.errors import PrometheusUnavailable, TelemetryError
 from greenhack.settings import Settings
 from greenhack.telemetry import EnergyUncertainty, JobEnergy, PrometheusClient, measure_energy
+from greenhack.wiring import service_addresses
 
 __all__ = ["energy", "energy_json", "register"]
 
@@ -138,7 +139,7 @@ def energy(
     window_start, window_end = _parse_time(start, "--start"), _parse_time(end, "--end")
     if window_end <= window_start:
         fail("--end must be after --start", EXIT_BAD_INPUT)
-    url = prometheus or Settings().prometheus_url or str(event.telemetry.prometheus)
+    url = prometheus or service_addresses(event, Settings()).prometheus_url
     try:
         with PrometheusClient(url) as client:
             result = measure_energy(

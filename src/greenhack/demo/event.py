@@ -23,19 +23,15 @@ from greenhack.demo.stack import DemoStack
 from greenhack.demo.teams import DemoTeam, team_script
 from greenhack.demo.telemetry import SimulatedPrometheus
 from greenhack.errors import ServiceError
-from greenhack.evaluation import EvaluationContext
-from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
-from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
 from greenhack.measure import MeasureOptions, MeasureReport, Progress, run_measured
 from greenhack.reconciler import reconcile
-from greenhack.scoring.evaluate import split_for
-from greenhack.scoring.truth import load_truth
 from greenhack.status import FINAL_STATUSES
 from greenhack.store import crud, queries
 from greenhack.store.db import create_db_engine, make_session_factory, transaction
 from greenhack.store.models import utcnow
 from greenhack.store.views import BoardEntry, SubmissionSummary
-from greenhack.telemetry import PrometheusClient, TelemetrySource
+from greenhack.telemetry import TelemetrySource
+from greenhack.wiring import build_services
 from greenhack.worker import Worker, WorkerOptions
 
 __all__ = ["DemoOutcome", "Say", "TeamRun", "evaluate_jobs", "run_demo_event", "run_team"]
@@ -131,14 +127,15 @@ def run_team(stack: DemoStack, team: DemoTeam, *, project_id: int, runner_id: in
     return TeamRun(team, project_id, int(job["id"]), report)
 
 
-def _telemetry(stack: DemoStack, runs: Sequence[TeamRun]) -> tuple[TelemetrySource, str]:
+def _simulated_telemetry(stack: DemoStack, runs: Sequence[TeamRun]) -> TelemetrySource | None:
+    """None when Prometheus runs (the platform reads it at the settings' address); otherwise the simulated
+    exporter's samples as Prometheus would have stored them."""
     if stack.prometheus is not None:
-        return PrometheusClient(stack.prometheus.url), "prometheus"
+        return None
     interval_s = stack.config.scrape_interval_for(stack.server).total_seconds()
     first = min(r.report.started_at.timestamp() for r in runs)
     last = max(r.report.finished_at.timestamp() for r in runs)
-    source = SimulatedPrometheus([stack.sim], start_s=first - 60.0, end_s=last + 120.0, interval_s=interval_s)
-    return source, "simulated"
+    return SimulatedPrometheus([stack.sim], start_s=first - 60.0, end_s=last + 120.0, interval_s=interval_s)
 
 
 def evaluate_jobs(stack: DemoStack, runs: Sequence[TeamRun], *, say: Say) -> DemoOutcome:
@@ -147,23 +144,12 @@ def evaluate_jobs(stack: DemoStack, runs: Sequence[TeamRun], *, say: Say) -> Dem
     engine = create_db_engine(settings.database_url)
     try:
         sessions = make_session_factory(engine)
-        gateway = GitLabGateway(make_gitlab_client(stack.gitlab.url, stack.gitlab.token))
-        found = reconcile(config=config, gitlab=gateway, sessions=sessions, now=utcnow())
+        telemetry_kind = "prometheus" if stack.prometheus is not None else "simulated"
+        services = build_services(config, settings, telemetry=_simulated_telemetry(stack, runs))
+        found = reconcile(config=config, gitlab=services.gitlab, sessions=sessions, now=utcnow())
         say(f"  the reconciler found {found.jobs_seen} finished jobs in GitLab and queued {len(found.queued)}")
 
-        telemetry, telemetry_kind = _telemetry(stack, runs)
-        boavizta = BoaviztaClient(str(settings.boavizta_url))
-        truth = load_truth(config)
-        ctx = EvaluationContext(
-            config=config,
-            gitlab=gateway,
-            telemetry=telemetry,
-            impacts=ImpactCalculator(boavizta, FactorCache.in_data_dir(settings.data_dir)),
-            truth=truth,
-            split=split_for(config, truth),
-            now=utcnow,
-            scrape_wait_s=20.0,
-        )
+        ctx = services.evaluation_context(scrape_wait_s=20.0)
         with transaction(sessions, "reading the demo event") as session:
             event_id = crud.ensure_event(session=session, name=config.event.name).id
         worker = Worker(
@@ -187,9 +173,7 @@ def evaluate_jobs(stack: DemoStack, runs: Sequence[TeamRun], *, say: Say) -> Dem
                     + "; ".join(f"job {s.gitlab_job_id}: {s.status} {s.reason or ''}" for s in pending)
                 )
             time.sleep(0.25)
-        boavizta.close()
-        if isinstance(telemetry, PrometheusClient):
-            telemetry.close()
+        services.close()
         with transaction(sessions, "reading the demo board") as session:
             submissions = tuple(queries.list_submissions(session=session, event_id=event_id))
             board = tuple(queries.board(session=session, event_id=event_id, board_name="live"))

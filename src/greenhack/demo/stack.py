@@ -26,20 +26,20 @@ from typing import Self
 import yaml
 from pydantic import SecretStr
 
-from greenhack.config import EventConfig, ServerConfig
-from greenhack.preflight import load_checked_event
+from greenhack.config import EventConfig, GitLabSection, ServerConfig
 from greenhack.demo.telemetry import LiveScaphandre, MeasuredPowerTrace, parse_selector
 from greenhack.errors import ServiceError
 from greenhack.impacts.factors import FACTOR_CACHE_FILE
+from greenhack.preflight import load_checked_event
 from greenhack.services.boavizta import BoaviztaServer, find_boavizta_python
 from greenhack.services.ports import free_port
 from greenhack.services.prometheus import PrometheusServer, find_prometheus_binaries
 from greenhack.settings import Settings
+from greenhack.shipped import FACTORS_SNAPSHOT
 from greenhack.store.db import upgrade_database
 from greenhack.telemetry.profiles import SCAPHANDRE
 from greenhack.telemetry.prometheus import PrometheusClient
 from greenhack.telemetry.simulator import ExporterSim, SimDevice
-from greenhack.shipped import FACTORS_SNAPSHOT
 from greenhack.testing.fake_gitlab import FakeGitLab
 
 __all__ = ["FACTORS_SNAPSHOT", "DemoStack", "StackOptions", "target_labels"]
@@ -47,6 +47,8 @@ __all__ = ["FACTORS_SNAPSHOT", "DemoStack", "StackOptions", "target_labels"]
 log = logging.getLogger(__name__)
 
 _GITLAB_TOKEN = "glpat-greenhack-demo"
+# the variable the demo's event reads the GitLab token from: nobody sets it, so the demo's settings' token is used
+_DEMO_TOKEN_ENV = "GREENHACK_DEMO_ONLY_GITLAB_TOKEN"
 # what a previous demo run left in the work folder (removed at start: each demo is a fresh event)
 _PREVIOUS_RUN = ("greenhack.db", "greenhack.db-wal", "greenhack.db-shm", "data", "public", "jobs", "prometheus",
                  "boavizta")
@@ -78,6 +80,17 @@ def target_labels(server: ServerConfig) -> dict[str, str]:
     if not labels:
         raise ServiceError(f"server {server.name!r}: the demo needs an equality matcher in its scaphandre selector")
     return {"job": "scaphandre", **labels}
+
+
+def _with_stand_in_gitlab(config: EventConfig, url: str) -> EventConfig:
+    """The event with its GitLab at the stand-in's address, and its token read from the demo's settings only (a
+    token the user exported for a real GitLab must not be sent to the stand-in)."""
+    if config.gitlab is None:
+        return config
+    section = GitLabSection.model_validate(
+        {**config.gitlab.model_dump(), "url": url, "token_env": _DEMO_TOKEN_ENV}
+    )
+    return config.model_copy(update={"gitlab": section})
 
 
 @dataclass
@@ -139,6 +152,7 @@ class DemoStack:
 
         self.gitlab = FakeGitLab(token=_GITLAB_TOKEN).start()
         self._exit.callback(self.gitlab.stop)
+        self.config = _with_stand_in_gitlab(self.config, self.gitlab.url)
 
         database_url = f"sqlite:///{(wd / 'greenhack.db').resolve()}"
         upgrade_database(database_url)

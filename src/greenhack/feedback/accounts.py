@@ -1,4 +1,5 @@
-"""A team's carbon budget and daily limit as the start of a submission job sees them, and the refusal record.
+"""A team's carbon budget and daily limit, and the refusal record: one account, which the budget check at the start
+of a submission job refuses on and the board's team page shows.
 
 The account is :func:`greenhack.scoring.accounting.team_accounts` over the team's stored submissions, with two
 rules of the budget check:

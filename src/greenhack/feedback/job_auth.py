@@ -25,8 +25,8 @@ import httpx
 
 from greenhack.config import EventConfig, ServerConfig
 from greenhack.errors import GitLabError, GitLabUnavailable, JobTokenError
-from greenhack.gitlab.hook_router import submission_job_names, team_name_of
 from greenhack.gitlab.models import CiJob
+from greenhack.intake import submission_job_names, team_name_of
 from greenhack.scoring.phases import Phase, phase_of
 
 __all__ = ["JobTokenVerifier", "VerifiedJob"]

@@ -21,8 +21,8 @@ from greenhack.errors import GreenhackError, NotFoundError
 from greenhack.feedback.gitlab_report import FeedbackGitLab as GitLabReporterGateway
 from greenhack.feedback.gitlab_report import GitLabReporter, SubmissionReport
 from greenhack.feedback.summary import load_report, submission_page_url
-from greenhack.gitlab.hook_router import team_name_of
 from greenhack.gitlab.models import CiJob
+from greenhack.intake import team_name_of
 from greenhack.store.db import SessionFactory
 
 __all__ = ["FeedbackNotifier", "PendingReport", "notifier_for"]

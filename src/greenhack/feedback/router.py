@@ -43,13 +43,14 @@ from greenhack.feedback.accounts import (
 )
 from greenhack.feedback.job_auth import JobTokenVerifier, VerifiedJob
 from greenhack.feedback.live import live_footprint
-from greenhack.gitlab.hook_router import submission_job_names
 from greenhack.gitlab.models import CiJob
 from greenhack.impacts.source import ImpactSource
+from greenhack.intake import submission_job_names
 from greenhack.settings import Settings
 from greenhack.store import crud
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.telemetry import TelemetrySource
+from greenhack.wiring import build_services
 
 __all__ = ["FeedbackServices", "RunningJobs", "lazy_services", "make_feedback_router"]
 
@@ -231,24 +232,11 @@ def lazy_services(
 
 
 def _build(config: EventConfig, settings: Settings, sessions: SessionFactory) -> FeedbackServices:
-    from greenhack.gitlab.credentials import gitlab_token
-    from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
-    from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
-    from greenhack.telemetry import PrometheusClient
-
-    token = gitlab_token(config, settings)
-    gateway = (
-        GitLabGateway(make_gitlab_client(str(config.gitlab.url), token.get_secret_value(), timeout_s=10.0))
-        if config.gitlab is not None and token is not None
-        else None
-    )
+    services = build_services(config, settings, gitlab_timeout_s=10.0)
     return FeedbackServices(
         verifier=JobTokenVerifier(config, http=httpx.Client(timeout=10.0)),
-        telemetry=PrometheusClient(settings.prometheus_url or str(config.telemetry.prometheus)),
-        impacts=ImpactCalculator(
-            BoaviztaClient(settings.boavizta_url or str(config.boavizta.url)),
-            FactorCache.in_data_dir(settings.data_dir),
-        ),
-        gitlab=gateway,
+        telemetry=services.telemetry,
+        impacts=services.impacts,
+        gitlab=services.gitlab_or_none,
         sessions=sessions,
     )

@@ -1,4 +1,4 @@
-"""GitLab: the API gateway (platform token), webhook parsing, the webhook route, provisioning.
+"""GitLab: the API gateway (platform token), webhook parsing, provisioning.
 
 Only frozen dataclasses leave this package; python-gitlab's objects and errors stay inside the gateway.
 """

@@ -16,9 +16,7 @@ import httpx
 from greenhack.config import EventConfig, ServerConfig
 from greenhack.errors import BoaviztaUnavailable, ImpactsError
 from greenhack.impacts import (
-    BoaviztaClient,
     FactorCache,
-    ImpactCalculator,
     JobImpacts,
     ServerFactors,
     factor_key,
@@ -29,6 +27,7 @@ from greenhack.impacts import (
 from greenhack.measure.report import MeasureImpacts, MeasureReport
 from greenhack.settings import Settings
 from greenhack.shipped import FACTORS_SNAPSHOT, demo_event_dir
+from greenhack.wiring import build_services
 
 __all__ = ["impacts_for_report", "measure_impacts", "shipped_factors"]
 
@@ -68,7 +67,7 @@ def impacts_for_report(
         http: an httpx client for BoaviztAPI (tests inject one).
     """
     server = event.server(server_name) if server_name is not None else event.servers[0]
-    url = settings.boavizta_url or str(event.boavizta.url)
+    services = build_services(event, settings, boavizta_http=http)
     assumptions = (
         f"as on the platform: measured energy x PUE {event.impact.pue:g} at {event.impact.location}, "
         f"embodied share of server {server.name!r} ({server.hardware.cpu.units}x {server.hardware.cpu.name}"
@@ -79,10 +78,8 @@ def impacts_for_report(
         assumptions += "; impact.idle 'subtract' not applied (this machine's idle power is not known)"
     if report.duration_s <= 0:
         return report.with_impacts(None, "impacts not computed: the command took no measurable time")
-    client = BoaviztaClient(url, http=http)
     try:
-        calculator = ImpactCalculator(client, FactorCache.in_data_dir(settings.data_dir))
-        job = calculator.impacts(
+        job = services.impacts.impacts(
             server,
             event.impact,
             energy_j=report.total_energy_j,
@@ -90,6 +87,7 @@ def impacts_for_report(
             server_key=server_yaml_key(event, server),
         )
     except BoaviztaUnavailable as exc:
+        url = services.addresses.boavizta_url
         shipped = shipped_factors(server, event)
         if shipped is None:
             return report.with_impacts(
@@ -104,9 +102,11 @@ def impacts_for_report(
         )
         return report.with_impacts(measure_impacts(job, server=server.name), assumptions + fallback)
     except ImpactsError as exc:
-        return report.with_impacts(None, f"impacts not computed: BoaviztAPI at {url}: {exc}")
+        return report.with_impacts(
+            None, f"impacts not computed: BoaviztAPI at {services.addresses.boavizta_url}: {exc}"
+        )
     finally:
-        client.close()
+        services.close()
     return report.with_impacts(measure_impacts(job, server=server.name), assumptions)
 
 

@@ -15,8 +15,11 @@ ranking loses nothing: the mark stays until some worker has ranked. Web requests
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -25,7 +28,7 @@ from sqlalchemy.orm import Session, aliased
 from greenhack.config import EventConfig
 from greenhack.errors import ImpactsError, TelemetryError
 from greenhack.impacts import impacts_from_factors
-from greenhack.impacts.models import ServerFactors
+from greenhack.impacts.models import JobImpacts, ServerFactors
 from greenhack.scoring.models import RankedRow, RankInput
 from greenhack.scoring.pareto import pareto_levels
 from greenhack.scoring.ranking import rank_submissions
@@ -41,6 +44,7 @@ from greenhack.telemetry.idle import attributed_energy_j
 
 __all__ = [
     "BOARDS_LOCK",
+    "RESCORE_BATCH",
     "RescoreReport",
     "board_inputs",
     "boards_refresh_due",
@@ -52,6 +56,8 @@ __all__ = [
 
 # the lock (greenhack.store.locks) of the worker that ranks one event's boards, named "<BOARDS_LOCK>:<event id>"
 BOARDS_LOCK = "greenhack-boards"
+# submissions whose impacts a rescore writes per batch (one DELETE, one multi-row INSERT, executemany UPDATEs)
+RESCORE_BATCH = 1000
 
 
 class RescoreReport(BaseModel):
@@ -65,19 +71,20 @@ class RescoreReport(BaseModel):
     boards: dict[str, int]
 
 
-def board_inputs(*, session: Session, event_id: int, board: str, cut: datetime | None) -> list[RankInput]:
-    """The ranking's view of every rankable submission of one board."""
-    performance = Submission.performance_private if board == "final" else Submission.performance_public
-    # every quantity of the expression registry (greenhack.quantities): the other criteria's impacts
-    # and the team's totals up to the board's cut, the same totals the board shows
+def _rankable_rows(*, session: Session, event_id: int, cut: datetime | None = None) -> Sequence[Any]:
+    """Every rankable submission of the event (made up to ``cut``), with both splits' performance and every
+    quantity of the expression registry (greenhack.quantities): the other criteria's impacts and the team's
+    totals up to ``cut``, the same totals the board shows."""
     adpe, pe = aliased(Impact), aliased(Impact)
     team = queries.team_totals(event_id=event_id, until=cut)
     stmt = (
         sa.select(
             Submission.id,
+            Submission.team_id,
             Team.name,
             Submission.created_at,
-            performance.label("performance"),
+            Submission.performance_public,
+            Submission.performance_private,
             Submission.impact_total,
             Submission.energy_j,
             Submission.gwp_kgco2e,
@@ -102,36 +109,51 @@ def board_inputs(*, session: Session, event_id: int, board: str, cut: datetime |
     )
     if cut is not None:
         stmt = stmt.where(Submission.created_at <= cut)
-    with store_errors(f"reading the {board} board's submissions"):
-        rows = session.execute(stmt).all()
-    inputs = []
-    for r in rows:
-        excluded = None
-        if r.excluded:
-            excluded = f"excluded by the organisers: {r.excluded_reason}"
-        elif r.status == Status.NEEDS_REVIEW:
-            # the note is on the public board: only the public part of the reason (admins read it on the page)
-            reason = public_reason(r.status, Reason.stored(code=r.reason_code, text=r.reason))
-            excluded = f"needs review: {reason}" if reason else "needs review"
-        inputs.append(
-            RankInput(
-                submission_id=r.id,
-                team=r.name,
-                submitted_at=r.created_at,
-                performance=r.performance,
-                impact=r.impact_total,
-                energy_j=r.energy_j,
-                gwp_kgco2e=r.gwp_kgco2e,
-                duration_s=r.duration_s,
-                excluded=excluded,
-                adpe_kgsbeq=r.adpe_kgsbeq,
-                pe_mj=r.pe_mj,
-                team_gwp_kgco2e=r.team_gwp_kgco2e,
-                team_energy_j=r.team_energy_j,
-                team_jobs=int(r.team_jobs) if r.team_jobs is not None else None,
-            )
-        )
-    return inputs
+    with store_errors("reading the boards' submissions"):
+        return session.execute(stmt).all()
+
+
+def _rank_input(r: Any, performance: float | None) -> RankInput:
+    """One row of :func:`_rankable_rows` as the ranking sees it, with the board's ``performance``."""
+    excluded = None
+    if r.excluded:
+        excluded = f"excluded by the organisers: {r.excluded_reason}"
+    elif r.status == Status.NEEDS_REVIEW:
+        # the note is on the public board: only the public part of the reason (admins read it on the page)
+        reason = public_reason(r.status, Reason.stored(code=r.reason_code, text=r.reason))
+        excluded = f"needs review: {reason}" if reason else "needs review"
+    return RankInput(
+        submission_id=r.id,
+        team=r.name,
+        submitted_at=r.created_at,
+        performance=performance,
+        impact=r.impact_total,
+        energy_j=r.energy_j,
+        gwp_kgco2e=r.gwp_kgco2e,
+        duration_s=r.duration_s,
+        excluded=excluded,
+        adpe_kgsbeq=r.adpe_kgsbeq,
+        pe_mj=r.pe_mj,
+        team_gwp_kgco2e=r.team_gwp_kgco2e,
+        team_energy_j=r.team_energy_j,
+        team_jobs=int(r.team_jobs) if r.team_jobs is not None else None,
+    )
+
+
+def _team_totals_until(session: Session, *, event_id: int, cut: datetime) -> dict[int, tuple[Any, ...]]:
+    """Per team id: its totals over the jobs made up to ``cut`` (the frozen board's team quantities)."""
+    team = queries.team_totals(event_id=event_id, until=cut)
+    with store_errors("reading the teams' totals at the cut"):
+        rows = session.execute(
+            sa.select(team.c.team_id, team.c.team_gwp_kgco2e, team.c.team_energy_j, team.c.submissions_count)
+        ).all()
+    return {r.team_id: (r.team_gwp_kgco2e, r.team_energy_j, r.submissions_count) for r in rows}
+
+
+def board_inputs(*, session: Session, event_id: int, board: str, cut: datetime | None) -> list[RankInput]:
+    """The ranking's view of every rankable submission of one board."""
+    rows = _rankable_rows(session=session, event_id=event_id, cut=cut)
+    return [_rank_input(r, r.performance_private if board == "final" else r.performance_public) for r in rows]
 
 
 def _chart_front(inputs: Sequence[RankInput], higher_is_better: bool) -> set[int | str]:
@@ -182,24 +204,49 @@ def refresh_boards(
     event = queries.get_event(session=session, event_id=event_id)
     state = freeze_state(config, now=now, override=event.frozen_override, frozen_at=event.frozen_at)
     cut = state.cut if state.cut is not None else config.event.freeze
+    # every board ranks the same submissions (the frozen one those made up to the cut; the final one with the
+    # private rows' performance), so they are read, and their train+predict pipelines folded, once: a pipeline is
+    # ranked once, on its predict row, with the footprint of both phases; each row folds on its own, so the frozen
+    # subset of the folded rows is the folded frozen subset
+    rows = _rankable_rows(session=session, event_id=event_id)
+    private = {r.id: r.performance_private for r in rows}
+    team_of = {r.id: r.team_id for r in rows}
+    folded = phase_rank_inputs(
+        session, event_id=event_id, inputs=[_rank_input(r, r.performance_public) for r in rows], config=config
+    )
     counts: dict[str, int] = {}
     for board in BOARDS:
         if board == "frozen" and cut is None:
             crud.replace_scores(session=session, event_id=event_id, board=board, records=[], now=now)
             counts[board] = 0
             continue
-        inputs = board_inputs(
-            session=session, event_id=event_id, board=board, cut=cut if board == "frozen" else None
-        )
-        # a train+predict pipeline is ranked once, on its predict row, with the footprint of both phases
-        inputs = phase_rank_inputs(session, event_id=event_id, inputs=inputs, config=config)
-        rows = rank_submissions(inputs, config.ranking, config.performance, impact=config.impact)
+        if board == "frozen":
+            assert cut is not None
+            # the team quantities of the frozen board count the jobs made up to the cut, as the board shows them
+            at_cut = _team_totals_until(session, event_id=event_id, cut=cut)
+            inputs = [
+                _at_cut(i, at_cut.get(team_of[int(i.submission_id)]))
+                for i in folded
+                if i.submitted_at <= cut
+            ]
+        elif board == "final":
+            inputs = [replace(i, performance=private[int(i.submission_id)]) for i in folded]
+        else:
+            inputs = folded
+        ranked = rank_submissions(inputs, config.ranking, config.performance, impact=config.impact)
         front = _chart_front(inputs, config.performance.higher_is_better)
         crud.replace_scores(
-            session=session, event_id=event_id, board=board, records=_records(rows, front), now=now
+            session=session, event_id=event_id, board=board, records=_records(ranked, front), now=now
         )
-        counts[board] = len(rows)
+        counts[board] = len(ranked)
     return counts
+
+
+def _at_cut(row: RankInput, totals: tuple[Any, ...] | None) -> RankInput:
+    gwp, energy, jobs = totals if totals is not None else (None, None, None)
+    return replace(
+        row, team_gwp_kgco2e=gwp, team_energy_j=energy, team_jobs=int(jobs) if jobs is not None else None
+    )
 
 
 def boards_refresh_due(*, session: Session, event_id: int, now: datetime, min_interval_s: float) -> bool:
@@ -267,18 +314,28 @@ def _idle_power_w(config: EventConfig, server_name: str, *, stored_w: float | No
 
 
 def rescore_event(
-    *, session: Session, event_id: int, config: EventConfig, now: datetime | None = None
+    *,
+    session: Session,
+    event_id: int,
+    config: EventConfig,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = RESCORE_BATCH,
 ) -> RescoreReport:
-    """Recompute every measured submission's impacts under ``config`` from stored factors, then re-rank.
+    """Recompute every measured submission's impacts under ``config`` from stored factors, then re-rank once.
 
     A submission whose stored factors cannot serve the new YAML (e.g. another location) keeps its impacts and
-    is named in ``problems``; nothing else is touched.
+    is named in ``problems``; nothing else is touched. Impacts are written ``batch_size`` submissions at a time
+    (:func:`greenhack.store.crud.record_impacts_many`); ``progress(done, total)`` is called before the first batch
+    and after each, where a caller may commit (the admin task runner does: its progress shows, and row locks are
+    held briefly).
     """
     with store_errors("reading stored measurements"):
         measured = session.execute(
             sa.select(
                 Measurement.submission_id,
-                Measurement.factors,
+                # as text: the submissions of one server share their factors, parsed once per distinct text
+                sa.cast(Measurement.factors, sa.Text).label("factors_json"),
                 Measurement.server,
                 Measurement.total_energy_j,
                 Measurement.duration_s,
@@ -288,26 +345,59 @@ def rescore_event(
             .where(Submission.event_id == event_id)
             .order_by(Measurement.submission_id)
         ).all()
+    parsed: dict[str, tuple[ServerFactors, bool]] = {}
     recomputed, problems = 0, []
-    for row in measured:
-        if row.factors is None:
-            problems.append(f"submission {row.submission_id}: no stored impact factors")
-            continue
-        try:
-            factors = ServerFactors.model_validate(row.factors)
-            charged_j = attributed_energy_j(
-                row.total_energy_j,
-                row.duration_s,
-                idle=config.impact.idle,
-                idle_power_w=_idle_power_w(config, row.server, stored_w=row.idle_power_w),
-            )
-            impacts = impacts_from_factors(factors, config.impact, charged_j, row.duration_s)
-        except (ValidationError, ImpactsError, TelemetryError) as exc:
-            problems.append(f"submission {row.submission_id}: {str(exc).splitlines()[0]}")
-            continue
-        crud.record_impacts(session=session, submission_id=row.submission_id, impacts=impacts)
-        recomputed += 1
+    if progress is not None:
+        progress(0, len(measured))
+    for first in range(0, len(measured), batch_size):
+        batch: list[tuple[int, JobImpacts]] = []
+        unchanged_factors: set[int] = set()
+        for row in measured[first : first + batch_size]:
+            try:
+                if row.factors_json is None or row.factors_json == "null":
+                    raise ImpactsError("no stored impact factors")
+                if row.factors_json not in parsed:
+                    parsed[row.factors_json] = _parse_factors(row.factors_json)
+                factors, as_stored = parsed[row.factors_json]
+                batch.append((row.submission_id, _rescored(row, factors, config)))
+            except (ValidationError, ImpactsError, TelemetryError) as exc:
+                problems.append(f"submission {row.submission_id}: {str(exc).splitlines()[0]}")
+                continue
+            if as_stored:
+                unchanged_factors.add(row.submission_id)
+        crud.record_impacts_many(
+            session=session, event_id=event_id, impacts=batch, unchanged_factors=unchanged_factors
+        )
+        recomputed += len(batch)
+        if progress is not None:
+            progress(min(first + batch_size, len(measured)), len(measured))
     boards = refresh_boards(session=session, event_id=event_id, config=config, now=now)
     return RescoreReport(
         recomputed=recomputed, unchanged=len(measured) - recomputed, problems=problems, boards=boards
     )
+
+
+def _parse_factors(text: str) -> tuple[ServerFactors, bool]:
+    """Stored factors, and whether storing them again would write exactly what is stored.
+
+    Raises:
+        ValidationError: they are not factors.
+    """
+    factors = ServerFactors.model_validate_json(text)
+    return factors, factors.model_dump(mode="json") == json.loads(text)
+
+
+def _rescored(row: Any, factors: ServerFactors, config: EventConfig) -> JobImpacts:
+    """One stored measurement's impacts under ``config``.
+
+    Raises:
+        ImpactsError: factors that cannot serve the YAML; TelemetryError: ``impact.idle: subtract`` without a
+            known idle power.
+    """
+    charged_j = attributed_energy_j(
+        row.total_energy_j,
+        row.duration_s,
+        idle=config.impact.idle,
+        idle_power_w=_idle_power_w(config, row.server, stored_w=row.idle_power_w),
+    )
+    return impacts_from_factors(factors, config.impact, charged_j, row.duration_s)

@@ -6,7 +6,7 @@ a board shows bumps the event's ``data_version`` (see :func:`bump_data_version`)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -39,6 +39,7 @@ __all__ = [
     "get_submission",
     "mark_boards_stale",
     "record_impacts",
+    "record_impacts_many",
     "record_measurement",
     "record_performance",
     "replace_scores",
@@ -201,6 +202,84 @@ def record_impacts(*, session: Session, submission_id: int, impacts: JobImpacts)
         submission.gwp_kgco2e = impacts.gwp.total
         session.flush()
     bump_data_version(session=session, event_id=submission.event_id)
+
+
+def record_impacts_many(
+    *,
+    session: Session,
+    event_id: int,
+    impacts: Sequence[tuple[int, JobImpacts]],
+    unchanged_factors: Collection[int] = frozenset(),
+) -> None:
+    """What :func:`record_impacts` stores, for many submissions of one event at once (rescoring): one DELETE, one
+    multi-row INSERT and executemany UPDATEs per call, no ORM loads, and one data version bump.
+
+    Args:
+        session: the caller's session (ORM objects it holds for these rows are not refreshed).
+        event_id: the event every submission belongs to.
+        impacts: (submission id, its impacts) pairs; every submission has a measurement.
+        unchanged_factors: submissions whose measurement holds exactly these impacts' factors already (a rescore
+            read them there): they are not written again.
+    """
+    if not impacts:
+        return
+    ids = [sid for sid, _ in impacts]
+    impact_table = cast(sa.Table, Impact.__table__)
+    submission_table = cast(sa.Table, Submission.__table__)
+    measurement_table = cast(sa.Table, Measurement.__table__)
+    with store_errors(f"storing the impacts of {len(ids)} submissions"):
+        factors = [
+            {"b_submission_id": sid, "v_factors": job.factors.model_dump(mode="json")}
+            for sid, job in impacts
+            if sid not in unchanged_factors
+        ]
+        if factors:
+            session.execute(
+                sa.update(measurement_table)
+                .where(measurement_table.c.submission_id == sa.bindparam("b_submission_id"))
+                .values(factors=sa.bindparam("v_factors")),
+                factors,
+            )
+        session.execute(sa.delete(impact_table).where(impact_table.c.submission_id.in_(ids)))
+        session.execute(
+            sa.insert(impact_table),
+            [
+                {
+                    "submission_id": sid,
+                    "criterion": figure.criterion,
+                    "use": figure.use,
+                    "embodied": figure.embodied,
+                    "total": figure.total,
+                    "min": figure.min,
+                    "max": figure.max,
+                    "unit": figure.unit,
+                }
+                for sid, job in impacts
+                for figure in job.all()
+            ],
+        )
+        session.execute(
+            sa.update(submission_table)
+            .where(submission_table.c.id == sa.bindparam("b_id"))
+            .values(
+                {
+                    name: sa.bindparam(f"v_{name}")
+                    for name in ("impact_total", "impact_min", "impact_max", "impact_unit", "gwp_kgco2e")
+                }
+            ),
+            [
+                {
+                    "b_id": sid,
+                    "v_impact_total": job.headline.total,
+                    "v_impact_min": job.headline.min,
+                    "v_impact_max": job.headline.max,
+                    "v_impact_unit": job.headline.unit,
+                    "v_gwp_kgco2e": job.gwp.total,
+                }
+                for sid, job in impacts
+            ],
+        )
+    bump_data_version(session=session, event_id=event_id)
 
 
 def record_performance(

@@ -26,6 +26,8 @@ __all__ = [
     "BOARDS",
     "MAX_ID",
     "SPLITS",
+    "TASK_STATUSES",
+    "AdminTask",
     "Base",
     "Event",
     "Impact",
@@ -307,3 +309,34 @@ class Score(Base):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="scores")
+
+
+# Admin task statuses. queued: waiting for a worker; running: a worker holds it (until its lease expires); done:
+# finished, with its result; failed: given up, with the error.
+TASK_STATUSES: Final = ("queued", "running", "done", "failed")
+
+
+class AdminTask(Base):
+    """A long admin action (``kind``: ``rescore``) that a worker runs outside the web request: its progress
+    (``done`` of ``total``), its ``result`` (JSON) or ``error``, and the worker's lease while it runs."""
+
+    __tablename__ = "admin_tasks"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        sa.Index("ix_admin_tasks_event_status", "event_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    done: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    total: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -49,7 +49,6 @@ __all__ = [
     "pareto_points",
     "status_counts",
     "submission_detail",
-    "submissions_since",
     "team_detail",
     "team_totals",
 ]
@@ -319,22 +318,6 @@ def team_detail(*, session: Session, event_id: int, team_id: int, limit: int = 5
         team=teams[0],
         submissions=list_submissions(session=session, event_id=event_id, team_id=team_id, limit=limit),
     )
-
-
-def submissions_since(*, session: Session, team_id: int, since: datetime) -> int:
-    """How many of a team's submissions created since ``since`` count toward its daily limit."""
-    with store_errors("counting submissions"):
-        return int(
-            session.execute(
-                sa.select(sa.func.count())
-                .select_from(Submission)
-                .where(
-                    Submission.team_id == team_id,
-                    Submission.created_at >= since,
-                    Submission.counts_toward_limit.is_(True),
-                )
-            ).scalar_one()
-        )
 
 
 def status_counts(*, session: Session, event_id: int | None = None) -> dict[str, int]:

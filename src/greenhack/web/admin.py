@@ -2,18 +2,23 @@
 
 Without the token (or while it is unset) every route answers 401 and changes nothing: the token is checked
 by a router dependency before any handler runs.
+
+Requests never rank (ranking reads the whole event): exclude, include, freeze and unfreeze write their change and
+mark the boards stale, and a worker re-ranks them within seconds; a rescore is queued as an admin task
+(:mod:`greenhack.store.tasks`) that a worker runs (:mod:`greenhack.admin_tasks`), answered with 202 and the
+task's address, where its progress and result show.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from greenhack.store import crud, queue
-from greenhack.store.boards import RescoreReport, refresh_boards, rescore_event
+from greenhack.store import crud, queue, tasks
 from greenhack.store.models import MAX_ID
+from greenhack.store.tasks import TaskView
 from greenhack.web.deps import AdminDep, ContextDep, SessionDep
 from greenhack.web.openapi import errors
 
@@ -21,12 +26,15 @@ __all__ = [
     "ActionResult",
     "ExcludeRequest",
     "SubmissionId",
+    "TaskAccepted",
+    "TaskId",
     "exclude",
     "freeze",
     "freeze_auto",
     "include",
     "rerun",
     "rescore",
+    "task_status",
     "router",
     "unfreeze",
 ]
@@ -39,6 +47,7 @@ router = APIRouter(
 )
 
 SubmissionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class ExcludeRequest(BaseModel):
@@ -56,15 +65,39 @@ class ActionResult(BaseModel):
     message: str
 
 
-@router.post("/rescore", response_model=RescoreReport)
-def rescore(context: ContextDep, session: SessionDep) -> RescoreReport:
-    """Recompute every impact from the stored measurements and factors under the loaded YAML, then re-rank
-    every board. Never asks Prometheus or BoaviztAPI."""
-    report = rescore_event(
-        session=session, event_id=context.event_id, config=context.config, now=context.clock()
-    )
+class TaskAccepted(BaseModel):
+    """A queued admin task and where to follow it (``GET`` that ``url``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task: TaskView
+    url: str
+
+
+def _task_url(task_id: int) -> str:
+    return f"{router.prefix}/tasks/{task_id}"
+
+
+@router.post("/rescore", response_model=TaskAccepted, status_code=202)
+def rescore(context: ContextDep, session: SessionDep, response: Response) -> TaskAccepted:
+    """Queue a rescore: a worker recomputes every impact from the stored measurements and factors under its loaded
+    YAML, then re-ranks every board (never asking Prometheus or BoaviztAPI). Follow it at the answer's ``url``;
+    a rescore already waiting for a worker is answered instead of queueing another."""
+    task = tasks.enqueue_task(session=session, event_id=context.event_id, kind="rescore", now=context.clock())
+    response.headers["Location"] = _task_url(task.id)
+    return TaskAccepted(task=task, url=_task_url(task.id))
+
+
+@router.get("/tasks/{task_id}", response_model=TaskView, responses={404: {}})
+def task_status(task_id: TaskId, context: ContextDep, session: SessionDep) -> TaskView:
+    """An admin task: its status, progress (``done`` of ``total``), and its result or error."""
+    return tasks.get_task(session=session, event_id=context.event_id, task_id=task_id)
+
+
+def _changed(context: ContextDep, session: SessionDep) -> None:
+    """A change of what the boards rank: a worker re-ranks them within seconds (requests never rank)."""
+    crud.mark_boards_stale(session=session, event_id=context.event_id)
     context.cache.invalidate()
-    return report
 
 
 @router.post(
@@ -76,19 +109,18 @@ def rescore(context: ContextDep, session: SessionDep) -> RescoreReport:
 def exclude(
     submission_id: SubmissionId, body: ExcludeRequest, context: ContextDep, session: SessionDep
 ) -> ActionResult:
-    """Exclude a submission from every board, with a reason shown on its page."""
+    """Exclude a submission from every board, with a reason shown on its page (the boards follow within
+    seconds)."""
     crud.set_excluded(session=session, submission_id=submission_id, excluded=True, reason=body.reason)
-    refresh_boards(session=session, event_id=context.event_id, config=context.config, now=context.clock())
-    context.cache.invalidate()
+    _changed(context, session)
     return ActionResult(ok=True, message=f"submission {submission_id} excluded")
 
 
 @router.post("/submissions/{submission_id}/include", response_model=ActionResult, responses={404: {}})
 def include(submission_id: SubmissionId, context: ContextDep, session: SessionDep) -> ActionResult:
-    """Undo an exclusion."""
+    """Undo an exclusion (the boards follow within seconds)."""
     crud.set_excluded(session=session, submission_id=submission_id, excluded=False, reason=None)
-    refresh_boards(session=session, event_id=context.event_id, config=context.config, now=context.clock())
-    context.cache.invalidate()
+    _changed(context, session)
     return ActionResult(ok=True, message=f"submission {submission_id} included again")
 
 
@@ -103,8 +135,7 @@ def rerun(submission_id: SubmissionId, context: ContextDep, session: SessionDep)
 
 def _set_freeze(context: ContextDep, session: SessionDep, frozen: bool | None, message: str) -> ActionResult:
     crud.set_frozen_override(session=session, event_id=context.event_id, frozen=frozen, now=context.clock())
-    refresh_boards(session=session, event_id=context.event_id, config=context.config, now=context.clock())
-    context.cache.invalidate()
+    _changed(context, session)
     return ActionResult(ok=True, message=message)
 
 

@@ -18,7 +18,6 @@ from greenhack.config import EventConfig
 from greenhack.errors import GreenhackError, NotFoundError, ScoringError, StoreError
 from greenhack.feedback.router import lazy_services, make_feedback_router
 from greenhack.gitlab.credentials import webhook_secret
-from greenhack.gitlab.hook_router import make_hook_router
 from greenhack.settings import Settings
 from greenhack.store import crud
 from greenhack.store.db import (
@@ -31,6 +30,7 @@ from greenhack.store.db import (
 from greenhack.store.models import utcnow
 from greenhack.web import admin, api, html
 from greenhack.web.context import AppContext, ResponseCache
+from greenhack.web.hooks import make_hook_router
 from greenhack.web.metrics import RequestTimer, build_registry
 from greenhack.web.resources import leaderboard_dir
 from greenhack.web.templating import install_filters
@@ -107,7 +107,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(admin.router)
     app.include_router(html.router)
-    app.include_router(  # POST /api/v1/hooks/gitlab (greenhack.gitlab)
+    app.include_router(  # POST /api/v1/hooks/gitlab (greenhack.web.hooks, queued by greenhack.intake)
         make_hook_router(
             config=config, sessions=lambda: sessions, webhook_secret=webhook_secret(config, settings)
         )

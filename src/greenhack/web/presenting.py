@@ -18,16 +18,16 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from greenhack.feedback import accounts
 from greenhack.status import Reason
-from greenhack.store import queries
 from greenhack.store.disclosure import public_reason
+from greenhack.store.models import Team
 from greenhack.store.views import SubmissionDetail, SubmissionSummary, TeamDetail
 from greenhack.web.context import AppContext
 from greenhack.web.visibility import FreezeState
 
 __all__ = [
     "TeamAccountView",
-    "day_start",
     "redact_detail",
     "redact_submission",
     "redact_team",
@@ -95,28 +95,27 @@ class TeamAccountView(BaseModel):
     day_starts_at: datetime
 
 
-def day_start(now: datetime, like: datetime) -> datetime:
-    """Midnight of ``now``'s day in the time zone of ``like`` (the event's opening time)."""
-    local = now.astimezone(like.tzinfo)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def team_account(*, context: AppContext, session: Session, detail: TeamDetail) -> TeamAccountView:
-    """The team's budget gauge and submissions left today, from its stored jobs."""
+    """The team's budget gauge and submissions left today: the account the budget check refuses jobs on
+    (:func:`greenhack.feedback.accounts.team_account`, a train+predict pipeline counted once)."""
     limits = context.config.limits
-    start = day_start(context.clock(), context.config.event.opens)
-    today = queries.submissions_since(session=session, team_id=detail.team.id, since=start)
-    gwp_g = detail.team.gwp_kgco2e * 1000.0
-    budget = limits.carbon_budget_g
+    account = accounts.team_account(
+        session,
+        config=context.config,
+        team=session.get(Team, detail.team.id),
+        team_name=detail.team.name,
+        now=context.clock(),
+    )
+    budget = account.budget_g
     return TeamAccountView(
-        gwp_g=gwp_g,
-        energy_wh=detail.team.energy_j / 3600.0,
+        gwp_g=account.gwp_g,
+        energy_wh=account.energy_wh,
         budget_g=budget,
-        budget_left_g=budget - gwp_g if budget is not None else None,
-        budget_used_fraction=gwp_g / budget if budget else None,
-        over_budget=budget is not None and gwp_g > budget,
+        budget_left_g=account.budget_left_g,
+        budget_used_fraction=account.gwp_g / budget if budget else None,
+        over_budget=account.over_budget,
         submissions_per_day=limits.submissions_per_day,
-        submissions_today=today,
-        submissions_left_today=max(0, limits.submissions_per_day - today),
-        day_starts_at=start,
+        submissions_today=account.submissions_today,
+        submissions_left_today=account.submissions_left_today,
+        day_starts_at=account.day_starts_at,
     )

@@ -1,9 +1,9 @@
 """``POST /api/v1/hooks/gitlab``: GitLab's Job Hook and Pipeline Hook, turned into queued evaluations.
 
-The route checks ``X-Gitlab-Token`` in constant time, parses the body as GitLab documents it, and queues one
-evaluation per finished submission job, keyed by (project id, job id): duplicates, retries and out-of-order
-deliveries all land on the same row. It answers in milliseconds (one small transaction); the worker does the
-rest. A webhook is only a hint: the worker reads the job again from the API with the platform's token.
+The route checks ``X-Gitlab-Token`` in constant time, parses the body as GitLab documents it, and hands the jobs it
+names to :mod:`greenhack.intake`, which queues one evaluation per finished submission job. It answers in
+milliseconds (one small transaction); the worker does the rest. A webhook is only a hint: the worker reads the job
+again from the API with the platform's token.
 
 Answers: 202 with what was queued; 200 for events it ignores; 400 for a body GitLab would not send; 401 for a
 missing or wrong token; 413 for an oversized body; 503 while the secret is unset or the database is down (the
@@ -20,59 +20,19 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
-from sqlalchemy.orm import Session
 
 from greenhack.config import EventConfig
 from greenhack.errors import StoreError, WebhookPayloadError
-from greenhack.gitlab.webhooks import HookJob, JobHook, PipelineHook, parse_webhook
-from greenhack.store import crud, queue
+from greenhack.gitlab.webhooks import JobHook, PipelineHook, parse_webhook
+from greenhack.intake import enqueue_hook_jobs, submission_jobs
 from greenhack.store.db import SessionFactory, transaction
 
-__all__ = ["MAX_BODY_BYTES", "enqueue_hook_jobs", "make_hook_router", "submission_job_names", "team_name_of"]
+__all__ = ["MAX_BODY_BYTES", "make_hook_router"]
 
 log = logging.getLogger(__name__)
 
 # GitLab's own limit on webhook payloads is far below this; a bigger body is not GitLab's
 MAX_BODY_BYTES = 5 * 1024 * 1024
-
-
-def submission_job_names(config: EventConfig) -> frozenset[str]:
-    """The CI job names that are measured submissions (``gitlab.submission_jobs``, default ``submission``)."""
-    return frozenset(config.gitlab.submission_jobs if config.gitlab is not None else ("submission",))
-
-
-def team_name_of(project_path: str, project_id: int) -> str:
-    """A team's default name: its project's name (last path segment)."""
-    return project_path.rsplit("/", 1)[-1] if project_path else f"project-{project_id}"
-
-
-def enqueue_hook_jobs(*, session: Session, config: EventConfig, jobs: list[HookJob]) -> list[int]:
-    """Queue the evaluation of each job (idempotent); returns the GitLab job ids newly queued."""
-    if not jobs:
-        return []
-    event = crud.ensure_event(session=session, name=config.event.name)
-    created: list[int] = []
-    teams: dict[int, int] = {}
-    for job in jobs:
-        if job.project_id not in teams:
-            teams[job.project_id] = crud.ensure_team(
-                session=session,
-                event_id=event.id,
-                name=team_name_of(job.project_path, job.project_id),
-                gitlab_project_id=job.project_id,
-            ).id
-        result = queue.enqueue(
-            session=session,
-            event_id=event.id,
-            team_id=teams[job.project_id],
-            gitlab_project_id=job.project_id,
-            gitlab_job_id=job.job_id,
-            gitlab_pipeline_id=job.pipeline_id,
-            submitted_at=job.created_at,
-        )
-        if result.created:
-            created.append(job.job_id)
-    return created
 
 
 # what GitLab sends (a project webhook with a secret token) and what it gets back, for the OpenAPI schema: the
@@ -107,7 +67,6 @@ def make_hook_router(
         webhook_secret: the secret every project webhook sends as ``X-Gitlab-Token``; None refuses every call.
     """
     router = APIRouter(tags=["gitlab"])
-    names = submission_job_names(config)
     secret = webhook_secret.get_secret_value().encode() if webhook_secret is not None else None
 
     @router.post("/api/v1/hooks/gitlab", status_code=202, responses=_HOOK_RESPONSES, openapi_extra=_HOOK_REQUEST)
@@ -136,7 +95,7 @@ def make_hook_router(
                 {"status": "ignored", "reason": "not a job or pipeline event"}, status_code=200
             )
         candidates = [hook.job] if isinstance(hook, JobHook) else list(hook.jobs)
-        wanted = [j for j in candidates if j.name in names and j.final]
+        wanted = submission_jobs(config, candidates)
         if not wanted:
             return JSONResponse(
                 {"status": "ignored", "reason": "no finished submission job"}, status_code=200
