@@ -107,6 +107,10 @@ def _measure(name: str, src: Path, limit_s: float) -> dict[str, object]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def _ratio(other: object, this: object) -> float:
+    return float(other) / max(float(this), 1e-9)  # type: ignore[arg-type]
+
+
 def _cell(result: dict[str, object]) -> str:
     if "wall_s" not in result:
         return str(result["answer"])
@@ -132,10 +136,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name:26} {label:6} {_cell(result)}")
         if len(results) == 2 and all("wall_s" in r for r in results.values()):
             this, other = results["this"], results["other"]
-            print(
-                f"{'':26} {'ratio':6} {float(other['wall_s']) / max(float(this['wall_s']), 1e-9):8.1f}x time "  # type: ignore[arg-type]
-                f"{float(other['peak_mb']) / max(float(this['peak_mb']), 1e-9):8.1f}x py peak (other / this)"  # type: ignore[arg-type]
-            )
+            time_ratio = _ratio(other["wall_s"], this["wall_s"])
+            peak_ratio = _ratio(other["peak_mb"], this["peak_mb"])
+            print(f"{'':26} {'ratio':6} {time_ratio:8.1f}x time {peak_ratio:8.1f}x py peak (other / this)")
 
 
 if __name__ == "__main__":

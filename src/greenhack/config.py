@@ -513,7 +513,8 @@ def _check_bounds(text: str, filename: str) -> None:
         if values > MAX_YAML_VALUES:
             what = "aliases expand the file to" if aliases else "the file has"
             advice = ": write the values out instead of repeating aliases" if aliases else ""
-            raise refuse(event, f"{what} more than {MAX_YAML_VALUES:,} values (an event needs a few hundred){advice}")
+            limit = f"more than {MAX_YAML_VALUES:,} values (an event needs a few hundred)"
+            raise refuse(event, f"{what} {limit}{advice}")
 
 
 class _LocatedYaml:

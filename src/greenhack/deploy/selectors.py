@@ -7,8 +7,8 @@ series scraped from that exporter must match the selector. The rules, per matche
 * ``instance="HOST:PORT"`` (required, equality, explicit port) is the address Prometheus scrapes. Prometheus sets
   the ``instance`` label to that address, so the matcher holds.
 * A label the exporter itself puts on its series (Scaphandre's ``socket_id`` or ``value_source``,
-  nvidia_gpu_exporter's ``uuid``, dcgm-exporter's ``gpu``/``UUID``/``GPU_I_ID``/``hostname``, ...) is a *filter* among that exporter's series (for example one
-  GPU of several); the scrape config leaves it alone, since a target label of that name would rename the
+  nvidia_gpu_exporter's ``uuid``, dcgm-exporter's ``gpu``/``UUID``/``GPU_I_ID``/``hostname``, ...) is a
+  *filter* among that exporter's series (for example one GPU of several); the scrape config leaves it alone, since a target label of that name would rename the
   exporter's own label to ``exported_<name>``.
 * Any other equality matcher (``server="gpu-1"``, ``job="gpu"``, ...) becomes a target label, so every series of
   the target carries it.
