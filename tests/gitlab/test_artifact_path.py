@@ -1,5 +1,7 @@
-"""``task.predictions`` reaches GitLab's artifact URL quoted: ``GET /projects/:id/jobs/:job_id/artifacts/*path``
-takes the path inside the archive with its ``/`` kept and everything else percent-encoded (api/job_artifacts.md)."""
+"""``task.predictions`` reaches GitLab's artifact URL quoted. ``GET /projects/:id/jobs/:job_id/artifacts/*artifact_path``
+takes the "path to a file inside the artifacts archive" with its ``/`` kept (api/job_artifacts.md, whose example is
+``.../jobs/5/artifacts/some/release/file.pdf``); ``#``, ``?`` and ``%`` in it must be percent-encoded (RFC 3986) or
+they cut or change the URL."""
 
 from __future__ import annotations
 
