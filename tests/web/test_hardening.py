@@ -121,3 +121,10 @@ def test_the_pages_load_nothing_their_policy_forbids(client: TestClient, seed: S
 def test_policies_forbid_framing_plugins_and_base_rewrites(csp: str) -> None:
     for directive in ("frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"):
         assert directive in csp
+
+
+def test_the_docs_keep_their_policy_behind_a_path_prefix(client: TestClient) -> None:
+    with TestClient(client.app, root_path="/board") as prefixed:  # type: ignore[arg-type]
+        docs, board = prefixed.get("/board/docs"), prefixed.get("/board/")
+    assert docs.status_code == 200 and docs.headers["content-security-policy"] == DOCS_CSP
+    assert board.status_code == 200 and board.headers["content-security-policy"] == APP_CSP

@@ -56,7 +56,10 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        policy = DOCS_CSP if scope["path"] in self._docs_paths else APP_CSP
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):  # served under a prefix (a proxy's subpath): the app's own path
+            path = path[len(root) :]
+        policy = DOCS_CSP if path in self._docs_paths else APP_CSP
         added = [(b"content-security-policy", policy.encode())] + [
             (name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS
         ]
