@@ -7,7 +7,6 @@ the ranking formula) and artifact paths that climb out of the job's folder are e
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tracemalloc
@@ -17,18 +16,6 @@ import pytest
 
 from greenhack.config import MAX_YAML_DEPTH, MAX_YAML_VALUES, load_event, parse_event
 from greenhack.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "event.yaml"
-
-
-@pytest.fixture
-def event_dir(tmp_path: Path) -> Path:
-    shutil.copy(EXAMPLE, tmp_path / "event.yaml")
-    (tmp_path / "secrets").mkdir()
-    shutil.copy(EXAMPLE.parent / "secrets" / "truth.csv", tmp_path / "secrets" / "truth.csv")
-    return tmp_path
-
 
 def laughs(levels: int) -> str:
     """The classic alias bomb: each level lists the previous one ten times (10**levels values once expanded)."""
