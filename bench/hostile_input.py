@@ -40,7 +40,7 @@ def _yaml(text: str) -> Callable[[], object]:
 
 
 def _expression(text: str) -> Callable[[], object]:
-    from greenhack.scoring.expression import check_expression  # noqa: PLC0415
+    from greenhack.scoring import check_expression  # noqa: PLC0415
 
     return lambda: check_expression(text)
 

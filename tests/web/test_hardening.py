@@ -128,3 +128,18 @@ def test_the_docs_keep_their_policy_behind_a_path_prefix(client: TestClient) -> 
         docs, board = prefixed.get("/board/docs"), prefixed.get("/board/")
     assert docs.status_code == 200 and docs.headers["content-security-policy"] == DOCS_CSP
     assert board.status_code == 200 and board.headers["content-security-policy"] == APP_CSP
+
+
+def test_docs_served_by_routes_of_their_own_get_the_docs_policy() -> None:
+    # fastapi-offline turns FastAPI's docs routes off (docs_url=None) and serves the same pages at /docs, /redoc
+    from fastapi import FastAPI  # noqa: PLC0415
+    from fastapi.openapi.docs import get_swagger_ui_html  # noqa: PLC0415
+
+    from greenhack.web.security import install_security_headers  # noqa: PLC0415
+
+    app = FastAPI(docs_url=None, redoc_url=None)
+    app.add_api_route("/docs", lambda: get_swagger_ui_html(openapi_url="/openapi.json", title="t"))
+    install_security_headers(app)
+    with TestClient(app) as own:
+        assert own.get("/docs").headers["content-security-policy"] == DOCS_CSP
+        assert own.get("/openapi.json").headers["content-security-policy"] == APP_CSP

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["APP_CSP", "DOCS_CSP", "SECURITY_HEADERS", "SecurityHeaders", "install_security_headers"]
+__all__ = ["APP_CSP", "DOCS_CSP", "DOCS_PATHS", "SECURITY_HEADERS", "SecurityHeaders", "install_security_headers"]
 
 _COMMON = "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
@@ -31,6 +31,8 @@ DOCS_CSP = (
     "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
     f"https://cdn.redoc.ly; worker-src 'self' blob:; {_COMMON}"
 )
+
+DOCS_PATHS: tuple[str, ...] = ("/docs", "/docs/oauth2-redirect", "/redoc")
 
 # the headers besides the policy, the same on every answer
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
@@ -78,7 +80,10 @@ class SecurityHeaders:
 
 def install_security_headers(app: FastAPI) -> None:
     """Wrap ``app``'s whole middleware stack (its error handler included) in :class:`SecurityHeaders`."""
-    docs_paths = {p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p}
+    # FastAPI's own docs routes, or the conventional paths when they are served by other routes (fastapi-offline
+    # turns FastAPI's off and serves the same pages at /docs and /redoc from its own files)
+    configured = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    docs_paths = {p for p in configured if p} | set(DOCS_PATHS)
     build: Callable[[], ASGIApp] = app.build_middleware_stack
 
     def build_secured() -> ASGIApp:
