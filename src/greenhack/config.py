@@ -4,6 +4,10 @@
 listing *every* problem as ``FILE:LINE: key.path: message``. Unknown keys are refused (a typo must not silently
 fall back to a default); durations are written ``20m``, ``5s``, ``1h30m``; times carry their UTC offset; the
 location is a BoaviztAPI zone code; exporter selectors are PromQL label selectors.
+
+The loader is bounded before it builds anything: a file whose aliases expand past :data:`MAX_YAML_VALUES` values
+("billion laughs") or that nests deeper than :data:`MAX_YAML_DEPTH` is refused at the line where it goes past
+the bound, from PyYAML's event stream (which neither recurses nor expands aliases).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from greenhack.expression import check_expression
 __all__ = [
     "BOAVIZTA_ZONES",
     "JOB_TIMEOUT_PATTERN",
+    "MAX_YAML_DEPTH",
+    "MAX_YAML_VALUES",
     "METRICS",
     "METRIC_RANGES",
     "BoaviztaSection",
@@ -208,6 +214,21 @@ def _zone_code(value: str) -> str:
 ZoneCode = Annotated[str, AfterValidator(_zone_code)]
 
 
+def _artifact_path(value: str) -> str:
+    # the path is joined to a job's folder (the demo) and put into GitLab's artifact URL: it must stay inside
+    parts = value.split("/")
+    climbs = any(part in ("", ".", "..") for part in parts)
+    if value.startswith("/") or "\\" in value or climbs or not value.isprintable():
+        raise ValueError(
+            f"{value!r} must be a relative path inside the job's folder, such as predictions.csv or "
+            "out/predictions.csv (no leading /, no '.' or '..' parts, no backslashes)"
+        )
+    return value
+
+
+ArtifactPath = Annotated[str, AfterValidator(_artifact_path)]
+
+
 class _Section(BaseModel):
     # frozen: a loaded event is a value; extra=forbid: a typo is an error, not a silent default
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -244,7 +265,7 @@ class EventSection(_Section):
 class TaskSection(_Section):
     """The prediction task: where the team's predictions are and the hidden truth they are scored against."""
 
-    predictions: str = Field(min_length=1)
+    predictions: ArtifactPath = Field(min_length=1)
     truth: Path
     id_column: str = Field(default="id", min_length=1)
     target_column: str = Field(default="label", min_length=1)
@@ -516,10 +537,56 @@ def _walk_nodes(
             _walk_nodes(item, child, lines, duplicates)
 
 
+# An event file holds a few hundred values a few levels deep. Far past that it is not a configuration but an attack
+# on the loader: nine levels of ten aliases are 10**9 values to walk once expanded, and nesting past Python's
+# recursion limit breaks the composer (and everything after it) with a RecursionError.
+MAX_YAML_VALUES = 100_000
+MAX_YAML_DEPTH = 100
+
+
+def _check_bounds(text: str, filename: str) -> None:
+    """Refuse a document that expands past MAX_YAML_VALUES or nests past MAX_YAML_DEPTH, at the line where it does.
+
+    Reads the event stream once: an alias adds the expanded size of its anchor (known when the anchor's node
+    ended), so a bomb is caught a few lines in, without building or expanding anything.
+    """
+
+    def refuse(event: yaml.Event, message: str) -> ConfigError:
+        return ConfigError([ConfigProblem(filename, event.start_mark.line + 1, "", message)])
+
+    anchor_values: dict[str, int] = {}
+    open_collections: list[tuple[int, str | None]] = []  # (values counted when it opened, its anchor)
+    values = 0
+    aliases = False
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_collections) >= MAX_YAML_DEPTH:
+                raise refuse(event, f"nested more than {MAX_YAML_DEPTH} levels deep (an event needs 5)")
+            open_collections.append((values, event.anchor))
+            values += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            opened_at, anchor = open_collections.pop()
+            if anchor is not None:
+                anchor_values[anchor] = values - opened_at
+        elif isinstance(event, yaml.ScalarEvent):
+            values += 1
+            if event.anchor is not None:
+                anchor_values[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases = True
+            values += anchor_values.get(event.anchor, 1)  # an unknown anchor is the composer's to report
+        if values > MAX_YAML_VALUES:
+            what = "aliases expand the file to" if aliases else "the file has"
+            advice = ": write the values out instead of repeating aliases" if aliases else ""
+            limit = f"more than {MAX_YAML_VALUES:,} values (an event needs a few hundred)"
+            raise refuse(event, f"{what} {limit}{advice}")
+
+
 class LocatedYaml:
     """A YAML document with the line of every key and list item."""
 
     def __init__(self, text: str, filename: str) -> None:
+        _check_bounds(text, filename)
         self.filename = filename
         self.lines: dict[Loc, int] = {}
         self.duplicates: list[tuple[Loc, int]] = []

@@ -17,6 +17,7 @@ GreenhackError
   |  x GitLabUnavailable       GitLab did not answer (connection, timeout, 429, 5xx); retry later
   |  x ArtifactTooLarge        a job's artifact file is over the size limit
   |  x WebhookPayloadError     a webhook body is not what GitLab sends
+  |  |  x WebhookBodyTooLarge    it is larger than any body GitLab sends
   |  x JobNotFinished          GitLab says the job has not finished yet; retry later
   |  x JobNotMeasurable        the job cannot be tied to one measured server and window
   |  x JobTokenError           a CI job token is unknown or expired (401), or its job may not do this (403)
@@ -58,6 +59,7 @@ __all__ = [
     "StoreError",
     "TelemetryError",
     "TelemetryNotReady",
+    "WebhookBodyTooLarge",
     "WebhookPayloadError",
 ]
 
@@ -181,6 +183,14 @@ class ArtifactTooLarge(GitLabError):
 
 class WebhookPayloadError(GitLabError):
     """A webhook body is not a GitLab Job Hook or Pipeline Hook payload as documented."""
+
+
+class WebhookBodyTooLarge(WebhookPayloadError):
+    """A webhook body is larger than GitLab ever sends; it was not read to its end."""
+
+    def __init__(self, message: str, *, max_bytes: int) -> None:
+        super().__init__(message)
+        self.max_bytes = max_bytes
 
 
 class JobNotFinished(GitLabError):

@@ -19,6 +19,10 @@ submissions takes a few milliseconds). Every error, at parse time or when a valu
 zero, log of a non-positive number, an infinite result), is an :class:`~greenhack.errors.ExpressionError` that
 points at the column of the formula it comes from.
 
+Formulas are bounded (:data:`MAX_EXPRESSION_CHARS` long, :data:`MAX_EXPRESSION_DEPTH` levels deep): the parser,
+the compiler and the compiled closures each recurse once per level, so an unbounded formula would end in Python's
+RecursionError instead of a located message.
+
 The language sits below :mod:`greenhack.config` (whose loader checks ``ranking.expression`` with
 :func:`check_expression`) and :mod:`greenhack.scoring` (whose ranking evaluates it): it imports neither.
 """
@@ -37,6 +41,8 @@ from greenhack.quantities import QUANTITIES as _REGISTERED
 
 __all__ = [
     "FUNCTIONS",
+    "MAX_EXPRESSION_CHARS",
+    "MAX_EXPRESSION_DEPTH",
     "QUANTITIES",
     "Expression",
     "check_expression",
@@ -57,6 +63,15 @@ FUNCTIONS: Mapping[str, tuple[int, int | None]] = MappingProxyType(
         "sqrt": (1, 1),
         "exp": (1, 1),
     }
+)
+
+# A ranking formula is a line or two; these bounds keep parsing and evaluation far from Python's recursion limit
+# (about 5 parser frames per parenthesis, 2 evaluation frames per operator) wherever the formula is used.
+MAX_EXPRESSION_CHARS = 1000
+MAX_EXPRESSION_DEPTH = 50
+_TOO_DEEP = (
+    f"the formula nests more than {MAX_EXPRESSION_DEPTH} levels (parentheses, function calls, signs and "
+    "chained operators); write it flatter"
 )
 
 _TOKEN = re.compile(
@@ -121,8 +136,14 @@ class _Parser:
     def __init__(self, text: str, names: Collection[str]) -> None:
         self.text = text
         self.names = names
+        if len(text) > MAX_EXPRESSION_CHARS:
+            raise self.error(
+                f"the formula is {len(text)} characters long; at most {MAX_EXPRESSION_CHARS}",
+                MAX_EXPRESSION_CHARS + 1,
+            )
         self.tokens = self._tokenize()
         self.pos = 0
+        self.nesting = 0  # open parentheses, calls, signs and exponents around the current position
 
     def error(self, message: str, column: int) -> ExpressionError:
         return ExpressionError(message, expression=self.text, column=column)
@@ -158,6 +179,16 @@ class _Parser:
     def at(self, *ops: str) -> bool:
         return self.current.kind == "op" and self.current.text in ops
 
+    def nested(self, parse: Callable[[], _Node], column: int) -> _Node:
+        """Parse one level deeper (``parse`` recurses), refusing to go past MAX_EXPRESSION_DEPTH."""
+        if self.nesting >= MAX_EXPRESSION_DEPTH - 1:
+            raise self.error(_TOO_DEEP, column)
+        self.nesting += 1
+        try:
+            return parse()
+        finally:
+            self.nesting -= 1
+
     def parse(self) -> _Node:
         if self.current.kind == "end":
             raise self.error("the formula is empty", 1)
@@ -186,14 +217,14 @@ class _Parser:
     def unary(self) -> _Node:
         if self.at("-", "+"):
             op = self.advance()
-            return _Unary(op.text, self.unary(), op.column)
+            return _Unary(op.text, self.nested(self.unary, op.column), op.column)
         return self.power()
 
     def power(self) -> _Node:
         base = self.atom()
         if self.at("**"):
             op = self.advance()
-            return _Binary("**", base, self.unary(), op.column)
+            return _Binary("**", base, self.nested(self.unary, op.column), op.column)
         return base
 
     def atom(self) -> _Node:
@@ -209,7 +240,7 @@ class _Parser:
                 raise self.error(self._unknown_name(token.text), token.column)
             return _Name(token.text, token.column)
         if token.kind == "op" and token.text == "(":
-            node = self.expression()
+            node = self.nested(self.expression, token.column)
             if not self.at(")"):
                 if self.current.kind == "end":
                     raise self.error("'(' is never closed", token.column)
@@ -231,7 +262,7 @@ class _Parser:
         if self.at(")"):
             raise self.error(f"{name.text}() needs an argument", self.current.column)
         while True:
-            args.append(self.expression())
+            args.append(self.nested(self.expression, opening.column))
             if self.at(","):
                 self.advance()
                 continue
@@ -253,6 +284,29 @@ class _Parser:
         hint = difflib.get_close_matches(name, list(self.names), n=1)
         suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
         return f"unknown name {name!r}{suggestion} (names: {', '.join(sorted(self.names))})"
+
+
+def _children(node: _Node) -> tuple[_Node, ...]:
+    if isinstance(node, _Unary):
+        return (node.operand,)
+    if isinstance(node, _Binary):
+        return (node.left, node.right)
+    if isinstance(node, _Call):
+        return node.args
+    return ()
+
+
+def _check_depth(tree: _Node, text: str) -> None:
+    """Refuse a tree deeper than MAX_EXPRESSION_DEPTH (a long chain ``a + b + ...`` is deep on its left side).
+
+    Walked with an explicit stack: this check must not itself be the recursion it prevents.
+    """
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise ExpressionError(_TOO_DEEP, expression=text, column=node.column)
+        stack.extend((child, depth + 1) for child in _children(node))
 
 
 def _finite(value: float, text: str, column: int, what: str) -> float:
@@ -366,13 +420,7 @@ def _compile(node: _Node, text: str) -> _Compiled:
 def _names(node: _Node) -> set[str]:
     if isinstance(node, _Name):
         return {node.name}
-    if isinstance(node, _Unary):
-        return _names(node.operand)
-    if isinstance(node, _Binary):
-        return _names(node.left) | _names(node.right)
-    if isinstance(node, _Call):
-        return set().union(*(_names(arg) for arg in node.args))
-    return set()
+    return set().union(*(_names(child) for child in _children(node)))
 
 
 @dataclass(frozen=True)
@@ -402,10 +450,12 @@ def parse_expression(text: str, *, names: Collection[str] = QUANTITIES.keys()) -
     """Parse ``text`` into an :class:`Expression` whose names are among ``names``.
 
     Raises:
-        ExpressionError: the formula does not parse; ``column`` (1-based) points at the problem.
+        ExpressionError: the formula does not parse, or is longer or deeper than the bounds above; ``column``
+            (1-based) points at the problem.
     """
     parser = _Parser(text, names)
     tree = parser.parse()
+    _check_depth(tree, text)
     return Expression(text, frozenset(_names(tree)), _compile(tree, text))
 
 

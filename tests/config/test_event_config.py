@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -16,15 +15,6 @@ from greenhack.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "event.yaml"
 SHARED_CONTRACT = ROOT.parent / "shared" / "examples" / "event.yaml"
-
-
-@pytest.fixture
-def event_dir(tmp_path: Path) -> Path:
-    """A copy of the example event (YAML + truth) that a test may edit."""
-    shutil.copy(EXAMPLE, tmp_path / "event.yaml")
-    (tmp_path / "secrets").mkdir()
-    shutil.copy(EXAMPLE.parent / "secrets" / "truth.csv", tmp_path / "secrets" / "truth.csv")
-    return tmp_path
 
 
 def problems_of(text: str, tmp_path: Path) -> list[str]:

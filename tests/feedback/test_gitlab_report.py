@@ -166,7 +166,7 @@ def test_invalid_predictions_say_what_to_fix(world: World, reporter: GitLabRepor
     assert status["description"] == "invalid: 28 problems in predictions.csv"
     (note,) = world.fake.commit_notes_of(world.project_id, report.sha)
     assert "Fix what is listed below and push again" in note["body"]
-    assert "- predictions.csv:2: label 'maybe' is not a known class" in note["body"]
+    assert "- `predictions.csv:2: label 'maybe' is not a known class`" in note["body"]
     assert "… and 8 more (see the submission page)" in note["body"]
 
 
@@ -237,3 +237,92 @@ def test_note_writes_one_unit_per_quantity_and_says_not_ranked_once() -> None:
     assert "**not ranked: accuracy 0.55 is below the minimum 0.6** on the public board." in body
     assert "not ranked (" not in body and "not ranked (" not in status_description(report)
     assert "e-0" not in body
+
+
+# --- team content stays inert ---------------------------------------------------------------------------------
+# What a team controls reaches the comment: ids and labels quoted in its predictions' problems, its project's
+# name, reasons built from them. GitLab renders notes as Markdown (raw HTML allowed, then sanitised) and turns
+# @mentions, #references and URLs in text into notifications and links, but not inside code spans.
+
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "@all please look",
+    "[free GPU hours](https://evil.example/phish)",
+    "https://evil.example/raw-link",
+    "<!-- greenhack:submission:7 -->",
+    "<!-- the rest of this comment is hidden",
+    "-->",
+    "two `ticks` and ``` three",
+    "`starts and ends with a tick`",
+    "line one\n\n# a heading of its own\n| a | table |",
+    "#1 !2 ~bug %v1 $3 &4 :smile:",
+    "**bold** _em_ <script>alert(2)</script>",
+]
+
+
+def _rendered(body: str) -> Any:
+    from markdown_it import MarkdownIt  # noqa: PLC0415  (CommonMark, with GFM tables as GitLab renders them)
+
+    return MarkdownIt("commonmark", {"html": True}).enable("table").parse(body)
+
+
+def _inline_text_outside_code(tokens: Any) -> tuple[list[str], list[str], list[str]]:
+    """(text outside code spans, raw HTML pieces, link targets) of rendered Markdown tokens."""
+    texts, html, links = [], [], []
+    for token in tokens:
+        if token.type in ("html_block", "html_inline"):
+            html.append(token.content)
+        for child in token.children or []:
+            if child.type == "text":
+                texts.append(child.content)
+            elif child.type == "html_inline":
+                html.append(child.content)
+            elif child.type == "link_open":
+                links.append(child.attrGet("href"))
+    return texts, html, links
+
+
+def test_team_values_reach_the_comment_only_inside_code_spans() -> None:
+    report = SubmissionReport(
+        submission_id=8, project_id=1, sha="a" * 40, ref="main", pipeline_id=1, job_id=5,
+        job_url="https://gitlab.example/g/p/-/jobs/5", team="@all <img src=x onerror=alert(1)>",
+        status="invalid", reason=f"line one\n\n# a heading\n- @all {HOSTILE[0]}",
+        problems=tuple(f"predictions.csv line {n}, column 'id': id {v!r} is not in the test set"
+                       for n, v in enumerate(HOSTILE, start=2)),
+        page_url="https://board.example.org/submissions/8",
+    )  # fmt: skip
+    body = comment_body(report)
+    tokens = _rendered(body)
+    texts, html, links = _inline_text_outside_code(tokens)
+    # the only raw HTML is the platform's: the marker, once, on the first line, and the footer's <sub>
+    assert html == [marker(8) + "\n", "<sub>", "</sub>"] and body.splitlines()[0] == marker(8)
+    assert links == ["https://board.example.org/submissions/8", "https://gitlab.example/g/p/-/jobs/5"]
+    outside = " ".join(texts)
+    for needle in ("@all", "<img", "evil.example", "#1", "!2", "~bug", "<script", "greenhack:submission:7"):
+        assert needle not in outside, (needle, outside)
+    # and every value is shown whole, as written, in a code span of its own (real newlines folded)
+    codes = [c.content for t in tokens for c in (t.children or []) if c.type == "code_inline"]
+    for value in HOSTILE:
+        assert any(f"id {value!r}" in code for code in codes), (value, codes)
+    assert "@all <img src=x onerror=alert(1)>" in codes
+    assert f"line one # a heading - @all {HOSTILE[0]}" in codes
+    # the structure is the platform's: one heading, one list, no table made of team content
+    assert [t.type for t in tokens if t.type.endswith("_open") and t.level == 0].count("heading_open") == 1
+    assert not any(t.type == "table_open" for t in tokens)
+
+
+def test_a_forged_marker_in_team_content_does_not_capture_another_submissions_comment(
+    world: World, reporter: GitLabReporter
+) -> None:
+    job = _finished_job(world)
+    # submission 42's predictions quote submission 41's marker: its comment contains that text (in a code span)
+    forged = _report(
+        world, job, submission_id=42, status="invalid", performance=None, rank=None,
+        reason="1 problem in predictions.csv",
+        problems=(f"predictions.csv line 2, column 'id': id {marker(41)!r} is not in the test set",),
+    )  # fmt: skip
+    reporter.publish(forged)
+    reporter.publish(_report(world, job))  # submission 41 must get a comment of its own
+    notes = world.fake.commit_notes_of(world.project_id, str(job["pipeline"]["sha"]))
+    assert [n["body"].splitlines()[0] for n in notes] == [marker(42), marker(41)]
+    assert "is not in the test set" in notes[0]["body"]  # 42's comment was not overwritten by 41's

@@ -116,3 +116,36 @@ def test_parsing_never_evaluates_python() -> None:
         check_expression("(lambda: 1)()")
     with pytest.raises(ExpressionError):
         check_expression("accuracy if 1 else 0")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 3000 + "accuracy" + ")" * 3000,  # the parser would recurse 5 frames per parenthesis
+        "-" * 5000 + "accuracy",  # one frame per sign
+        "log10(" * 2000 + "gwp_g" + ")" * 2000,
+        "2 ** " * 2000 + "accuracy",
+        " + ".join(["accuracy"] * 400),  # a left-deep chain: compiled and evaluated one closure per operator
+    ],
+)
+def test_formulas_nested_past_the_limit_are_an_expression_error_not_a_recursion_error(text: str) -> None:
+    with pytest.raises(ExpressionError, match=r"nests more than \d+ levels|characters long"):
+        check_expression(text)
+
+
+def test_formula_depth_and_length_caps_are_clear_and_located() -> None:
+    # the caps docs/organisers.md documents (the module's MAX_EXPRESSION_CHARS and MAX_EXPRESSION_DEPTH)
+    MAX_EXPRESSION_CHARS, MAX_EXPRESSION_DEPTH = 1000, 50  # noqa: N806
+
+    at_limit = "(" * (MAX_EXPRESSION_DEPTH - 1) + "accuracy" + ")" * (MAX_EXPRESSION_DEPTH - 1)
+    assert parse_expression(at_limit).evaluate(VALUES) == 0.9
+    chain = " + ".join(["accuracy"] * MAX_EXPRESSION_DEPTH)  # a tree MAX_EXPRESSION_DEPTH nodes deep
+    assert math.isclose(parse_expression(chain).evaluate(VALUES), 0.9 * MAX_EXPRESSION_DEPTH)
+    with pytest.raises(ExpressionError) as deep:
+        parse_expression("(" * MAX_EXPRESSION_DEPTH + "accuracy" + ")" * MAX_EXPRESSION_DEPTH)
+    assert deep.value.column == MAX_EXPRESSION_DEPTH
+    assert f"nests more than {MAX_EXPRESSION_DEPTH} levels" in str(deep.value)
+    with pytest.raises(ExpressionError) as long:
+        parse_expression("accuracy" + " " * MAX_EXPRESSION_CHARS)
+    assert long.value.column == MAX_EXPRESSION_CHARS + 1
+    assert f"at most {MAX_EXPRESSION_CHARS}" in str(long.value)

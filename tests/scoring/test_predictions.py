@@ -353,3 +353,50 @@ def test_other_column_names_from_the_task(make_task: Callable[..., TaskSection])
     assert read_predictions(b"row,y\nb,2.5\na,1\n", truth=truth, task=task, metric="mae").values == (1.0, 2.5)
     with pytest.raises(PredictionsError, match="the header has no column 'y'"):
         read_predictions(b"row,label\na,1\nb,2\n", truth=truth, task=task, metric="mae")
+
+
+def _peak_bytes(read: Callable[[], object]) -> int:
+    import tracemalloc  # noqa: PLC0415
+
+    tracemalloc.start()
+    try:
+        read()
+    except PredictionsError:
+        pass
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+_WIDER = "predictions.csv line 7: the line is far wider than the header (2 columns)"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (GOOD_LABELS.encode() + b"," * 20_000_000 + b"\n", _WIDER),
+        (GOOD_LABELS.encode() + b"a" * 20_000_000 + b"\n", _WIDER),
+        (GOOD_LABELS.encode() + b"1," + b'"x",' * 4_000_000 + b"\n", _WIDER),
+        (b"id,label" + b"," * 20_000_000 + b"\n1,cat\n", "predictions.csv line 1: the header line has more than"),
+    ],
+    ids=["commas", "one endless value", "quoted values", "a header of commas"],
+)
+def test_a_line_far_wider_than_the_header_is_refused_before_it_is_split(
+    content: bytes, expected: str, make_task: Callable[..., TaskSection]
+) -> None:
+    task = make_task(max_predictions_mb=50)
+    with pytest.raises(PredictionsError) as caught:
+        read_predictions(content, truth=labels_truth(), task=task, metric="accuracy")
+    (problem,) = caught.value.problems
+    assert problem.startswith(expected), problem
+    # today's reader splits the 20 MB line of commas into 20 million fields: ~200 MB
+    peak = _peak_bytes(lambda: read_predictions(content, truth=labels_truth(), task=task, metric="accuracy"))
+    assert peak < 8_000_000, f"peak {peak / 1e6:.1f} MB for a {len(content) / 1e6:.0f} MB file"
+
+
+def test_rows_with_quoted_commas_and_extra_columns_are_still_read(make_task: Callable[..., TaskSection]) -> None:
+    note = '"' + ", ".join(["a note, with commas"] * 200) + '"'
+    content = ("id,label,note\n" + "".join(f"{i},{label},{note}\n" for i, label in
+                                           enumerate(["cat", "dog", "bird", "cat", "dog"], start=1))).encode()
+    predictions = read_predictions(content, truth=labels_truth(), task=make_task(), metric="accuracy")
+    assert predictions.labels == ("cat", "dog", "bird", "cat", "dog")

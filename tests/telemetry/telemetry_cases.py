@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from greenhack.config import ServerConfig
 from greenhack.telemetry.profiles import DCGM, NVIDIA_SMI, SCAPHANDRE
-from greenhack.telemetry.simulator import ExporterSim, Outage, PowerTrace, SimDevice, job_trace
+from greenhack.telemetry.simulator import ExporterSim, Outage, PowerTrace, RaplDomains, SimDevice, job_trace
 
 __all__ = ["Case", "make_case"]
 
@@ -72,6 +72,7 @@ def make_case(
     cpu_outages: tuple[tuple[float, float], ...] = (),
     collect_interval_s: float | None = None,
     gpu_selector_instance: str | None = None,
+    cpu_rapl: RaplDomains | None = None,
 ) -> Case:
     """A case whose window starts at a random point inside a scrape interval, ``t0_s + LEAD_S`` or later.
 
@@ -92,6 +93,7 @@ def make_case(
         (host,),
         target_labels={"instance": f"{name}:8080", "job": "scaphandre"},
         outages=tuple(Outage(start_s + a, start_s + b) for a, b in cpu_outages),
+        rapl=cpu_rapl,
     )
     profile = DCGM if gpu_exporter == "dcgm" else NVIDIA_SMI
     devices = []

@@ -26,7 +26,7 @@ from greenhack.telemetry import (
     measure_energy,
     measure_idle_power,
 )
-from greenhack.telemetry.simulator import ScrapeSpan, openmetrics_spans
+from greenhack.telemetry.simulator import RaplDomains, ScrapeSpan, openmetrics_spans
 
 SCRAPES_S = (1.0, 5.0, 15.0)
 WINDOWS_S = (10.0, 30.0, 120.0, 3600.0)
@@ -78,6 +78,10 @@ def _faults(t0_s: float) -> list[Case]:
         make_case("nvml", t0_s=t0_s, scrape_s=5.0, window_s=120.0, kind="steps", seed=106,
                   gpu_exporter="nvidia_smi", gpu_with_counter=True, gpu_resets_at=(60.0,)),
         make_case("idle", t0_s=t0_s, scrape_s=5.0, window_s=60.0, kind="steps", seed=107),
+        make_case("psys", t0_s=t0_s, scrape_s=5.0, window_s=120.0, kind="realistic", seed=108,
+                  cpu_rapl=RaplDomains(psys=True, sockets=2, package_share=0.55, dram_share=0.15)),
+        make_case("pkg-dram", t0_s=t0_s, scrape_s=5.0, window_s=120.0, kind="realistic", seed=109,
+                  cpu_rapl=RaplDomains(psys=False, sockets=2, package_share=0.8, dram_share=0.2)),
     ]
 
 
@@ -178,6 +182,26 @@ def test_a_scaphandre_counter_wrap_is_bridged_by_the_gauge(bench: Bench) -> None
     assert result.valid, result.problems
     assert result.methods["cpu"] == "counter+gauge"
     assert result.cpu_energy_j == pytest.approx(case.true_cpu_j(), rel=0.01)
+
+
+@pytest.mark.parametrize("name", ["psys", "pkg-dram"])
+def test_the_host_counter_alone_is_the_cpu_energy_whatever_the_rapl_domains(bench: Bench, name: str) -> None:
+    # with PSYS, Scaphandre's host series are PSYS alone (value_source="powercap_rapl_psys") and the package and
+    # DRAM domains are served beside them: adding those would count 70 % of the energy twice
+    case = bench.cases[name]
+    domains = bench.client.raw_samples(
+        f"{{__name__=~\"scaph_(socket|domain)_energy_microjoules\", instance=\"{name}:8080\"}}",
+        start=_utc(case.start_s), end=_utc(case.end_s),
+    )
+    assert len(domains) == 4, "two sockets, each with a package and a dram series"
+    host = bench.client.raw_samples(
+        f"scaph_host_energy_microjoules{case.server.scaphandre}", start=_utc(case.start_s), end=_utc(case.end_s)
+    )
+    assert [s.labels.get("value_source") for s in host] == (["powercap_rapl_psys"] if name == "psys" else [None])
+    result = _measure(bench, case)
+    assert result.valid, result.problems
+    assert result.methods["cpu"] == "counter"
+    assert result.cpu_energy_j == pytest.approx(case.true_cpu_j(), rel=0.02)
 
 
 def test_a_dcgm_counter_reset_is_bridged_by_the_gauge(bench: Bench) -> None:

@@ -25,6 +25,7 @@ from greenhack.telemetry.simulator import (
     ExporterSim,
     Noise,
     PowerTrace,
+    RaplDomains,
     Ramp,
     SimDevice,
     SimulatorServer,
@@ -154,3 +155,42 @@ def test_a_real_prometheus_scraping_live_simulators_measures_the_truth(
     assert result.gpus[normalise_gpu_uuid(UUID)].energy_j == pytest.approx(
         gpu_trace.energy_j(start, end), rel=0.02
     )
+
+
+def _by_labels(rows: list[tuple[dict[str, str], float]]) -> dict[tuple[tuple[str, str], ...], float]:
+    return {tuple(sorted(labels.items())): value for labels, value in rows}
+
+
+def test_scaphandre_with_a_psys_domain_serves_psys_as_the_host_and_the_domains_beside_it() -> None:
+    # hubblo-org/scaphandre src/sensors/powercap_rapl.rs read_record: with PSYS, the host record is PSYS alone;
+    # src/exporters/mod.rs gen_host_metrics labels it value_source="powercap_rapl_psys"; sockets (package) and
+    # their domains are still served, as parts of what PSYS measures
+    trace = PowerTrace(200.0)
+    rapl = RaplDomains(psys=True, sockets=2, package_share=0.5, dram_share=0.2)
+    sim = ExporterSim(SCAPHANDRE, (SimDevice(trace, counter_offset_j=50.0),), rapl=rapl)
+    sim.exposition(8.0)
+    got = families(sim.exposition(10.0))
+    psys = {"value_source": "powercap_rapl_psys"}
+    assert got["scaph_host_power_microwatts"] == [(psys, 200e6)]
+    assert got["scaph_host_energy_microjoules"] == [(psys, pytest.approx((50.0 + 2000.0) * 1e6))]
+    sockets = _by_labels(got["scaph_socket_energy_microjoules"])
+    assert sockets == {(("socket_id", "0"),): pytest.approx(500e6), (("socket_id", "1"),): pytest.approx(500e6)}
+    assert _by_labels(got["scaph_socket_power_microwatts"])[(("socket_id", "1"),)] == pytest.approx(50e6)
+    drams = _by_labels(got["scaph_domain_energy_microjoules"])
+    assert drams == {
+        (("domain_id", "0"), ("domain_name", "dram"), ("socket_id", str(n))): pytest.approx(200e6) for n in (0, 1)
+    }
+    # the parts add up to less than the host: PSYS covers more than the packages and DRAM
+    assert sum(sockets.values()) + sum(drams.values()) == pytest.approx(0.7 * 2000e6)
+
+
+def test_scaphandre_without_psys_sums_package_and_dram_into_the_host_counter() -> None:
+    trace = PowerTrace(100.0)
+    rapl = RaplDomains(psys=False, package_share=0.85, dram_share=0.15)
+    sim = ExporterSim(SCAPHANDRE, (SimDevice(trace),), rapl=rapl)
+    got = families(sim.exposition(10.0))
+    assert got["scaph_host_energy_microjoules"] == [({}, pytest.approx(1000e6))]
+    parts = got["scaph_socket_energy_microjoules"] + got["scaph_domain_energy_microjoules"]
+    assert sum(value for _, value in parts) == pytest.approx(1000e6)
+    with pytest.raises(ValueError, match="add up to the host"):
+        RaplDomains(psys=False, package_share=0.5, dram_share=0.2)

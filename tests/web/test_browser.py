@@ -189,3 +189,39 @@ def test_api_docs_render_their_operations_offline(live_server: str, offline_brow
     offline_browser.get(live_server + "/redoc")
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-section-id^='operation/']")))
     assert len(offline_browser.find_elements(By.CSS_SELECTOR, "[data-section-id^='operation/']")) >= 3
+
+
+_RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
+});
+"""
+
+
+def test_pages_render_without_content_security_policy_violations(
+    live_server: str, browser: webdriver.Chrome
+) -> None:
+    # record violations from the very start of every document (before the page's own script runs)
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _RECORD_CSP_VIOLATIONS})
+    wait = WebDriverWait(browser, 15)
+    browser.get(live_server + "/")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table#board tbody tr")))
+    assert browser.execute_script("return window.__cspViolations") == []
+    team = browser.find_element(By.CSS_SELECTOR, "table#board tbody th[scope=row] a").get_attribute("href")
+    submission = browser.find_element(By.CSS_SELECTOR, "table#board tbody td[data-label=accuracy] a")
+    pages = ["/event", "/submissions/999999", str(team), str(submission.get_attribute("href"))]
+    for url in pages:
+        browser.get(url if url.startswith("http") else live_server + url)
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "main#main")))
+        assert browser.execute_script("return window.__cspViolations") == [], url
+    # the submission page's energy bar: its widths are style attributes, allowed and applied
+    bars = browser.find_elements(By.CSS_SELECTOR, ".split-cpu, .split-gpu")
+    assert bars and all(bar.size["width"] > 0 for bar in bars)
+    # the recorder sees what the policy blocks: an inline script is refused and reported
+    browser.execute_script(
+        "var s = document.createElement('script'); s.textContent = 'window.__ran = 1'; document.head.appendChild(s);"
+    )
+    WebDriverWait(browser, 5).until(lambda d: d.execute_script("return window.__cspViolations.length") > 0)
+    assert browser.execute_script("return window.__ran === undefined")
+    assert browser.execute_script("return window.__cspViolations")[0].startswith("script-src")

@@ -6,9 +6,9 @@ series scraped from that exporter must match the selector. The rules, per matche
 
 * ``instance="HOST:PORT"`` (required, equality, explicit port) is the address Prometheus scrapes. Prometheus sets
   the ``instance`` label to that address, so the matcher holds.
-* A label the exporter itself puts on its series (Scaphandre's ``socket_id``, nvidia_gpu_exporter's ``uuid``,
-  dcgm-exporter's ``gpu``/``UUID``/``Hostname``, ...) is a *filter* among that exporter's series (for example one
-  GPU of several); the scrape config leaves it alone, since a target label of that name would rename the
+* A label the exporter itself puts on its series (Scaphandre's ``socket_id`` or ``value_source``,
+  nvidia_gpu_exporter's ``uuid``, dcgm-exporter's ``gpu``/``UUID``/``GPU_I_ID``/``hostname``, ...) is a
+  *filter* among that exporter's series (for example one GPU of several); the scrape config leaves it alone, since a target label of that name would rename the
   exporter's own label to ``exported_<name>``.
 * Any other equality matcher (``server="gpu-1"``, ``job="gpu"``, ...) becomes a target label, so every series of
   the target carries it.
@@ -36,19 +36,42 @@ __all__ = [
 
 ExporterKind = Literal["scaphandre", "nvidia_smi", "dcgm", "node"]
 
-# Labels each exporter puts on its own series (from the exporters' sources). Matchers on them select among the
+# Labels each exporter puts on its own series, from the exporters' sources. Matchers on them select among the
 # exporter's series; they are never turned into target labels.
 EXPORTER_LABELS: dict[ExporterKind, frozenset[str]] = {
+    # hubblo-org/scaphandre, src/exporters/mod.rs: value_source on the host series (powercap_rapl_psys when the
+    # host counter is the PSYS domain, scaphandredrv_rapl_pkg from the Windows driver) and on the mmio counters,
+    # socket_id, domain_name, domain_id (and rapl_domain_name on scaph_self_*), exe, pid, cmdline, vmname (--qemu);
+    # src/sensors/utils.rs: the container_* and kubernetes_* labels (containers feature); src/sensors/mod.rs
+    # get_disks: the disk_* labels
     "scaphandre": frozenset(
-        {"socket_id", "domain_name", "exe", "pid", "cmdline", "container_id", "container_names",
-         "container_scheduler", "kubernetes_pod_name", "kubernetes_pod_namespace", "kubernetes_node_name"}
+        {"value_source", "socket_id", "domain_name", "domain_id", "rapl_domain_name", "exe", "pid", "cmdline",
+         "vmname", "container_id", "container_names", "container_runtime", "container_scheduler",
+         "container_docker_version", "kubernetes_pod_name", "kubernetes_pod_namespace", "kubernetes_node_name",
+         "disk_file_system", "disk_mount_point", "disk_type", "disk_is_removable", "disk_name"}
     ),
+    # utkuozdemir/nvidia_gpu_exporter, internal/nvidiasmi/resolve.go infoFields (the gpu_info labels) plus
+    # cuda_version, and internal/exporter/exporter.go: per-process (pid, process_name, gpu_instance_id,
+    # compute_instance_id), MIG (mig_uuid, profile) and XID (xid) label sets
     "nvidia_smi": frozenset(
-        {"uuid", "name", "driver_model_current", "driver_model_pending", "vbios_version", "driver_version"}
+        {"uuid", "name", "driver_model_current", "driver_model_pending", "vbios_version", "driver_version",
+         "pci_bus_id", "serial", "compute_cap", "pci_sub_device_id", "index", "cuda_version", "pid",
+         "process_name", "gpu_instance_id", "compute_instance_id", "mig_uuid", "profile", "xid"}
     ),
+    # NVIDIA/dcgm-exporter, internal/pkg/rendermetrics/render_metrics.go gpuMetricsFormat: gpu, UUID (uuid with
+    # --use-old-namespace), pci_bus_id, device, modelName, GPU_I_PROFILE and GPU_I_ID (MIG), Hostname (releases up
+    # to 4.5.3-4.8.2) or hostname (main branch); the label-type fields of etc/default-counters.csv (named after the
+    # field); internal/pkg/transformation/const.go: the Kubernetes, vGPU, HPC-job and DRA attributes;
+    # internal/pkg/collector: err_code/err_msg (XID), xid, health_*, clock_event, window_size_in_ms
     "dcgm": frozenset(
-        {"gpu", "UUID", "device", "modelName", "Hostname", "DCGM_FI_DRIVER_VERSION", "pci_bus_id",
-         "container", "namespace", "pod", "err_code", "err_msg"}
+        {"gpu", "UUID", "uuid", "pci_bus_id", "device", "modelName", "GPU_I_PROFILE", "GPU_I_ID", "Hostname",
+         "hostname", "DCGM_FI_DRIVER_VERSION", "DCGM_FI_NVML_VERSION", "DCGM_FI_DEV_BRAND", "DCGM_FI_DEV_SERIAL",
+         "DCGM_FI_DEV_OEM_INFOROM_VER", "DCGM_FI_DEV_ECC_INFOROM_VER", "DCGM_FI_DEV_POWER_INFOROM_VER",
+         "DCGM_FI_DEV_INFOROM_IMAGE_VER", "DCGM_FI_DEV_VBIOS_VERSION", "container", "namespace", "pod", "pod_uid",
+         "container_name", "pod_name", "pod_namespace", "vgpu", "hpc_job", "dra_claim_name",
+         "dra_claim_namespace", "dra_driver_name", "dra_pool_name", "dra_device_name", "dra_mig_profile",
+         "dra_mig_device_uuid", "err_code", "err_msg", "xid", "health_watch", "health_error_code", "clock_event",
+         "window_size_in_ms"}
     ),
     # node_exporter: its clock series (node_time_seconds, node_timex_*) carry no label of their own
     "node": frozenset(),

@@ -9,9 +9,14 @@
   (``/repository/commits/:sha/discussions``, editable with ``PUT .../discussions/:id/notes/:note_id``) or, when
   the commit belongs to an open merge request, a note on that merge request (where the team reviews).
 
-Idempotent: the comment carries a hidden marker ``<!-- greenhack:submission:ID -->``; a re-evaluation finds the
-platform user's note with that marker (a note someone else wrote with the marker is ignored) and edits it, and a
-status already in the wanted state with the same text is not posted again. GitLab's status state machine has no
+Idempotent: the comment's first line is a hidden marker ``<!-- greenhack:submission:ID -->``; a re-evaluation finds
+the platform user's note whose first line is that marker (a note someone else wrote with the marker is ignored)
+and edits it, and a status already in the wanted state with the same text is not posted again.
+
+Team content is inert: what a team controls (its project's name, the ids and labels its predictions' problems
+quote, reasons built from them) is shown only inside code spans (:func:`code_span`), where GitLab renders no HTML
+or Markdown and makes no @mention, reference or link, and never on the marker's line, so it can neither hide part
+of the comment behind ``<!--`` nor pass for another submission's marker. GitLab's status state machine has no
 ``pending`` → ``pending`` transition: to change the text of a pending status the old one is first ``canceled``.
 """
 
@@ -32,6 +37,7 @@ __all__ = [
     "GitLabReporter",
     "PhaseLine",
     "SubmissionReport",
+    "code_span",
     "comment_body",
     "marker",
     "status_description",
@@ -43,6 +49,7 @@ log = logging.getLogger(__name__)
 
 STATUS_NAME = "greenhack"
 _MAX_DESCRIPTION = 255
+_MAX_SHOWN = 300  # characters of one team value in the comment
 
 GitLabState = Literal["pending", "running", "success", "failed", "canceled"]
 
@@ -153,6 +160,30 @@ def marker(submission_id: int) -> str:
     return f"<!-- greenhack:submission:{submission_id} -->"
 
 
+def _is_marked(body: str, tag: str) -> bool:
+    return body.split("\n", 1)[0].strip() == tag
+
+
+def code_span(value: str) -> str:
+    """``value`` as a Markdown code span that GitLab shows literally: no HTML, no Markdown, no @mention, no link.
+
+    White space (a newline would end the span's paragraph) is folded to single spaces, other control characters
+    become U+FFFD, and the value is shortened to 300 characters. The fence is one backtick longer than the longest
+    run of backticks inside, padded with a space on each side when the value starts or ends with a backtick
+    (CommonMark strips exactly one space from each side).
+    """
+    text = _short("".join(c if c.isprintable() or c.isspace() else "\ufffd" for c in value), _MAX_SHOWN)
+    if not text:
+        return "(empty)"
+    longest = run = 0
+    for char in text:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _wh(energy_j: float | None, scale: Scale | None = None) -> str:
     """An energy (J) in ``scale`` (one unit for the note's energies), or in the unit that suits it alone."""
     if energy_j is None:
@@ -231,20 +262,24 @@ _ADVICE = {
 
 
 def comment_body(report: SubmissionReport) -> str:
-    """The Markdown comment with the full breakdown, starting with the submission's marker."""
+    """The Markdown comment with the full breakdown; its first line is the submission's marker.
+
+    Every value the team controls is in a :func:`code_span`.
+    """
+    headline = _HEADLINES.get(report.status, report.status)
     lines = [
         marker(report.submission_id),
-        f"#### greenhack · submission {report.submission_id} ({report.team}): {_HEADLINES.get(report.status, report.status)}",
+        f"#### greenhack · submission {report.submission_id} ({code_span(report.team)}): {headline}",
         "",
     ]
     if report.status == "scored":
         lines.append(f"**{_rank_text(report)}** on the public board.")
         lines.append("")
     if report.reason:
-        lines += [f"**Why:** {report.reason}", ""]
+        lines += [f"**Why:** {code_span(report.reason)}", ""]
     if report.problems:
         lines.append("**Problems in the predictions file:**")
-        lines += [f"- {p}" for p in report.problems[:20]]
+        lines += [f"- {code_span(p)}" for p in report.problems[:20]]
         if len(report.problems) > 20:
             lines.append(f"- … and {len(report.problems) - 20} more (see the submission page)")
         lines.append("")
@@ -373,13 +408,13 @@ class GitLabReporter:
         ]
         for mr in requests:
             for note in self._gitlab.merge_request_notes(report.project_id, mr.iid):
-                if note.author_id == me and tag in note.body:
+                if note.author_id == me and _is_marked(note.body, tag):
                     if note.body == body:
                         return "unchanged"
                     self._gitlab.update_merge_request_note(report.project_id, mr.iid, note.id, body)
                     return "edited"
         for note in self._gitlab.commit_notes(report.project_id, report.sha):
-            if note.author_id == me and tag in note.body and note.discussion_id is not None:
+            if note.author_id == me and _is_marked(note.body, tag) and note.discussion_id is not None:
                 if note.body == body:
                     return "unchanged"
                 self._gitlab.update_commit_note(

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import gitlab
 import gitlab.exceptions
@@ -309,7 +310,10 @@ class GitLabGateway:
 
         def call() -> bytes:
             job = self._gl.projects.get(project, lazy=True).jobs.get(job_id, lazy=True)
-            chunks: Iterator[Any] = job.artifact(path, streamed=True, iterator=True, chunk_size=_CHUNK_BYTES)
+            # python-gitlab puts the path into the URL as given; '#', '?' or '%' in it would cut or change the URL
+            chunks: Iterator[Any] = job.artifact(
+                quote(path, safe="/"), streamed=True, iterator=True, chunk_size=_CHUNK_BYTES
+            )
             received = bytearray()
             try:
                 for chunk in chunks:

@@ -3,25 +3,33 @@
 A webhook is only a *hint* that a job may have finished: the worker fetches the job again from the API with the
 platform's token, so nothing here is trusted for the window, the runner or the status of record. Parsing keeps
 what is needed to decide whether to queue an evaluation: which project, which job, its name and its status.
+
+Bodies come from the network, so reading and parsing are bounded: :func:`read_capped_body` reads the body as a
+stream and stops at the first chunk past :data:`MAX_BODY_BYTES`; :func:`parse_webhook` refuses JSON nested deeper
+than Python can decode, integers too long to convert, and ids outside GitLab's range, each as a
+:class:`~greenhack.errors.WebhookPayloadError` (a 400, never a 500).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from greenhack.errors import WebhookPayloadError
+from greenhack.errors import WebhookBodyTooLarge, WebhookPayloadError
 from greenhack.gitlab.models import parse_gitlab_time
 
 __all__ = [
     "EVALUATED_STATUSES",
+    "MAX_BODY_BYTES",
+    "MAX_ID",
     "HookJob",
     "JobHook",
     "PipelineHook",
     "parse_webhook",
+    "read_capped_body",
 ]
 
 # Final statuses of a job that ran (or was stopped) on a runner; each gets exactly one evaluation.
@@ -29,6 +37,19 @@ __all__ = [
 EVALUATED_STATUSES: frozenset[str] = frozenset({"success", "failed", "canceled"})
 
 _EVENT_HEADERS = {"build": "Job Hook", "pipeline": "Pipeline Hook"}
+
+# GitLab never sends a webhook body larger than this: WebHookService::REQUEST_BODY_SIZE_LIMIT = 25.megabytes
+# (gitlab-org/gitlab, app/services/web_hook_service.rb). Refusing a smaller, genuine body would count as a failed
+# delivery, and GitLab disables a webhook after four consecutive failures (any 4xx or 5xx answer, or a timeout:
+# user/project/integrations/webhooks.md, "Auto-disabled webhooks"), so the cap is exactly GitLab's own.
+MAX_BODY_BYTES = 25 * 1024 * 1024
+
+# GitLab's ids are PostgreSQL bigint primary keys (positive); a larger number names nothing GitLab has and would
+# overflow the store's bigint columns.
+MAX_ID = 2**63 - 1
+
+# how much of a refused value an error message quotes (the body may hold megabytes in one field)
+_SHOWN_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -68,10 +89,20 @@ class PipelineHook:
     jobs: tuple[HookJob, ...]
 
 
+def _brief(text: str) -> str:
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}... ({len(text)} characters)"
+
+
+def _shown(value: object) -> str:
+    return _brief(repr(value))
+
+
 def _int(raw: Mapping[str, Any], key: str, where: str) -> int:
     value = raw.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise WebhookPayloadError(f"{where}{key}: expected an integer, got {value!r}")
+        raise WebhookPayloadError(f"{where}{key}: expected an integer, got {_shown(value)}")
+    if not 0 < value <= MAX_ID:
+        raise WebhookPayloadError(f"{where}{key}: {_shown(value)} is not a GitLab id (1 to 2**63 - 1)")
     return value
 
 
@@ -80,7 +111,7 @@ def _str(raw: Mapping[str, Any], key: str, where: str, *, required: bool = True)
     if value is None and not required:
         return ""
     if not isinstance(value, str):
-        raise WebhookPayloadError(f"{where}{key}: expected a string, got {value!r}")
+        raise WebhookPayloadError(f"{where}{key}: expected a string, got {_shown(value)}")
     return value
 
 
@@ -155,6 +186,33 @@ def _parse_pipeline_hook(body: Mapping[str, Any]) -> PipelineHook:
     )
 
 
+async def read_capped_body(
+    chunks: AsyncIterable[bytes], *, declared_length: str | None, max_bytes: int = MAX_BODY_BYTES
+) -> bytes:
+    """Read a request body chunk by chunk, refusing it as soon as it is larger than ``max_bytes``.
+
+    A chunked body has no Content-Length, so the running total is what bounds memory: the chunk that goes past
+    the cap is the last one read.
+
+    Args:
+        chunks: the body as it arrives (Starlette's ``request.stream()``).
+        declared_length: the ``Content-Length`` header, if any; over the cap refuses before reading anything.
+        max_bytes: the cap (GitLab's own request size by default).
+
+    Raises:
+        WebhookBodyTooLarge: the declared or the actual body is larger than ``max_bytes``.
+    """
+    too_large = f"the body is larger than {max_bytes} bytes, the most GitLab sends"
+    if declared_length is not None and declared_length.strip().isdigit() and int(declared_length) > max_bytes:
+        raise WebhookBodyTooLarge(too_large, max_bytes=max_bytes)
+    body = bytearray()
+    async for chunk in chunks:
+        if len(body) + len(chunk) > max_bytes:
+            raise WebhookBodyTooLarge(too_large, max_bytes=max_bytes)
+        body += chunk
+    return bytes(body)
+
+
 def parse_webhook(event_header: str | None, body: bytes) -> JobHook | PipelineHook | None:
     """Parse a webhook body; None for events greenhack does not use (push, merge request, ...).
 
@@ -164,12 +222,17 @@ def parse_webhook(event_header: str | None, body: bytes) -> JobHook | PipelineHo
         body: the raw request body (JSON).
 
     Raises:
-        WebhookPayloadError: the body is not JSON, or a Job/Pipeline Hook lacks a documented field.
+        WebhookPayloadError: the body is not JSON (or nested too deeply to decode), or a Job/Pipeline Hook lacks
+            a documented field or names an id outside GitLab's range.
     """
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookPayloadError(f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        # GitLab's hooks nest a few levels; thousands of brackets are an attack on the decoder, not a hook
+        raise WebhookPayloadError("the body is not a GitLab hook: its JSON is nested too deeply") from None
+    except ValueError as exc:
+        # JSONDecodeError, UnicodeDecodeError, and integers longer than Python converts (4300 digits)
+        raise WebhookPayloadError(f"the body is not JSON: {_brief(str(exc))}") from None
     if not isinstance(data, Mapping):
         raise WebhookPayloadError("the body is not a JSON object")
     kind = data.get("object_kind")

@@ -12,7 +12,10 @@ What is checked, in order:
    byte is reported with its line and column, with a guess at the encoding it was written in;
 3. the header: the first non-blank line names the columns; a missing column is reported with the columns
    found, a case-only mismatch is pointed out, and a file whose header only splits on ``;``, tab or ``|`` is
-   reported as using the wrong delimiter (greenhack reads comma-separated values).
+   reported as using the wrong delimiter (greenhack reads comma-separated values);
+4. the width of every line, before the csv module splits it: a line with far more delimiters than the header
+   has columns (or more characters than that many fields can hold) is reported at its line without being split
+   or even read whole. Splitting a 190 MB line of commas would make 190 million fields (2 GB of memory).
 """
 
 from __future__ import annotations
@@ -47,7 +50,14 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 _PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 _SAMPLE_BYTES = 65536
-_CHUNK_BYTES = 8 * 1024 * 1024
+# text is checked and read in pieces of this size, so no step holds one long line whole
+_CHUNK_BYTES = 1024 * 1024
+_CHUNK_CHARS = 1024 * 1024
+# A row may have more fields than the header (reported per row) and quoted values may hold delimiters, so the
+# bound is generous; only a line far past it is refused unsplit. A header wider than this is not a header.
+_WIDTH_FACTOR = 10
+_WIDTH_SLACK = 10_000
+_MAX_HEADER_FIELDS = 10_000
 _OTHER_DELIMITERS = ((";", "semicolons ';'"), ("\t", "tabs"), ("|", "pipes '|'"))
 _ADVICE = (
     "save it as CSV with UTF-8 encoding (in Excel: 'CSV UTF-8'; in pandas: df.to_csv(path, index=False))"
@@ -139,22 +149,20 @@ def check_bytes(data: bytes) -> CsvIssue | None:
             f"this is a binary file, not CSV text (a NUL byte at column {column}, byte {nul}); {_ADVICE}",
         )
     body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
-    if not body.strip():
+    if not body or body.isspace():  # not body.strip(): that would copy the whole file
         return CsvIssue(None, "the file is empty (only blank lines)")
     return _check_utf8(data)
 
 
 def _check_utf8(data: bytes) -> CsvIssue | None:
-    # Decode in chunks that end just after a newline: b"\n" never occurs inside a multi-byte UTF-8 sequence,
-    # so each chunk decodes on its own and an error's offset is exact, without the whole text in memory.
+    # Decode fixed-size pieces of a view (no copy); a multi-byte sequence cut at a piece's end is left for the
+    # next piece, so an error's offset is exact and no piece's text outlives its check.
+    view = memoryview(data)
     start = 0
     while start < len(data):
-        end = start + _CHUNK_BYTES
-        if end < len(data):
-            cut = data.find(b"\n", end)
-            end = len(data) if cut < 0 else cut + 1
+        end = min(start + _CHUNK_BYTES, len(data))
         try:
-            data[start:end].decode("utf-8")
+            _, consumed = codecs.utf_8_decode(view[start:end], "strict", end == len(data))
         except UnicodeDecodeError as exc:
             offset = start + exc.start
             line, column = _line_and_column(data, offset)
@@ -163,8 +171,62 @@ def _check_utf8(data: bytes) -> CsvIssue | None:
                 f"byte 0x{data[offset]:02X} at column {column} is not UTF-8; the file looks like "
                 f"{_encoding_guess(data)} text; {_ADVICE}",
             )
-        start = end
+        start += consumed
     return None
+
+
+class _LineTooWide(Exception):
+    """Raised out of :func:`_bounded_lines` through ``csv.reader``; becomes a :class:`CsvIssue` at ``line``."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+@dataclass
+class _WidthBound:
+    """How wide a line may be; the header's width tightens it once the header is read."""
+
+    delimiters: int
+    chars: int
+    header_width: int | None = None
+
+    def fit_header(self, width: int) -> None:
+        self.header_width = width
+        self.delimiters = _WIDTH_FACTOR * width + _WIDTH_SLACK
+        # each field holds at most csv.field_size_limit() characters, written with its quotes doubled
+        self.chars = width * (2 * csv.field_size_limit() + 3) + self.delimiters
+
+    def check(self, line: int, delimiters: int, chars: int) -> None:
+        if delimiters <= self.delimiters and chars <= self.chars:
+            return
+        what = f"{self.delimiters + 1:,} fields" if delimiters > self.delimiters else f"{self.chars:,} characters"
+        if self.header_width is None:
+            raise _LineTooWide(line, f"the header line has more than {what}; it cannot be a header")
+        raise _LineTooWide(
+            line,
+            f"the line is far wider than the header ({self.header_width} columns): more than {what}; write one "
+            "row per id with the header's columns",
+        )
+
+
+def _bounded_lines(text: io.TextIOBase, bound: _WidthBound, delimiter: str) -> Iterator[str]:
+    """The lines of ``text`` for ``csv.reader``, each checked against ``bound`` piece by piece before it is whole."""
+    number = 0
+    while True:
+        piece = text.readline(_CHUNK_CHARS)
+        if not piece:
+            return
+        number += 1
+        pieces, delimiters, chars = [piece], piece.count(delimiter), len(piece)
+        while len(piece) == _CHUNK_CHARS and not piece.endswith(("\n", "\r")):
+            bound.check(number, delimiters, chars)
+            piece = text.readline(_CHUNK_CHARS)
+            pieces.append(piece)
+            delimiters, chars = delimiters + piece.count(delimiter), chars + len(piece)
+        bound.check(number, delimiters, chars)
+        yield pieces[0] if len(pieces) == 1 else "".join(pieces)
 
 
 def read_header(
@@ -177,11 +239,14 @@ def read_header(
     field).
     """
     text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    bound = _WidthBound(delimiters=_MAX_HEADER_FIELDS - 1, chars=_CHUNK_CHARS)
+    reader = csv.reader(_bounded_lines(text, bound, delimiter), delimiter=delimiter, strict=True)
     try:
         header = next((row for row in reader if row and any(field.strip() for field in row)), None)
     except csv.Error as exc:
         return CsvIssue(reader.line_num, f"the header line is not valid CSV ({exc})")
+    except _LineTooWide as exc:
+        return CsvIssue(exc.line, exc.message)
     if header is None:
         return CsvIssue(None, "the file is empty (only blank lines)")
     line = reader.line_num
@@ -190,6 +255,7 @@ def read_header(
     if issue is not None:
         return issue
     positions = {name: names.index(name) for name in required}
+    bound.fit_header(len(names))
     return CsvHeader(line, names, positions), _rows(reader)
 
 
@@ -234,6 +300,9 @@ def _rows(reader: Any) -> Iterator[tuple[int, list[str]] | CsvIssue]:
         try:
             row: list[str] = next(reader)
         except StopIteration:
+            return
+        except _LineTooWide as exc:
+            yield CsvIssue(exc.line, exc.message)
             return
         except csv.Error as exc:
             if "unexpected end of data" in str(exc):

@@ -4,8 +4,13 @@ Sources (the exporters' own code and docs decide):
 
 * Scaphandre (hubblo-org/scaphandre, port 8080): ``scaph_host_power_microwatts`` is a gauge whose value is the
   average power since the previous refresh (the Prometheus exporter refreshes on each scrape);
-  ``scaph_host_energy_microjoules`` is a counter, the sum of the RAPL domain counters with no wrap-around handling,
-  so a drop is a wrap of one domain, not a reset to zero. Host series carry no exporter labels. Since every
+  ``scaph_host_energy_microjoules`` is a counter read from RAPL with no wrap-around handling, so a drop is a wrap
+  of one domain, not a reset to zero. What it reads (src/sensors/powercap_rapl.rs ``read_record``): on a host with
+  a PSYS (platform) domain, PSYS alone, and both host series then carry ``value_source="powercap_rapl_psys"``
+  (src/exporters/mod.rs ``gen_host_metrics``; ``scaphandredrv_rapl_pkg`` from the Windows driver); otherwise the
+  sum of each socket's package and DRAM domains, with no label. The per-socket (``socket_id``) and per-domain
+  (``domain_name``, ``domain_id``, ``socket_id``) series are parts of the host figure, never added to it: greenhack
+  reads the host series alone, so PSYS and the package domains are not counted twice. Since every
   scrape refreshes the gauge, two Prometheus servers scraping one Scaphandre would each see averages over the
   stretch since the *other's* scrape: the counter (preferred here) is immune to that.
 * utkuozdemir/nvidia_gpu_exporter (port 9835): gauges named from nvidia-smi fields, label ``uuid`` written
@@ -15,7 +20,8 @@ Sources (the exporters' own code and docs decide):
 * NVIDIA dcgm-exporter (port 9400): ``DCGM_FI_DEV_POWER_USAGE`` (W, gauge: NVML's power usage, like
   ``power.draw`` a 1 s average on Ampere and newer) and
   ``DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION`` (mJ since the driver loaded, counter), labels ``gpu``, ``UUID`` (with
-  ``GPU-``), ``pci_bus_id``, ``device``, ``modelName``, ``Hostname``. Its collect interval (default 30 s) must not
+  ``GPU-``), ``pci_bus_id``, ``device``, ``modelName``, ``Hostname`` (``hostname`` on its main branch), and
+  ``GPU_I_PROFILE``/``GPU_I_ID`` on a MIG instance's series. Its collect interval (default 30 s) must not
   exceed the scrape interval, or values go stale between collections.
 """
 

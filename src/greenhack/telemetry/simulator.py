@@ -5,7 +5,8 @@ exactly (``energy_j``). An :class:`ExporterSim` turns traces into what an export
 metric names, labels, units and semantics:
 
 * ``scaphandre``: ``scaph_host_power_microwatts`` = mean power since the previous refresh (one refresh per scrape),
-  ``scaph_host_energy_microjoules`` = a RAPL-like counter in integer µJ that wraps to 0 at ``wrap_at_j``;
+  ``scaph_host_energy_microjoules`` = a RAPL-like counter in integer µJ that wraps to 0 at ``wrap_at_j``; with
+  :class:`RaplDomains`, also each socket's package and DRAM domain, and (PSYS) the host series' ``value_source``;
 * ``nvidia_smi``: ``nvidia_smi_power_draw_watts{uuid}`` = mean power over the second before the read, and, with the
   NVML backend only, ``nvidia_smi_energy_joules_total{uuid}`` (J since the driver loaded);
 * ``dcgm``: ``DCGM_FI_DEV_POWER_USAGE`` (W, 1 s mean) and ``DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION`` (integer mJ since
@@ -46,6 +47,7 @@ __all__ = [
     "Phase",
     "PhasedJob",
     "PowerTrace",
+    "RaplDomains",
     "Ramp",
     "ScrapeSpan",
     "ScrapedExporter",
@@ -298,6 +300,38 @@ class SimDevice:
         return value
 
 
+@dataclass(frozen=True)
+class RaplDomains:
+    """The RAPL domains Scaphandre finds on a host, and so what its host counter is (hubblo-org/scaphandre,
+    src/sensors/powercap_rapl.rs ``read_record`` and src/exporters/mod.rs).
+
+    With ``psys``, the host counter is the PSYS (platform) domain alone, and the host series carry
+    ``value_source="powercap_rapl_psys"``; each socket's package (``scaph_socket_*{socket_id}``) and DRAM domain
+    (``scaph_domain_*{domain_name="dram", domain_id, socket_id}``) are still served, as parts of what PSYS measures.
+    Without it, the host counter is the sum over sockets of package + DRAM, so the shares must add up to 1.
+
+    Attributes:
+        psys: the machine has a PSYS domain.
+        sockets: CPU sockets, each with a package and a DRAM domain (the host power is split evenly among them).
+        package_share: all packages' share of the host device's power.
+        dram_share: all DRAM domains' share of the host device's power.
+    """
+
+    psys: bool = False
+    sockets: int = 1
+    package_share: float = 0.8
+    dram_share: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.sockets < 1 or self.package_share < 0 or self.dram_share < 0:
+            raise ValueError("a host has at least one socket and non-negative domain shares")
+        total = self.package_share + self.dram_share
+        if not self.psys and not math.isclose(total, 1.0):
+            raise ValueError(f"without PSYS, package and DRAM shares add up to the host counter (got {total:g})")
+        if self.psys and total > 1.0:
+            raise ValueError(f"PSYS covers the packages and DRAM: their shares cannot exceed it (got {total:g})")
+
+
 def scrape_times(
     start_s: float, end_s: float, interval_s: float, *, jitter_s: float = 0.0, seed: int = 0
 ) -> list[float]:
@@ -325,6 +359,10 @@ _HELP: dict[str, tuple[str, str]] = {
         "counter",
         "Energy measurement for the whole host, as extracted from the sensor, in microjoules.",
     ),
+    "scaph_socket_power_microwatts": ("gauge", "Power measurement relative to a CPU socket, in microwatts"),
+    "scaph_socket_energy_microjoules": ("counter", "Socket related energy measurement in microjoules."),
+    "scaph_domain_power_microwatts": ("gauge", "Power measurement relative to a RAPL Domain, in microwatts"),
+    "scaph_domain_energy_microjoules": ("counter", "Domain related energy measurement in microjoules."),
     "nvidia_smi_gpu_info": ("gauge", "A metric with a constant '1' value labeled by gpu uuid, name, driver_model_current, driver_model_pending, vbios_version, driver_version."),
     "nvidia_smi_index": ("gauge", "index"),
     "nvidia_smi_power_draw_watts": ("gauge", "power.draw [W]"),
@@ -405,6 +443,8 @@ class ExporterSim(ScrapedExporter):
         with_counter: serve the energy counter (nvidia_gpu_exporter does only with its NVML backend).
         outages: stretches with no successful scrape.
         hostname: the ``Hostname`` label of dcgm-exporter.
+        rapl: Scaphandre only: the host's RAPL domains (None: the host series alone, as on a host without PSYS
+            whose per-socket series are not looked at).
         collect_interval_s: the exporter reads the hardware only every this many seconds (dcgm-exporter's
             ``-c``, 30 s by default) and serves the last reading in between; None reads at every scrape.
     """
@@ -416,6 +456,7 @@ class ExporterSim(ScrapedExporter):
     outages: tuple[Outage, ...] = ()
     hostname: str = "gpu-1"
     collect_interval_s: float | None = None
+    rapl: RaplDomains | None = None
     _last_refresh_s: float | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -424,6 +465,8 @@ class ExporterSim(ScrapedExporter):
             raise ValueError("a Scaphandre exporter measures exactly one host")
         if self.profile is not SCAPHANDRE and any(d.uuid is None for d in self.devices):
             raise ValueError("every GPU needs a uuid")
+        if self.profile is not SCAPHANDRE and self.rapl is not None:
+            raise ValueError("RAPL domains are Scaphandre's")
 
     # -- values at one scrape ----------------------------------------------------------------------------------
 
@@ -437,12 +480,7 @@ class ExporterSim(ScrapedExporter):
             t_s = math.floor(t_s / self.collect_interval_s) * self.collect_interval_s
             previous_refresh_s = min(previous_refresh_s, t_s - self.collect_interval_s)
         if self.profile is SCAPHANDRE:
-            host = self.devices[0]
-            power_w = host.trace.mean_power_w(previous_refresh_s, t_s)
-            out["scaph_host_power_microwatts"] = [({}, str(round(power_w * 1e6)))]
-            if self.with_counter:
-                out["scaph_host_energy_microjoules"] = [({}, str(math.floor(host.counter_j(t_s) * 1e6)))]
-            return out
+            return self._scaphandre(t_s, previous_refresh_s)
         for index, dev in enumerate(self.devices):
             uuid = str(dev.uuid)
             power_w = dev.trace.mean_power_w(t_s - _NVML_AVERAGE_S, t_s)
@@ -478,6 +516,28 @@ class ExporterSim(ScrapedExporter):
                     out.setdefault("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", []).append(
                         (labels, str(math.floor(dev.counter_j(t_s) * 1e3)))
                     )
+        return out
+
+    def _scaphandre(self, t_s: float, previous_refresh_s: float) -> dict[str, list[tuple[dict[str, str], str]]]:
+        host = self.devices[0]
+        power_w = host.trace.mean_power_w(previous_refresh_s, t_s)
+        rapl = self.rapl
+        # src/exporters/mod.rs gen_host_metrics: the label says which sensor the host counter reads
+        labels = {"value_source": "powercap_rapl_psys"} if rapl is not None and rapl.psys else {}
+        out = {"scaph_host_power_microwatts": [(labels, str(round(power_w * 1e6)))]}
+        if self.with_counter:
+            out["scaph_host_energy_microjoules"] = [(labels, str(math.floor(host.counter_j(t_s) * 1e6)))]
+        if rapl is None:
+            return out
+        energy_j = host.trace.energy_j(host.counter_origin_s, t_s)
+        for socket in range(rapl.sockets):
+            package, dram = rapl.package_share / rapl.sockets, rapl.dram_share / rapl.sockets
+            where = {"socket_id": str(socket)}
+            domain = {"domain_name": "dram", "domain_id": "0", **where}
+            for name, part, series in (("socket", package, where), ("domain", dram, domain)):
+                power_uw, energy_uj = round(part * power_w * 1e6), math.floor(part * energy_j * 1e6)
+                out.setdefault(f"scaph_{name}_power_microwatts", []).append((series, str(power_uw)))
+                out.setdefault(f"scaph_{name}_energy_microjoules", []).append((series, str(energy_uj)))
         return out
 
 

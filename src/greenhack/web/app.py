@@ -33,6 +33,7 @@ from greenhack.web.context import AppContext, ResponseCache
 from greenhack.web.hooks import make_hook_router
 from greenhack.web.metrics import RequestTimer, build_registry
 from greenhack.web.resources import leaderboard_dir
+from greenhack.web.security import install_security_headers
 from greenhack.web.templating import install_filters
 
 __all__ = ["create_app"]
@@ -102,6 +103,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.context = context
+    install_security_headers(app)  # CSP, nosniff, referrer policy on every answer, a crash's 500 included
     app.add_middleware(RequestTimer, histogram=request_histogram)
     app.mount("/static", StaticFiles(directory=str(root / "static")), name="static")
     app.include_router(api.router)

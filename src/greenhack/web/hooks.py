@@ -22,17 +22,14 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
 from greenhack.config import EventConfig
-from greenhack.errors import StoreError, WebhookPayloadError
-from greenhack.gitlab.webhooks import JobHook, PipelineHook, parse_webhook
+from greenhack.errors import StoreError, WebhookBodyTooLarge, WebhookPayloadError
+from greenhack.gitlab.webhooks import JobHook, PipelineHook, parse_webhook, read_capped_body
 from greenhack.intake import enqueue_hook_jobs, submission_jobs
 from greenhack.store.db import SessionFactory, transaction
 
-__all__ = ["MAX_BODY_BYTES", "make_hook_router"]
+__all__ = ["make_hook_router"]
 
 log = logging.getLogger(__name__)
-
-# GitLab's own limit on webhook payloads is far below this; a bigger body is not GitLab's
-MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
 # what GitLab sends (a project webhook with a secret token) and what it gets back, for the OpenAPI schema: the
@@ -80,12 +77,10 @@ def make_hook_router(
                 request.client.host if request.client else "?",
             )
             return JSONResponse({"detail": "missing or wrong X-Gitlab-Token"}, status_code=401)
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"detail": "body too large"}, status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return JSONResponse({"detail": "body too large"}, status_code=413)
+        try:
+            body = await read_capped_body(request.stream(), declared_length=request.headers.get("content-length"))
+        except WebhookBodyTooLarge as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=413)
         try:
             hook = parse_webhook(request.headers.get("X-Gitlab-Event"), body)
         except WebhookPayloadError as exc:

@@ -1,5 +1,11 @@
 """``/metrics`` in the Prometheus text format: evaluations by status, queue length and evaluation durations
-(read from the database at scrape time, so every worker's work counts), and this server's request durations."""
+(read from the database at scrape time, so every worker's work counts), and this server's request durations.
+
+Request labels come from a fixed set, so no visitor can grow the number of series: the method is one of
+:data:`HTTP_METHODS` or ``other`` (a client may send any token as a method), the route is the matched route's
+template (``/api/v1/submissions/{submission_id}``, never the path itself) or ``unmatched``, and the status is the
+code the app chose.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +22,14 @@ from greenhack.store import queries
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import Submission
 
-__all__ = ["DURATION_BUCKETS_S", "RequestTimer", "StoreCollector", "build_registry"]
+__all__ = ["DURATION_BUCKETS_S", "HTTP_METHODS", "RequestTimer", "StoreCollector", "build_registry"]
 
 DURATION_BUCKETS_S = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+
+# RFC 9110's methods; any other token (methods are case-sensitive) is labelled "other"
+HTTP_METHODS: frozenset[str] = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
 
 
 class StoreCollector(Collector):
@@ -103,4 +114,5 @@ class RequestTimer:
         finally:
             route = scope.get("route")
             path = str(getattr(route, "path", "unmatched")) if route is not None else "unmatched"
-            self._histogram.labels(scope["method"], path, str(status)).observe(time.perf_counter() - started)
+            method = scope["method"] if scope["method"] in HTTP_METHODS else "other"
+            self._histogram.labels(method, path, str(status)).observe(time.perf_counter() - started)
