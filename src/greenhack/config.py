@@ -38,6 +38,7 @@ from greenhack.expression import check_expression
 
 __all__ = [
     "BOAVIZTA_ZONES",
+    "ArtifactPath",
     "JOB_TIMEOUT_PATTERN",
     "MAX_YAML_DEPTH",
     "MAX_YAML_VALUES",

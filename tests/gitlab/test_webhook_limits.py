@@ -23,10 +23,10 @@ from pydantic import SecretStr
 
 from greenhack.config import load_event
 from greenhack.errors import WebhookBodyTooLarge, WebhookPayloadError
-from greenhack.gitlab.hook_router import make_hook_router
 from greenhack.gitlab.webhooks import MAX_BODY_BYTES, PipelineHook, parse_webhook, read_capped_body
 from greenhack.store.db import SessionFactory
 from greenhack.testing.fake_gitlab import FakeGitLab
+from greenhack.web.hooks import make_hook_router
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "event.yaml"
 SECRET = "hook-secret"
