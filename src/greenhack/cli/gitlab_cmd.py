@@ -293,6 +293,13 @@ def _outcome_json(outcome: EvaluationOutcome) -> dict[str, object]:
         "server": window.server.name if window else None,
         "window": [window.start.isoformat(), window.end.isoformat()] if window else None,
         "duration_s": window.duration_s if window else None,
+        # the window charged (telemetry.window): the script window read from the job log, its bounds' sources
+        "charged_window": window.charged.model_dump(mode="json") if window else None,
+        "measured_window": (
+            [outcome.energy.start.isoformat(), outcome.energy.end.isoformat()] if outcome.energy else None
+        ),
+        "clock": outcome.clock.model_dump(mode="json") if outcome.clock else None,
+        "overhead": outcome.overhead.model_dump(mode="json") if outcome.overhead else None,
         "energy_j": outcome.energy.total_energy_j if outcome.energy else None,
         "impact": (
             {
