@@ -343,10 +343,17 @@ def test_an_unknown_offset_is_flagged_as_configured(world: WindowWorld, plan: di
     assert sub.status == "scored", sub.reason  # telemetry.require_clock_offset: false (the default)
     assert m is not None and m.clock_offset_s is None and "no node_time_seconds sample" in (m.clock_offset_note or "")
     uncorrected = _error(sub.energy_j, case.script_truth_j)
+    # the edges' part of its interval is the power jump at each edge times max_clock_offset (500 ms), against
+    # the measured offset's few ms on a server with a known one
+    (cold, cold_m) = world.evaluate(["cold"])["cold"]
+    assert cold_m is not None
+    blind_edges_j = m.payload["uncertainty"]["edges_j"]
+    assert blind_edges_j > 20 * cold_m.payload["uncertainty"]["edges_j"] > 0.0
     (held, _) = world.evaluate(["blind"], require_clock_offset=True)["blind"]
     assert (held.status, held.reason_code) == ("needs_review", "clock_unknown")
     assert "telemetry.require_clock_offset" in (held.reason or "")
-    print(f"\noffset 2 s, none known: uncorrected window {uncorrected:+.3%}; held for review when required")
+    print(f"\noffset 2 s, none known: uncorrected window {uncorrected:+.3%}, edges part {blind_edges_j:.0f} J "
+          f"(known offset: {cold_m.payload['uncertainty']['edges_j']:.1f} J); held for review when required")
 
 
 def test_forged_marks_change_nothing_or_only_lengthen_the_forgers_window(
