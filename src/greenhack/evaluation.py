@@ -214,10 +214,10 @@ _UNKNOWN_RUNNER = frozenset({"runner_on_no_server", "runner_not_on_tagged_server
 
 
 def _not_measurable(job: CiJob, config: EventConfig, exc: JobNotMeasurable) -> Reason:
-    code = ReasonCode.NOT_MEASURABLE
-    if job.started_at is not None and choose_server(job, config.servers).code in _UNKNOWN_RUNNER:
-        code = ReasonCode.UNKNOWN_RUNNER
-    return Reason(code=code, text=str(exc))
+    """The reason of a job :func:`job_window` refused: an unknown runner, or another reason it has no window."""
+    choice = choose_server(job, config.servers)
+    unknown = choice.reason == str(exc) and choice.code in _UNKNOWN_RUNNER
+    return Reason(code=ReasonCode.UNKNOWN_RUNNER if unknown else ReasonCode.NOT_MEASURABLE, text=str(exc))
 
 
 def read_script_window(ctx: EvaluationContext, window: JobWindow) -> ScriptWindow:

@@ -86,15 +86,21 @@ def clock_text(
     note: str | None,
     ntp_synchronised: bool | None,
     ntp_offset_s: float | None,
+    applied: bool = True,
 ) -> str:
-    """The server's clock against Prometheus's (server minus Prometheus), and its NTP health."""
+    """The server's clock against Prometheus's (server minus Prometheus), and its NTP health; ``applied``: a bound
+    of the window came from the job log (the server's clock), so the offset shifted it."""
     if offset_s is None:
-        text = f"offset unknown ({note or 'not measured'}): the window's log times were not shifted"
+        text = f"offset unknown ({note or 'not measured'})"
+        text += ": the window's log times were not shifted" if applied else ""
     else:
         bound = f" ± {format_number(uncertainty_s * 1e3)} ms" if uncertainty_s is not None else ""
-        text = (
-            f"{'+' if offset_s >= 0 else '−'}{format_number(abs(offset_s) * 1e3)} ms{bound} from Prometheus's "
-            "(node_exporter); the window's log times were shifted by it"
+        sign = "+" if offset_s >= 0 else "−"
+        text = f"{sign}{format_number(abs(offset_s) * 1e3)} ms{bound} from Prometheus's (node_exporter)"
+        text += (
+            "; the window's log times were shifted by it"
+            if applied
+            else "; not applied: GitLab's window is on GitLab's clock"
         )
     if ntp_synchronised is not None:
         text += "; NTP synchronised" if ntp_synchronised else "; NTP NOT synchronised"
@@ -122,6 +128,12 @@ def _span(start: datetime | None, end: datetime | None, duration_s: float | None
 
     length = f" ({format_number(duration_s)} s)" if duration_s is not None else ""
     return f"{moment(start)} → {moment(end)}{length}"
+
+
+def _from_log(submission: SubmissionSummary) -> bool:
+    """Whether a bound of the charged window came from the job log (the server's clock)."""
+    sources = (submission.script_start_source, submission.script_end_source)
+    return submission.window_kind == "script" and any(s not in (None, "api") for s in sources)
 
 
 def window_facts(
@@ -169,6 +181,7 @@ def window_facts(
                     note=measurement.clock_offset_note,
                     ntp_synchronised=measurement.ntp_synchronised,
                     ntp_offset_s=measurement.ntp_offset_s,
+                    applied=_from_log(submission),
                 ),
             )
         )

@@ -110,3 +110,10 @@ def test_the_board_names_each_rows_server_and_the_event_its_overhead(
     event = client.get("/event").text
     assert "4.28 Wh" in event and "runner overhead of 2 jobs" in event
     assert "not counted in the teams' energy" in event
+
+
+def test_a_fallback_says_the_offset_was_not_applied(
+    client: TestClient, sessions: SessionFactory, event_config: EventConfig
+) -> None:
+    page = client.get(f"/submissions/{_store(sessions, event_config, job_id=75, log_marks=False)}").text
+    assert "+2000 ms ± 3 ms from Prometheus&#39;s (node_exporter); not applied: GitLab&#39;s window" in page
