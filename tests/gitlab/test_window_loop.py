@@ -301,7 +301,7 @@ def test_the_script_window_charges_the_command_alone_and_reports_the_overhead(
     assert m.clock_offset_s == pytest.approx(0.0, abs=0.005) and m.ntp_synchronised is True
 
     # the same job charged over GitLab's window (telemetry.window: job) over-counts the script by more than half
-    (job_sub, job_m) = world.evaluate(["cold"], window="job")["cold"]
+    (job_sub, _) = world.evaluate(["cold"], window="job")["cold"]
     assert job_sub.status == "scored", job_sub.reason
     assert (job_sub.window_kind, job_sub.script_start, job_sub.overhead_energy_j) == ("job", None, None)
     api_error = _error(job_sub.energy_j, case.script_truth_j)

@@ -4,14 +4,10 @@ down keeps them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
-from greenhack.services.postgres import temporary_database
 from greenhack.store.db import create_db_engine, current_revision, downgrade_database, upgrade_database
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -24,16 +20,6 @@ MEASUREMENT_COLUMNS = {
     "clock_offset_s", "clock_offset_uncertainty_s", "clock_offset_note", "ntp_synchronised", "ntp_offset_s",
     "overhead_before_j", "overhead_after_j", "overhead_duration_s", "overhead_valid", "overhead_problems",
 }  # fmt: skip
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own (the shared test databases are already at the head revision)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    with temporary_database(prefix="greenhack_migration") as url:
-        yield url
 
 
 def _seed_at_0004(engine: sa.Engine) -> None:
