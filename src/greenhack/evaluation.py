@@ -1,8 +1,12 @@
 """The flow of one evaluation, in DESIGN.md's order: :func:`fetch_finished_job`, then :func:`evaluate_job`.
 
 1. CiJob        ← GitLab API (platform token), once GitLab reports the job finished (:func:`fetch_finished_job`)
-2. JobWindow    ← the job's started_at, finished_at, runner and tags → server
-3. Energy       ← Prometheus, once it has scraped past the end of the window
+2. JobWindow    ← the job's started_at, finished_at, and the server whose runner ran it
+                  (:func:`~greenhack.gitlab.server_choice.choose_server`); with ``telemetry.window: script``, the
+                  window of the team's command read from the job's log (:func:`read_script_window`)
+3. Energy       ← Prometheus, once it has scraped past the window: the server's clock offset (node_exporter), the
+                  window shifted into Prometheus's clock (:mod:`greenhack.measured_window`), its energy with its
+                  edges' timing, and the runner's overhead outside it (measured, not charged)
 4. Impacts      ← BoaviztAPI factors × measured energy and duration
 5. Performance  ← the predictions artifact (size-limited download) vs the hidden truth
 Steps 2 to 5 are :func:`evaluate_job` (measure, price, score); storing the outcome and ranking are the store's
@@ -36,8 +40,11 @@ from greenhack.errors import (
     TelemetryError,
     TelemetryNotReady,
 )
-from greenhack.gitlab.models import CiJob
+from greenhack.gitlab.models import CiJob, JobTrace
+from greenhack.gitlab.script_window import ScriptWindow, WindowFallback, api_window, script_window
+from greenhack.gitlab.server_choice import choose_server
 from greenhack.impacts import ImpactSource, JobImpacts
+from greenhack.measured_window import MeasuredWindow, measured_window, review_reasons
 from greenhack.overlap import Window
 from greenhack.scoring.evaluate import score_predictions
 from greenhack.scoring.models import Performance, Split, Truth
@@ -51,7 +58,9 @@ from greenhack.telemetry import (
     measure_energy,
     ready_margin,
 )
+from greenhack.telemetry.clock import ClockOffset, measure_clock_offset
 from greenhack.telemetry.estimate import GAP_FACTOR
+from greenhack.telemetry.overhead import RunnerOverhead, measure_overhead
 from greenhack.telemetry.profiles import SCAPHANDRE, gpu_profile
 
 __all__ = [
@@ -62,6 +71,7 @@ __all__ = [
     "evaluate_job",
     "fetch_finished_job",
     "job_window",
+    "read_script_window",
     "run_evaluation",
     "wait_for_scrape",
 ]
@@ -88,6 +98,8 @@ class GitLabJobs(Protocol):
 
     def download_artifact(self, project: int | str, job_id: int, path: str, *, max_bytes: int) -> bytes: ...
 
+    def job_trace(self, project: int | str, job_id: int, *, max_bytes: int) -> JobTrace: ...
+
 
 @dataclass(frozen=True)
 class EvaluationContext:
@@ -105,6 +117,9 @@ class EvaluationContext:
         scrape_deadline_s: after this many seconds past the window's end, measure whatever Prometheus has (gaps
             then show as problems and the job goes to review) instead of waiting for more.
         idle: each server's idle power, for ``impact.idle: subtract`` (measured once per server).
+        max_log_bytes: how much of a job's log is read for its marks (its end mark is near the end; a longer log
+            is read up to this and falls back to GitLab's window for the end, ``log_truncated``). GitLab's own
+            default limit on a job log is 100 MB.
     """
 
     config: EventConfig
@@ -118,24 +133,38 @@ class EvaluationContext:
     scrape_wait_s: float = 30.0
     scrape_deadline_s: float = 600.0
     idle: IdleBaselines = field(default_factory=IdleBaselines)
+    max_log_bytes: int = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class JobWindow:
-    """The measured job: which server, from when to when (GitLab's times, never the team's)."""
+    """The measured job: the server whose runner ran it, GitLab's window (``start``..``end``: when the runner held
+    the server, GitLab's times, never the team's) and the window charged to the team.
+
+    Attributes:
+        script: the team's command's window read from the job log, bounded by GitLab's (``telemetry.window:
+            script``); None: GitLab's whole window is charged (``telemetry.window: job``).
+    """
 
     job: CiJob
     server: ServerConfig
     start: datetime
     end: datetime
+    script: ScriptWindow | None = None
 
     @property
     def duration_s(self) -> float:
         return (self.end - self.start).total_seconds()
 
     @property
+    def charged(self) -> ScriptWindow:
+        """The window charged to the team, each bound in its source's clock: the script window, else GitLab's."""
+        return self.script if self.script is not None else api_window(self.start, self.end)
+
+    @property
     def span(self) -> Window:
-        """The window as the store and the overlap rule see it: the server's name, start and end."""
+        """The window as the store and the overlap rule see it: the server's name and GitLab's window (when the
+        runner held the server: another job's image pull or upload inside it is not the team's either)."""
         return Window(server=self.server.name, start=self.start, end=self.end)
 
 
@@ -154,47 +183,75 @@ class EvaluationOutcome:
     problems: tuple[str, ...] = field(default=())
     # the server's idle power subtracted from the energy before impacts (impact.idle: subtract), in W
     idle_power_w: float | None = None
+    # the server's clock against Prometheus's around the window (None: not measured)
+    clock: ClockOffset | None = None
+    # the energy inside GitLab's window but outside the script window: the organisers', never charged
+    overhead: RunnerOverhead | None = None
 
 
 def job_window(job: CiJob, config: EventConfig) -> JobWindow:
-    """Tie a finished job to one measured server and its window.
+    """Tie a finished job to one measured server and GitLab's window (the script window is read next, by
+    :func:`read_script_window`).
 
-    The server is the one whose ``runner_tags`` the job's ``tag_list`` names; the runner GitLab says took the job
-    must exist and must not be a project runner (a team's Maintainer could register one with the event's tag).
+    The server is the one whose runner GitLab says ran the job (``servers[].runners``), or the one its tags name
+    (:func:`~greenhack.gitlab.server_choice.choose_server`); a project runner is never the event's (a team's
+    Maintainer could register one with the event's tag).
 
     Raises:
-        JobNotMeasurable: no start/finish time, no runner, no measured tag, tags of two servers, or a project
-            runner.
+        JobNotMeasurable: no start/finish time, no runner, a project runner, a runner no server lists, no measured
+            tag or tags of several servers that do not list their runners.
     """
     if job.started_at is None or job.finished_at is None:
         raise JobNotMeasurable(f"job {job.id}: GitLab gives no start or finish time, so there is no window")
     if job.finished_at <= job.started_at:
         raise JobNotMeasurable(f"job {job.id}: finish {job.finished_at} is not after start {job.started_at}")
-    tags = set(job.tag_list)
-    servers = [s for s in config.servers if tags & set(s.runner_tags)]
-    if not servers:
-        known = ", ".join(sorted({t for s in config.servers for t in s.runner_tags}))
-        raise JobNotMeasurable(
-            f"job {job.id} ran with tags {sorted(tags)}, none of which sends jobs to a measured server ({known})"
-        )
-    if len(servers) > 1:
-        names = ", ".join(s.name for s in servers)
-        raise JobNotMeasurable(f"job {job.id} has tags of several servers ({names}); it cannot be attributed")
-    if job.runner is None:
-        raise JobNotMeasurable(f"job {job.id}: GitLab names no runner for it")
-    if job.runner.runner_type == "project_type":
-        raise JobNotMeasurable(
-            f"job {job.id} ran on project runner #{job.runner.id} ({job.runner.description!r}), not on the "
-            "event's group or instance runner"
-        )
-    return JobWindow(job=job, server=servers[0], start=job.started_at, end=job.finished_at)
+    server = choose_server(job, config.servers).require()
+    return JobWindow(job=job, server=server, start=job.started_at, end=job.finished_at)
 
 
-def wait_for_scrape(window: JobWindow, ctx: EvaluationContext) -> None:
-    """Return once Prometheus holds, from every exporter of the server, the samples past the window's end that the
-    estimators use (:data:`~greenhack.telemetry.measure.SAMPLES_PAST_END`: the newest sample at least
-    :func:`~greenhack.telemetry.measure.ready_margin` past the end), and no more: at 5 s scrapes that is 5 to 10 s
-    after the end (at most ``SAMPLES_PAST_END`` scrape intervals).
+# server choices that mean a runner the event does not know ran the job (its energy is some unknown server's)
+_UNKNOWN_RUNNER = frozenset({"runner_on_no_server", "runner_not_on_tagged_server", "runner_on_several_servers"})
+
+
+def _not_measurable(job: CiJob, config: EventConfig, exc: JobNotMeasurable) -> Reason:
+    """The reason of a job :func:`job_window` refused: an unknown runner, or another reason it has no window."""
+    choice = choose_server(job, config.servers)
+    unknown = choice.reason == str(exc) and choice.code in _UNKNOWN_RUNNER
+    return Reason(code=ReasonCode.UNKNOWN_RUNNER if unknown else ReasonCode.NOT_MEASURABLE, text=str(exc))
+
+
+def read_script_window(ctx: EvaluationContext, window: JobWindow) -> ScriptWindow:
+    """The window of the team's command, from the job's log (``GET /projects/:id/jobs/:job_id/trace``, the
+    platform's token, at most ``ctx.max_log_bytes``), bounded by GitLab's window.
+
+    A log GitLab refuses to give (403, 404) is a fallback (``log_unreadable``): GitLab's window is measured.
+
+    Raises:
+        GitLabUnavailable: GitLab did not answer (retry later).
+    """
+    job = window.job
+    try:
+        trace = ctx.gitlab.job_trace(job.project_id, job.id, max_bytes=ctx.max_log_bytes)
+    except GitLabUnavailable:
+        raise
+    except GitLabError as exc:
+        fallback = WindowFallback(
+            code="log_unreadable",
+            message=f"GitLab does not give the platform the job log ({exc}): the whole of GitLab's job window is "
+            "measured, the runner's housekeeping included",
+        )
+        return api_window(window.start, window.end, fallback=fallback)
+    return script_window(trace.text, api_start=window.start, api_end=window.end, truncated=trace.truncated)
+
+
+def wait_for_scrape(window: JobWindow, ctx: EvaluationContext, *, until: datetime | None = None) -> None:
+    """Return once Prometheus holds, from every exporter of the server, the samples past the end of what is
+    measured that the estimators use (:data:`~greenhack.telemetry.measure.SAMPLES_PAST_END`: the newest sample at
+    least :func:`~greenhack.telemetry.measure.ready_margin` past the end), and no more: at 5 s scrapes that is 5 to
+    10 s after the end (at most ``SAMPLES_PAST_END`` scrape intervals).
+
+    The end is ``until`` (the end of the window measured, on Prometheus's clock), else GitLab's ``finished_at``
+    (the runner's overhead is measured up to it).
 
     Raises:
         TelemetryNotReady: not yet, after waiting ``ctx.scrape_wait_s`` (the caller retries later); past
@@ -202,7 +259,8 @@ def wait_for_scrape(window: JobWindow, ctx: EvaluationContext) -> None:
         PrometheusUnavailable: Prometheus did not answer.
     """
     interval = ctx.config.scrape_interval_for(window.server)
-    needed = window.end + ready_margin(interval)
+    end = until or window.end
+    needed = end + ready_margin(interval)
     server = window.server
     # each exporter is scraped at its own phase: wait for the live one scraped least recently (one that fell
     # silent, GAP_FACTOR intervals behind the other, is down: the measurement reports it, waiting cannot help)
@@ -216,7 +274,7 @@ def wait_for_scrape(window: JobWindow, ctx: EvaluationContext) -> None:
         latest = min(live) if live else None
         if latest is not None and latest >= needed:
             return
-        overdue_s = (ctx.now() - window.end).total_seconds()
+        overdue_s = (ctx.now() - end).total_seconds()
         if overdue_s > ctx.scrape_deadline_s:
             log.warning(
                 "server %s: no sample past %s after %.0f s; measuring what there is",
@@ -292,60 +350,109 @@ def evaluate_job(ctx: EvaluationContext, *, job: CiJob) -> EvaluationOutcome:
     try:
         window = job_window(job, config)
     except JobNotMeasurable as exc:
-        status, reason = failed or (Status.NEEDS_REVIEW, Reason(code=ReasonCode.NOT_MEASURABLE, text=str(exc)))
+        status, reason = failed or (Status.NEEDS_REVIEW, _not_measurable(job, config, exc))
         return EvaluationOutcome(status=status, reason=reason, job=job)
+    if config.telemetry.window == "script":
+        window = replace(window, script=read_script_window(ctx, window))
 
-    # Energy ← Prometheus
+    # Energy ← Prometheus, once it has scraped past GitLab's window (the overhead is measured up to its end)
+    server, interval = window.server, config.scrape_interval_for(window.server)
     wait_for_scrape(window, ctx)
+    clock = _clock_offset(ctx, window)
+    try:
+        measured = measured_window(window.charged, clock, telemetry=config.telemetry)
+    except ValueError as exc:
+        status, reason = failed or (
+            Status.NEEDS_REVIEW,
+            Reason(code=ReasonCode.WINDOW_FALLBACK, text=f"window: {exc}: GitLab's window and the log disagree"),
+        )
+        return EvaluationOutcome(status=status, reason=reason, job=job, window=window, clock=clock)
+    if measured.end > window.end:  # a server clock behind Prometheus's: the window ends after finished_at
+        wait_for_scrape(window, ctx, until=measured.end)
     try:
         energy = measure_energy(
-            window.server,
-            window.start,
-            window.end,
+            server,
+            measured.start,
+            measured.end,
             source=ctx.telemetry,
-            scrape_interval=config.scrape_interval_for(window.server),
+            scrape_interval=interval,
             now=ctx.now(),
+            timing=measured.timing,
         )
     except NoSamplesError as exc:
         status, reason = failed or (Status.NEEDS_REVIEW, Reason(code=ReasonCode.NO_SAMPLES, text=str(exc)))
-        return EvaluationOutcome(status=status, reason=reason, job=job, window=window)
+        return EvaluationOutcome(status=status, reason=reason, job=job, window=window, clock=clock)
     except TelemetryError as exc:
         if isinstance(exc, TelemetryNotReady | PrometheusUnavailable):
             raise
         reason = Reason(code=ReasonCode.TELEMETRY, text=f"telemetry: {exc}")
-        return EvaluationOutcome(status=Status.NEEDS_REVIEW, reason=reason, job=job, window=window)
+        return EvaluationOutcome(status=Status.NEEDS_REVIEW, reason=reason, job=job, window=window, clock=clock)
+    overhead = _overhead(ctx, window, measured)
+    doubts = review_reasons(window.charged, clock, telemetry=config.telemetry)
+    found = EvaluationOutcome(
+        status=Status.SCORED, job=job, window=window, energy=energy, clock=clock, overhead=overhead
+    )
 
     # Impacts ← BoaviztAPI (factors cached; measured energy × PUE, embodied share for the duration),
     #    less the server's idle draw over the window when the YAML says impact.idle: subtract
     idle_power_w: float | None = None
     if config.impact.idle == "subtract":
         try:
-            idle_power_w = ctx.idle.power_w(
-                window.server, source=ctx.telemetry, scrape_interval=config.scrape_interval_for(window.server)
-            )
+            idle_power_w = ctx.idle.power_w(server, source=ctx.telemetry, scrape_interval=interval)
         except PrometheusUnavailable:
             raise
         except TelemetryError as exc:
             reason = Reason(code=ReasonCode.IDLE_BASELINE, text=f"idle baseline: {exc}")
-            return EvaluationOutcome(
-                status=Status.NEEDS_REVIEW, reason=reason, job=job, window=window, energy=energy
-            )
+            return replace(found, status=Status.NEEDS_REVIEW, reason=reason)
     charged_j = attributed_energy_j(
         energy.total_energy_j, energy.duration_s, idle=config.impact.idle, idle_power_w=idle_power_w
     )
     try:
-        impacts = ctx.impacts.impacts(
-            window.server, config.impact, energy_j=charged_j, duration_s=energy.duration_s
-        )
+        impacts = ctx.impacts.impacts(server, config.impact, energy_j=charged_j, duration_s=energy.duration_s)
     except HardwareNameError as exc:
         reason = Reason(code=ReasonCode.IMPACTS, text=f"impacts: {exc}")
-        return EvaluationOutcome(
-            status=Status.NEEDS_REVIEW, reason=reason, job=job, window=window, energy=energy
+        return replace(found, status=Status.NEEDS_REVIEW, reason=reason)
+    measured_outcome = replace(found, impacts=impacts, idle_power_w=idle_power_w)
+    return _score(ctx, measured=measured_outcome, energy=energy, doubts=doubts, failed=failed)
+
+
+def _clock_offset(ctx: EvaluationContext, window: JobWindow) -> ClockOffset:
+    """The server's clock offset around GitLab's window (a refused query leaves it unknown, with the reason)."""
+    try:
+        return measure_clock_offset(
+            window.server,
+            window.start,
+            window.end,
+            source=ctx.telemetry,
+            scrape_interval=ctx.config.scrape_interval_for(window.server),
         )
-    measured = EvaluationOutcome(
-        status=Status.SCORED, job=job, window=window, energy=energy, impacts=impacts, idle_power_w=idle_power_w
-    )
-    return _score(ctx, measured=measured, energy=energy, failed=failed)
+    except PrometheusUnavailable:
+        raise
+    except TelemetryError as exc:
+        return ClockOffset(server=window.server.name, known=False, reason=f"Prometheus refused its query: {exc}")
+
+
+def _overhead(ctx: EvaluationContext, window: JobWindow, measured: MeasuredWindow) -> RunnerOverhead | None:
+    """The runner's overhead around the script window (None with GitLab's whole window charged, or when its
+    telemetry is missing: it is the organisers' figure, never a reason to hold the team's result)."""
+    if window.script is None:
+        return None
+    try:
+        return measure_overhead(
+            window.server,
+            job_start=window.start,
+            script_start=measured.start,
+            script_end=measured.end,
+            job_end=window.end,
+            source=ctx.telemetry,
+            scrape_interval=ctx.config.scrape_interval_for(window.server),
+            now=ctx.now(),
+        )
+    except PrometheusUnavailable:
+        raise
+    except TelemetryError as exc:
+        log.warning("job %s: the runner's overhead was not measured (%s)", window.job.id, exc)
+        return None
 
 
 def _score(
@@ -353,10 +460,11 @@ def _score(
     *,
     measured: EvaluationOutcome,
     energy: JobEnergy,
+    doubts: list[Reason],
     failed: tuple[Status, Reason] | None,
 ) -> EvaluationOutcome:
     """The job's final status from its predictions and the measurement's validity (``measured`` holds what was
-    measured and priced, ``energy`` its measurement)."""
+    measured and priced, ``energy`` its measurement, ``doubts`` why its window or clock must be reviewed)."""
     config = ctx.config
     job = measured.job
 
@@ -372,10 +480,14 @@ def _score(
     if failed is not None:
         return outcome(*failed)
 
-    telemetry = Reason(code=ReasonCode.TELEMETRY, text="telemetry: " + "; ".join(energy.problems))
+    # why the measurement cannot be ranked without an admin's review: telemetry first, then window, then clock
+    if not energy.valid:
+        doubts = [Reason(code=ReasonCode.TELEMETRY, text="telemetry: " + "; ".join(energy.problems)), *doubts]
+    doubt = _joined(doubts)
+    doubtful = (*energy.problems, *(d.text for d in doubts if d.code != ReasonCode.TELEMETRY))
     if phase_of(job.name) == "train":
-        if not energy.valid:
-            return outcome(Status.NEEDS_REVIEW, telemetry, problems=tuple(energy.problems))
+        if doubt is not None:
+            return outcome(Status.NEEDS_REVIEW, doubt, problems=doubtful)
         return outcome(
             Status.SCORED,
             Reason(
@@ -411,8 +523,16 @@ def _score(
         )
 
     # a measurement that cannot be trusted is never ranked without an admin's review
-    if not energy.valid:
-        return outcome(
-            Status.NEEDS_REVIEW, telemetry, performance=result.performance, problems=tuple(energy.problems)
-        )
+    if doubt is not None:
+        return outcome(Status.NEEDS_REVIEW, doubt, performance=result.performance, problems=doubtful)
     return outcome(Status.SCORED, performance=result.performance)
+
+
+def _joined(reasons: list[Reason]) -> Reason | None:
+    """One reason of several (the first's code: it decides who may read them), None for none."""
+    if not reasons:
+        return None
+    first, *rest = reasons
+    for other in rest:
+        first = first.followed_by(other)
+    return first

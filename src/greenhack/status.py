@@ -10,8 +10,9 @@ One definition, read by the evaluation, the queue, the store's schema, the web A
 A reason is a stable :class:`ReasonCode` (stored in ``submissions.reason_code``) and a text for the team and the
 admins (``submissions.reason``). What a visitor may read is decided by the code, never by the text's wording
 (:func:`greenhack.store.disclosure.public_reason`): a reason is public where it is the job's outcome as GitLab
-shows it, the measurement's problems or overlapping windows (the shared server's telemetry is the platform's
-transparency); the predictions' problems (which can name truth labels) and the platform's errors are not.
+shows it, the measurement's problems, its window and clock or overlapping windows (the shared server's telemetry is
+the platform's transparency; the job log the window is read from is the team's own); the predictions' problems
+(which can name truth labels) and the platform's errors (an unknown runner included) are not.
 """
 
 from __future__ import annotations
@@ -65,8 +66,17 @@ class ReasonCode(StrEnum):
     # the measurement (public: the shared server's telemetry is the platform's transparency)
     TELEMETRY = "telemetry"
     OVERLAP = "overlap"
+    # the job log gave no script window (no marks, marks out of order or outside GitLab's window, a truncated or
+    # unreadable log): GitLab's window was measured, the runner's housekeeping included (telemetry.window_fallback)
+    WINDOW_FALLBACK = "window_fallback"
+    # the server's clock is further from Prometheus's than telemetry.max_clock_offset (the window was shifted by
+    # it), or its offset is unknown and telemetry.require_clock_offset asks for one
+    CLOCK_OFFSET = "clock_offset"
+    CLOCK_UNKNOWN = "clock_unknown"
     # why the job could not be measured or priced (platform details: admins only)
     NOT_MEASURABLE = "not_measurable"
+    # GitLab names a runner that no server of the event lists (servers[].runners): whose energy it is is unknown
+    UNKNOWN_RUNNER = "unknown_runner"
     NO_SAMPLES = "no_samples"
     IDLE_BASELINE = "idle_baseline"
     IMPACTS = "impacts"
@@ -95,6 +105,9 @@ _PUBLIC_CODES: Final = frozenset(
         ReasonCode.NO_PREDICTIONS,
         ReasonCode.TELEMETRY,
         ReasonCode.OVERLAP,
+        ReasonCode.WINDOW_FALLBACK,
+        ReasonCode.CLOCK_OFFSET,
+        ReasonCode.CLOCK_UNKNOWN,
     }
 )
 

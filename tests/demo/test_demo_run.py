@@ -74,6 +74,9 @@ def test_the_demo_runs_the_event_and_its_board_is_served_by_the_api(tmp_path: Pa
     assert result.returncode == 0, result.stdout + result.stderr
     assert "board (live):" in result.stdout
     assert "impacts from BoaviztAPI at http://127.0.0.1:" in result.stdout
+    # each job's log carries the CI component's marks: the teams are charged for their command alone
+    assert "the script window (telemetry.window: script) between the CI component's marks" in result.stdout
+    assert "runner overhead (preparation and upload" in result.stdout and "not charged to the teams" in result.stdout
     # the closing hint works as printed, from a shell whose PATH does not hold greenhack (issue 18)
     (hint,) = [line for line in result.stdout.splitlines() if line.startswith("serve this board later: ")]
     assert_serves(hint.removeprefix("serve this board later: "), port, tmp_path)

@@ -34,6 +34,7 @@ from greenhack.store.models import Submission
 from greenhack.store.phases import phase_rank_inputs
 from greenhack.telemetry import NVIDIA_SMI, SCAPHANDRE, PrometheusClient
 from greenhack.telemetry.simulator import Constant, ExporterSim, PowerTrace, SimDevice, openmetrics
+from greenhack.testing.runner_log import LogTimes, runner_log
 from greenhack.worker import Worker, WorkerOptions
 
 pytestmark = pytest.mark.slow
@@ -85,6 +86,7 @@ class Loop:
             self.world.project_id, name=name, status=status, started_at=start, finished_at=end,
             runner_id=self.world.runner_id, tags=["green-ai-gpu-1"], artifacts=artifacts,
             pipeline_id=pipeline_id, failure_reason="script_failure" if status == "failed" else None,
+            log=runner_log(LogTimes(started=start, command_start=start, command_end=end, finished=end)),
         )  # fmt: skip
         with transaction(self.sessions, "queueing") as session:
             enqueue_hook_jobs(

@@ -28,6 +28,7 @@ from greenhack.store.models import Base, Submission
 from greenhack.telemetry import NVIDIA_SMI, SCAPHANDRE, PrometheusClient
 from greenhack.telemetry.simulator import Constant, ExporterSim, PowerTrace, SimDevice, openmetrics
 from greenhack.testing.fake_gitlab import FakeGitLab
+from greenhack.testing.runner_log import LogTimes, runner_log
 from greenhack.web.hooks import make_hook_router
 from greenhack.worker import Worker, WorkerOptions
 
@@ -150,6 +151,13 @@ def hidden_inputs(tmp_path: Path) -> Path:
     lines = ["id,x"] + [f"{i},{x}" for i, x in INPUTS]
     (folder / "test.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
+
+
+def command_log(window: tuple[datetime, datetime]) -> str:
+    """A runner's log of a job whose command ran over the whole of GitLab's window (its marks at started_at and
+    finished_at): the script window is then GitLab's window, as the loop tests' energies expect."""
+    start, end = window
+    return runner_log(LogTimes(started=start, command_start=start, command_end=end, finished=end))
 
 
 def perfect_predictions() -> bytes:

@@ -17,6 +17,7 @@ from gitlab_support import (
     WEBHOOK_SECRET,
     Platform,
     Windows,
+    command_log,
     perfect_predictions,
 )
 from gl_cilocal import TeamRepo
@@ -49,6 +50,7 @@ def _team(fake: FakeGitLab, name: str = "team-a") -> tuple[int, int]:
 
 def _job(fake: FakeGitLab, project_id: int, runner: int, window: tuple[datetime, datetime], **kw: Any) -> int:
     kw.setdefault("artifacts", {"predictions.csv": perfect_predictions()})
+    kw.setdefault("log", command_log(window))
     job = fake.run_job(
         project_id,
         started_at=window[0],

@@ -274,3 +274,24 @@ def test_connection_errors_name_the_gitlab_url(
     result = CliRunner().invoke(app, ["provision", "--config", str(event_file), "--teams", str(teams_csv)])
     assert result.exit_code == 3
     assert f"GitLab at {dead} did not answer" in result.output
+
+
+def test_provision_shows_one_pipeline_for_every_server_behind_one_tag(
+    tmp_path: Path, teams_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # examples/two-servers.yaml: two GPU servers behind the one tag every team pipeline names (issue 16)
+    text = (ROOT / "examples" / "two-servers.yaml").read_text(encoding="utf-8")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "truth.csv").write_text("id,label\n1,a\n2,b\n", encoding="utf-8")
+    (tmp_path / "event.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.delenv("GREENHACK_GITLAB_TOKEN", raising=False)
+    result = CliRunner().invoke(
+        app, ["provision", "--config", str(tmp_path / "event.yaml"), "--teams", str(teams_csv), "--hook-url", HOOK,
+              "--dry-run"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        "pipeline: every team project runs pipeline.yml@green-ai-hack-2026/organisers, one pipeline for all 2 "
+        "measured server(s) (tag green-ai-gpu: gpu-1, gpu-2); each job is charged to the server whose runner ran it"
+    ) in result.output
+    assert result.output.rstrip().splitlines()[-1].startswith("dry run: 2 teams")

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gitlab_support import Platform, Windows, perfect_predictions
+from gitlab_support import Platform, Windows, command_log, perfect_predictions
 from typer.testing import CliRunner
 
 from greenhack.cli import app
@@ -44,6 +44,7 @@ def _seed(platform: Platform, windows: Windows) -> tuple[int, int]:
         runner_id=runner,
         tags=["green-ai-gpu-1"],
         artifacts={"predictions.csv": perfect_predictions()},
+        log=command_log(windows.a),
     )
     return project["id"], int(job["id"])
 

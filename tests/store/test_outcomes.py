@@ -114,3 +114,66 @@ def test_the_jobs_origin_is_kept_and_empty_values_are_missing(sessions: SessionF
         record_job_origin(session=s, submission_id=sid, commit_sha="abc", ref="", job_url="https://x/-/jobs/1")
     row = _row(sessions, sid)
     assert (row.commit_sha, row.ref, row.job_url) == ("abc", None, "https://x/-/jobs/1")
+
+
+def _script(start_min: float, end_min: float, *, lead_s: float = 25.0, tail_s: float = 4.0):  # type: ignore[no-untyped-def]
+    """GitLab's window [start, end] minutes past T0 and a script window inside it, read from a runner's log."""
+    from greenhack.gitlab.script_window import script_window
+    from greenhack.testing.runner_log import LogTimes, runner_log
+
+    start, end = T0 + timedelta(minutes=start_min), T0 + timedelta(minutes=end_min)
+    times = LogTimes(started=start, command_start=start + timedelta(seconds=lead_s),
+                     command_end=end - timedelta(seconds=tail_s), finished=end)  # fmt: skip
+    return Window(server="gpu-1", start=start, end=end), script_window(runner_log(times), api_start=start, api_end=end)
+
+
+def test_the_script_window_clock_and_overhead_are_stored_with_gitlabs_window(sessions: SessionFactory) -> None:
+    from greenhack.store.models import Measurement
+    from greenhack.telemetry.clock import ClockOffset
+    from greenhack.telemetry.overhead import RunnerOverhead
+
+    sid = _claimed(sessions, 1)
+    window, script = _script(0, 1)
+    energy = synthetic_job(random.Random(1), server="gpu-1", start=script.start.at).energy
+    clock = ClockOffset(server="gpu-1", known=True, offset_s=0.012, uncertainty_s=0.003, samples=6,
+                        ntp_synchronised=False, ntp_offset_s=-0.02)  # fmt: skip
+    overhead = RunnerOverhead(before_energy_j=900.0, after_energy_j=100.0, before_s=25.0, after_s=4.0, valid=False,
+                              problems=["after the script: no sample inside"])  # fmt: skip
+    with transaction(sessions) as s:
+        record_outcome(session=s, submission_id=sid, worker="w", status=Status.SCORED, window=window, script=script,
+                       energy=energy, clock=clock, overhead=overhead)  # fmt: skip
+    row = _row(sessions, sid)
+    # GitLab's window stays the submission's (the overlap rule's); the script window is kept beside it
+    assert (row.window_start, row.window_end) == (window.start, window.end)
+    assert (row.window_kind, row.script_start, row.script_end) == ("script", script.start.at, script.end.at)
+    assert (row.script_start_source, row.script_end_source) == ("runner_timestamp", "runner_timestamp")
+    assert row.script_start_resolution_s == pytest.approx(1e-6) and row.window_fallback is None
+    assert row.overhead_energy_j == 1000.0 and row.energy_j == energy.total_energy_j
+    with transaction(sessions) as s:
+        m = s.get(Measurement, sid)
+        assert m is not None
+        assert (m.clock_offset_s, m.clock_offset_uncertainty_s, m.ntp_synchronised, m.ntp_offset_s) == (
+            0.012, 0.003, False, -0.02
+        )
+        assert (m.overhead_before_j, m.overhead_after_j, m.overhead_duration_s, m.overhead_valid) == (
+            900.0, 100.0, 29.0, False
+        )
+        assert m.overhead_problems == ["after the script: no sample inside"]
+        assert (m.start, m.end) == (energy.start, energy.end)  # the window integrated
+
+
+def test_overlaps_are_judged_on_gitlabs_windows_not_the_script_windows(sessions: SessionFactory) -> None:
+    # the second job's runner prepared (pulled its image) while the first's script ran: their script windows do
+    # not overlap, but the first's energy holds the second's preparation
+    first, second = _claimed(sessions, 7), _claimed(sessions, 8)
+    first_window, first_script = _script(0, 2)
+    second_window, second_script = _script(1.5, 3, lead_s=40.0)
+    assert first_script.end.at < second_script.start.at
+    with transaction(sessions) as s:
+        record_outcome(session=s, submission_id=first, worker="w", status=Status.SCORED, window=first_window,
+                       script=first_script)  # fmt: skip
+    with transaction(sessions) as s:
+        recorded = record_outcome(session=s, submission_id=second, worker="w", status=Status.SCORED,
+                                  window=second_window, script=second_script)  # fmt: skip
+    assert recorded.status == Status.NEEDS_REVIEW and recorded.overlapping_jobs == (7,)
+    assert _row(sessions, first).status == Status.NEEDS_REVIEW

@@ -45,7 +45,13 @@ from greenhack.errors import (
 from greenhack.evaluation import EvaluationOutcome, run_evaluation
 from greenhack.feedback.notifier import notifier_for
 from greenhack.gitlab.credentials import gitlab_token, webhook_secret
-from greenhack.gitlab.provisioning import OfflineGitLab, ProvisioningGitLab, provision, read_teams_csv
+from greenhack.gitlab.provisioning import (
+    OfflineGitLab,
+    ProvisioningGitLab,
+    pipeline_line,
+    provision,
+    read_teams_csv,
+)
 from greenhack.gitlab.webhooks import HookJob
 from greenhack.intake import enqueue_hook_jobs
 from greenhack.reconciler import RECONCILE_LOCK, reconcile
@@ -130,12 +136,13 @@ def provision_cmd(
     secret = webhook_secret(event, settings)
     if secret is None and not dry_run:
         fail(f"set the webhook secret in ${event.gitlab.webhook_secret_env}", EXIT_BAD_INPUT)
+    ci_config_path = ci_config_path or f"pipeline.yml@{event.gitlab.group}/organisers"
     try:
         report = provision(
             gateway,
             group=event.gitlab.group,
             teams=specs,
-            ci_config_path=ci_config_path or f"pipeline.yml@{event.gitlab.group}/organisers",
+            ci_config_path=ci_config_path,
             hook_url=hook_url or settings.public_url.rstrip("/") + "/api/v1/hooks/gitlab",
             webhook_secret=secret.get_secret_value() if secret is not None else None,
             dry_run=dry_run,
@@ -156,6 +163,7 @@ def provision_cmd(
                 "actions": [asdict(a) for a in report.actions],
                 "warnings": warnings,
                 "problems": list(report.problems),
+                "pipeline": pipeline_line(ci_config_path, event.servers),
                 "summary": summary,
             }
         )
@@ -169,6 +177,7 @@ def provision_cmd(
             typer.secho(f"warning: {warning}", err=True, fg="yellow")
         for problem in report.problems:
             typer.secho(f"problem: {problem}", err=True, fg="red")
+        typer.echo(pipeline_line(ci_config_path, event.servers))
         typer.echo(summary)
     if report.problems:
         raise typer.Exit(1)
@@ -293,6 +302,13 @@ def _outcome_json(outcome: EvaluationOutcome) -> dict[str, object]:
         "server": window.server.name if window else None,
         "window": [window.start.isoformat(), window.end.isoformat()] if window else None,
         "duration_s": window.duration_s if window else None,
+        # the window charged (telemetry.window): the script window read from the job log, its bounds' sources
+        "charged_window": window.charged.model_dump(mode="json") if window else None,
+        "measured_window": (
+            [outcome.energy.start.isoformat(), outcome.energy.end.isoformat()] if outcome.energy else None
+        ),
+        "clock": outcome.clock.model_dump(mode="json") if outcome.clock else None,
+        "overhead": outcome.overhead.model_dump(mode="json") if outcome.overhead else None,
         "energy_j": outcome.energy.total_energy_j if outcome.energy else None,
         "impact": (
             {

@@ -11,7 +11,7 @@ from pathlib import Path
 from greenhack.demo.event import DemoOutcome
 from greenhack.units import Scale, pick_scale
 
-__all__ = ["board_lines", "greenhack_command", "run_lines", "serve_command"]
+__all__ = ["board_lines", "greenhack_command", "run_lines", "serve_command", "window_lines"]
 
 
 def _cell(scale: Scale, value: float | None) -> str:
@@ -25,16 +25,26 @@ def run_lines(outcome: DemoOutcome) -> list[str]:
     carbon = pick_scale([s.impact_total for s in outcome.submissions], "kgCO2e")
     lines = [
         "",
-        (f"jobs (energy: measured on this machine | as the platform integrated it from {outcome.telemetry} "
-         "telemetry):"),
-        f"  {'team':<15} {'measured J':>10} {'platform J':>10} {carbon.unit:>8}  status",
+        (f"jobs (the team's command: energy measured on this machine | as the platform integrated it from "
+         f"{outcome.telemetry} telemetry over the script window; the runner's housekeeping around it, measured "
+         "and not charged):"),
+        f"  {'team':<15} {'measured J':>10} {'platform J':>10} {'window s':>8} {'of job s':>8} "
+        f"{'overhead J':>10} {carbon.unit:>8}  status",
     ]
     for run in outcome.runs:
         sub = by_job.get(run.job_id)
         platform = f"{sub.energy_j:10.1f}" if sub is not None and sub.energy_j is not None else f"{'-':>10}"
         status = "not queued" if sub is None else sub.status + (f": {sub.reason}" if sub.reason else "")
         gwp = _cell(carbon, sub.impact_total) if sub is not None else "-"
-        lines.append(f"  {run.team.name:<15} {run.report.total_energy_j:10.1f} {platform} {gwp:>8}  {status}")
+        window = f"{sub.duration_s:8.2f}" if sub is not None and sub.duration_s is not None else f"{'-':>8}"
+        job_s = "-"
+        if sub is not None and sub.window_start is not None and sub.window_end is not None:
+            job_s = f"{(sub.window_end - sub.window_start).total_seconds():.2f}"
+        overhead = (f"{sub.overhead_energy_j:10.1f}" if sub is not None and sub.overhead_energy_j is not None
+                    else f"{'-':>10}")
+        lines.append(f"  {run.team.name:<15} {run.report.total_energy_j:10.1f} {platform} {window} {job_s:>8} "
+                     f"{overhead} {gwp:>8}  {status}")
+    lines.extend(window_lines(outcome))
     if outcome.telemetry == "prometheus":
         lines.append("  (Prometheus scraped the host's exporter every second while the jobs ran; a job of a few seconds "
                      "differs by a few % from its measurement: its first and last second are reconstructed from "
@@ -42,6 +52,32 @@ def run_lines(outcome: DemoOutcome) -> list[str]:
     else:
         lines.append("  (the platform integrated the exporter's samples as Prometheus would have stored them)")
     lines.append(f"  impacts from {outcome.impacts_from}")
+    return lines
+
+
+def window_lines(outcome: DemoOutcome) -> list[str]:
+    """What window the platform measured: the script window read from each job's log (or why it fell back)."""
+    kinds = {s.window_kind for s in outcome.submissions if s.window_kind is not None}
+    fallbacks = sorted({s.window_fallback for s in outcome.submissions if s.window_fallback is not None})
+    overhead_j = sum(s.overhead_energy_j or 0.0 for s in outcome.submissions)
+    local_j = sum(run.overhead_j for run in outcome.runs)
+    lines: list[str] = []
+    if kinds == {"script"} and not fallbacks:
+        lines.append(
+            "  the platform charged each team for its command alone: the script window (telemetry.window: script) "
+            "between the CI component's marks in the job log, stamped by the runner (FF_TIMESTAMPS), inside GitLab's "
+            "job window"
+        )
+    else:
+        lines.append(f"  windows measured: {', '.join(sorted(kinds)) or 'none'}"
+                     + (f"; fell back to GitLab's window: {', '.join(fallbacks)}" if fallbacks else ""))
+    charged_j = sum(s.energy_j or 0.0 for s in outcome.submissions)
+    lines.append(
+        f"  runner overhead (preparation and upload, inside GitLab's windows, outside the script windows): "
+        f"{overhead_j:.1f} J as the platform measured it ({local_j:.1f} J on this machine), not charged to the teams"
+        + (f"; charging GitLab's whole job windows (telemetry.window: job) would add {overhead_j / charged_j:.0%} "
+           "to the teams' energy" if charged_j > 0 else "")
+    )
     return lines
 
 

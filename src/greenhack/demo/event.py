@@ -3,11 +3,15 @@
 1. The teams' public data (scikit-learn's bundled digits, a fixed split) is written for the jobs.
 2. Each team's ``submission.py`` runs as its CI job would, measured with :func:`greenhack.measure.run_measured`
    (RAPL when readable, else the CPU-time estimate); the simulated Scaphandre exporter serves that power live.
-3. Each run is recorded in the stand-in GitLab as a finished job: its window, the event runner's tags, its
-   ``predictions.csv`` artifact.
+   Around it, the runner's housekeeping runs measured too: its preparation (loading the job's libraries, as an
+   executor starts the job's image) and the artifact's upload (archiving the predictions).
+3. Each run is recorded in the stand-in GitLab as a finished job: its window (preparation to upload), the event
+   runner's tags, its ``predictions.csv`` artifact, and its log as GitLab Runner writes it, with the CI
+   component's marks right before and after the team's command (:func:`greenhack.testing.runner_log.runner_log`).
 4. The platform's reconciler finds the finished jobs in GitLab and queues them; the platform's worker evaluates
-   each one (:func:`greenhack.evaluation.run_evaluation`: GitLab window -> Prometheus energy -> BoaviztAPI
-   impacts -> predictions vs hidden truth) and stores and ranks them, exactly as in production.
+   each one (:func:`greenhack.evaluation.run_evaluation`: the script window from the job log -> Prometheus energy
+   of the command alone, the housekeeping as overhead -> BoaviztAPI impacts -> predictions vs hidden truth) and
+   stores and ranks them, exactly as in production.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 from greenhack.demo.dataset import digits_split, write_public_data
 from greenhack.demo.stack import DemoStack
@@ -31,6 +37,7 @@ from greenhack.store.db import create_db_engine, make_session_factory, transacti
 from greenhack.store.models import utcnow
 from greenhack.store.views import BoardEntry, SubmissionSummary
 from greenhack.telemetry import TelemetrySource
+from greenhack.testing.runner_log import LogTimes, runner_log
 from greenhack.wiring import build_services
 from greenhack.worker import Worker, WorkerOptions
 
@@ -48,12 +55,21 @@ _EVALUATION_DEADLINE_S = 120.0
 
 @dataclass(frozen=True)
 class TeamRun:
-    """One team's job: the GitLab ids it was recorded under and the local measurement of its run."""
+    """One team's job: the GitLab ids it was recorded under, the local measurement of its command, and of the
+    runner's housekeeping around it (``preparation``: loading the job's libraries, as an executor starts its image;
+    ``upload``: archiving the predictions artifact)."""
 
     team: DemoTeam
     project_id: int
     job_id: int
     report: MeasureReport
+    preparation: MeasureReport | None = None
+    upload: MeasureReport | None = None
+
+    @property
+    def overhead_j(self) -> float:
+        """The housekeeping's energy as measured on this machine, joules."""
+        return sum(r.total_energy_j for r in (self.preparation, self.upload) if r is not None)
 
 
 @dataclass(frozen=True)
@@ -77,13 +93,15 @@ class DemoOutcome:
     event_id: int
 
 
-def run_team(stack: DemoStack, team: DemoTeam, *, project_id: int, runner_id: int, say: Say) -> TeamRun:
-    """Run one team's submission as its CI job, measured, and record the job in GitLab."""
-    job_dir = stack.options.workdir / "jobs" / team.name
-    job_dir.mkdir(parents=True)
-    shutil.copyfile(team_script(stack.options.event_dir, team), job_dir / "submission.py")
-    public = stack.options.workdir / "public"
-    predictions = job_dir / stack.config.task.predictions
+
+# the runner's housekeeping around the team's command, run for real: loading the libraries the job's image holds
+# (an executor's preparation, CPU busy), and archiving the predictions as the runner uploads its artifact
+_PREPARE = ("-c", "import numpy, sklearn.ensemble, sklearn.linear_model, sklearn.svm")
+_UPLOAD = ("-m", "zipfile", "-c", "artifacts.zip")
+
+
+def _measured(stack: DemoStack, command: Sequence[str], *, cwd: Path, log_file: BinaryIO) -> MeasureReport:
+    """Run one part of a job measured, and give its power to the simulated exporter (and the live one)."""
     readings: list[tuple[float, float]] = []
 
     def on_progress(progress: Progress) -> None:
@@ -93,38 +111,62 @@ def run_team(stack: DemoStack, team: DemoTeam, *, project_id: int, runner_id: in
         if stack.live is not None:  # Prometheus scrapes the job's meters live
             stack.live.job_started(read_now)
 
-    with (job_dir / "job.log").open("wb") as log_file:
-        report = run_measured(
-            [sys.executable, "submission.py", str(public.resolve()), str(predictions.name)],
-            options=MeasureOptions(interval_s=0.25, cwd=job_dir, stdout=log_file, stderr=log_file, new_session=True),
-            on_progress=on_progress,
-            on_start=on_start,
-        )
+    report = run_measured(
+        list(command),
+        options=MeasureOptions(interval_s=0.25, cwd=cwd, stdout=log_file, stderr=log_file, new_session=True),
+        on_progress=on_progress,
+        on_start=on_start,
+    )
     if stack.live is not None:
         stack.live.job_finished(report.total_energy_j)
     begin_s = report.started_at.timestamp()
     stack.trace.finished(begin_s, report.finished_at.timestamp(), [(begin_s + t, e) for t, e in readings],
                          report.total_energy_j)
     stack.publish_trace()
+    return report
 
-    ok = report.exit_code == 0
+
+def run_team(stack: DemoStack, team: DemoTeam, *, project_id: int, runner_id: int, say: Say) -> TeamRun:
+    """Run one team's submission as its CI job, measured (the runner's preparation, the team's command, the
+    artifact's upload), and record the job in GitLab with the runner's log: the CI component's marks around the
+    command, which the platform measures alone (``telemetry.window: script``)."""
+    job_dir = stack.options.workdir / "jobs" / team.name
+    job_dir.mkdir(parents=True)
+    shutil.copyfile(team_script(stack.options.event_dir, team), job_dir / "submission.py")
+    public = stack.options.workdir / "public"
+    predictions = job_dir / stack.config.task.predictions
+    with (job_dir / "job.log").open("wb") as log_file:
+        preparation = _measured(stack, [sys.executable, *_PREPARE], cwd=job_dir, log_file=log_file)
+        report = _measured(stack, [sys.executable, "submission.py", str(public.resolve()), str(predictions.name)],
+                           cwd=job_dir, log_file=log_file)
+        ok = report.exit_code == 0
+        upload = None
+        if ok and predictions.is_file():
+            upload = _measured(stack, [sys.executable, *_UPLOAD, predictions.name], cwd=job_dir, log_file=log_file)
+    finished_at = (upload or report).finished_at
     artifacts = {stack.config.task.predictions: predictions.read_bytes()} if predictions.is_file() else {}
+    log = runner_log(
+        LogTimes(started=preparation.started_at, command_start=report.started_at, command_end=report.finished_at,
+                 finished=finished_at),
+        image=f"python:{sys.version_info.major}.{sys.version_info.minor}",
+    )  # fmt: skip
     job = stack.gitlab.run_job(
         project_id,
         name=stack.config.gitlab.submission_jobs[0] if stack.config.gitlab else "submission",
         status="success" if ok else "failed",
         failure_reason=None if ok else "script_failure",
-        started_at=report.started_at,
-        finished_at=report.finished_at,
+        started_at=preparation.started_at,
+        finished_at=finished_at,
         runner_id=runner_id,
         tags=stack.server.runner_tags,
         artifacts=artifacts,
+        log=log,
     )
     say(
         f"  {team.name:<15} {team.model:<38} {report.duration_s:5.1f} s  {report.total_energy_j:7.1f} J "
         f"({report.cpu_source})" + ("" if ok else f"  exit {report.exit_code}: see {job_dir / 'job.log'}")
     )
-    return TeamRun(team, project_id, int(job["id"]), report)
+    return TeamRun(team, project_id, int(job["id"]), report, preparation, upload)
 
 
 def _simulated_telemetry(stack: DemoStack, runs: Sequence[TeamRun]) -> TelemetrySource | None:
@@ -133,8 +175,8 @@ def _simulated_telemetry(stack: DemoStack, runs: Sequence[TeamRun]) -> Telemetry
     if stack.prometheus is not None:
         return None
     interval_s = stack.config.scrape_interval_for(stack.server).total_seconds()
-    first = min(r.report.started_at.timestamp() for r in runs)
-    last = max(r.report.finished_at.timestamp() for r in runs)
+    first = min((r.preparation or r.report).started_at.timestamp() for r in runs)
+    last = max((r.upload or r.report).finished_at.timestamp() for r in runs)
     return SimulatedPrometheus([stack.sim], start_s=first - 60.0, end_s=last + 120.0, interval_s=interval_s)
 
 
@@ -199,5 +241,6 @@ def run_demo_event(stack: DemoStack, teams: Sequence[DemoTeam], *, say: Say) -> 
             time.sleep(gap_s)
         project = stack.gitlab.create_project(team.name, namespace_id=int(group["id"]))
         runs.append(run_team(stack, team, project_id=int(project["id"]), runner_id=runner_id, say=say))
-    say("the platform evaluates the jobs (GitLab window -> energy from telemetry -> impacts -> scores):")
+    say("the platform evaluates the jobs (the script window between the marks in each job log -> energy from "
+        "telemetry -> impacts -> scores):")
     return evaluate_jobs(stack, runs, say=say)

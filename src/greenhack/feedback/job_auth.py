@@ -7,7 +7,8 @@ answer and never from anything the job says about itself, that the job
 - is running (403 otherwise),
 - belongs to a team project of the event (under ``gitlab.group``; 403 otherwise),
 - is a submission job (``gitlab.submission_jobs``; 403 otherwise),
-- runs on a measured server (its tags name one of ``servers[].runner_tags``, on a group or instance runner).
+- runs on a measured server: the one whose runner runs it, or its tags name
+  (:func:`~greenhack.gitlab.server_choice.choose_server`; never a project runner).
 
 Positive answers are cached for a few seconds (``ttl_s``) by a hash of the token, so a training loop asking every
 few seconds costs GitLab one call per ``ttl_s``; refusals are never cached.
@@ -26,6 +27,7 @@ import httpx
 from greenhack.config import EventConfig, ServerConfig
 from greenhack.errors import GitLabError, GitLabUnavailable, JobTokenError
 from greenhack.gitlab.models import CiJob
+from greenhack.gitlab.server_choice import choose_server
 from greenhack.intake import submission_job_names, team_name_of
 from greenhack.scoring.phases import Phase, phase_of
 
@@ -149,17 +151,11 @@ class JobTokenVerifier:
                 f"({', '.join(sorted(self._names))}) may call the platform",
                 status_code=403,
             )
-        server = self._config.server_for_runner_tags(list(job.tag_list))
-        if server is None:
-            raise JobTokenError(
-                f"job {job.id} runs with tags {sorted(job.tag_list)}, none of which sends jobs to a measured server",
-                status_code=403,
-            )
-        if job.runner is not None and job.runner.runner_type == "project_type":
-            raise JobTokenError(
-                f"job {job.id} runs on project runner #{job.runner.id}, not on the event's measured runner",
-                status_code=403,
-            )
+        # the server whose runner runs it, as the evaluation will charge it (never a project runner)
+        choice = choose_server(job, self._config.servers)
+        if choice.server is None:
+            raise JobTokenError(choice.reason or choice.code, status_code=403)
+        server = choice.server
         return VerifiedJob(
             job=job,
             team_name=team_name_of(job.project_path, job.project_id),

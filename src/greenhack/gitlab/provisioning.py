@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
+from greenhack.config import ServerConfig
 from greenhack.errors import ConfigError, ConfigProblem
 from greenhack.gitlab.models import GroupInfo, HookInfo, ProjectInfo, UserInfo
 
@@ -44,6 +45,7 @@ __all__ = [
     "check_ci_project",
     "hook_url_warnings",
     "parse_ci_config_path",
+    "pipeline_line",
     "preflight",
     "project_slug",
     "provision",
@@ -269,6 +271,20 @@ class CiConfigPath:
     file: str
     project: str
     ref: str | None
+
+
+def pipeline_line(ci_config_path: str, servers: Sequence[ServerConfig]) -> str:
+    """What every team project runs, and the measured servers its runner tag(s) reach: one pipeline for all
+    servers (GitLab hands each job to a free runner with the tag; the platform charges the runner's server)."""
+    by_tag: dict[str, list[str]] = {}
+    for server in servers:
+        for tag in server.runner_tags:
+            by_tag.setdefault(tag, []).append(server.name)
+    reach = "; ".join(f"tag {tag}: {', '.join(names)}" for tag, names in by_tag.items()) or "no runner tag"
+    return (
+        f"pipeline: every team project runs {ci_config_path}, one pipeline for all {len(servers)} measured "
+        f"server(s) ({reach}); each job is charged to the server whose runner ran it"
+    )
 
 
 def parse_ci_config_path(value: str) -> CiConfigPath | None:

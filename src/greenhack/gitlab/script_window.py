@@ -47,7 +47,13 @@ clock), the time a greenhack mark prints (the job's clock, the same server), the
 or GitLab's ``started_at``/``finished_at`` (GitLab's own clock)."""
 
 FallbackCode = Literal[
-    "no_marks", "no_start_mark", "no_end_mark", "log_truncated", "marks_out_of_order", "marks_outside_api_window"
+    "no_marks",
+    "no_start_mark",
+    "no_end_mark",
+    "log_truncated",
+    "log_unreadable",
+    "marks_out_of_order",
+    "marks_outside_api_window",
 ]
 """Why (part of) the API window is used instead of the script window."""
 

@@ -43,6 +43,7 @@ from greenhack.telemetry.simulator import (
     openmetrics_spans,
 )
 from greenhack.testing.fake_gitlab import FakeGitLab
+from greenhack.testing.runner_log import LogTimes, runner_log
 
 __all__ = [
     "ADMIN_TOKEN",
@@ -349,10 +350,13 @@ class Stack:
         assert self.fake is not None
         crashed = job.kind == "crashed"
         max_bytes = int(self.plan.scenario.max_predictions_mb * 1024 * 1024)
+        started, finished = datetime.fromtimestamp(job.start_s, tz=UTC), datetime.fromtimestamp(job.end_s, tz=UTC)
         record = self.fake.run_job(
             self.projects[job.team],
-            started_at=datetime.fromtimestamp(job.start_s, tz=UTC),
-            finished_at=datetime.fromtimestamp(job.end_s, tz=UTC),
+            started_at=started,
+            finished_at=finished,
+            # the runner's log with the CI component's marks: the command ran over the job's whole window here
+            log=runner_log(LogTimes(started=started, command_start=started, command_end=finished, finished=finished)),
             runner_id=self.runners[job.server],
             tags=[f"rh-{server_name(job.server)}"],
             status="failed" if crashed else "success",

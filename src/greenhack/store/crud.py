@@ -29,7 +29,9 @@ from greenhack.store.models import (
     Team,
     utcnow,
 )
+from greenhack.telemetry.clock import ClockOffset
 from greenhack.telemetry.models import JobEnergy
+from greenhack.telemetry.overhead import RunnerOverhead
 
 __all__ = [
     "ScoreRecord",
@@ -131,10 +133,22 @@ def mark_boards_stale(*, session: Session, event_id: int) -> None:
 
 
 def record_measurement(
-    *, session: Session, submission_id: int, energy: JobEnergy, idle_power_w: float | None = None
+    *,
+    session: Session,
+    submission_id: int,
+    energy: JobEnergy,
+    idle_power_w: float | None = None,
+    clock: ClockOffset | None = None,
+    overhead: RunnerOverhead | None = None,
+    gitlab_window: bool = False,
 ) -> None:
     """Store the raw telemetry of a submission's window (replacing an earlier one) and its key numbers, with the
-    idle power (W) that was subtracted before impacts under ``impact.idle: subtract`` (None when included)."""
+    idle power (W) that was subtracted before impacts under ``impact.idle: subtract`` (None when included), the
+    server's clock offset it was measured with and the runner's overhead around it (not charged to the team).
+
+    ``gitlab_window``: the submission's ``window_start``/``window_end`` already hold GitLab's window of the job
+    (:func:`greenhack.store.outcomes.record_outcome` wrote it) and are kept; otherwise (a submission stored without
+    one, e.g. a synthetic one) the measured window stands for it."""
     submission = get_submission(session=session, submission_id=submission_id)
     payload = energy.model_dump(mode="json")
     with store_errors(f"storing the measurement of submission {submission_id}"):
@@ -156,12 +170,24 @@ def record_measurement(
         measurement.problems = list(energy.problems)
         measurement.timeline = payload["timeline"]
         measurement.payload = payload
+        measurement.clock_offset_s = clock.offset_s if clock is not None else None
+        measurement.clock_offset_uncertainty_s = clock.uncertainty_s if clock is not None else None
+        measurement.clock_offset_note = clock.reason if clock is not None else None
+        measurement.ntp_synchronised = clock.ntp_synchronised if clock is not None else None
+        measurement.ntp_offset_s = clock.ntp_offset_s if clock is not None else None
+        measurement.overhead_before_j = overhead.before_energy_j if overhead is not None else None
+        measurement.overhead_after_j = overhead.after_energy_j if overhead is not None else None
+        measurement.overhead_duration_s = overhead.duration_s if overhead is not None else None
+        measurement.overhead_valid = overhead.valid if overhead is not None else None
+        measurement.overhead_problems = list(overhead.problems) if overhead is not None else None
         measurement.measured_at = utcnow()
         submission.server = energy.server
-        submission.window_start = energy.start
-        submission.window_end = energy.end
+        if not gitlab_window:
+            submission.window_start = energy.start
+            submission.window_end = energy.end
         submission.duration_s = energy.duration_s
         submission.energy_j = energy.total_energy_j
+        submission.overhead_energy_j = overhead.energy_j if overhead is not None else None
         session.flush()
     bump_data_version(session=session, event_id=submission.event_id)
 

@@ -176,10 +176,24 @@ class Submission(Base):
     commit_sha: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     ref: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     job_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
-    # the measured window, from the GitLab API; the server from the runner's tags
+    # the server whose GitLab runner ran the job (greenhack.gitlab.server_choice), and GitLab's window of the job
+    # (started_at..finished_at: when the runner held the server, what the overlap rule compares)
     server: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
     window_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     window_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the window charged to the team (telemetry.window): ``script``, its command, read from the job log, or ``job``,
+    # GitLab's whole window; the script window's bounds, each in its source's clock (the server's for the log's
+    # marks, GitLab's for ``api``), their source (greenhack.gitlab.script_window.BoundSource) and resolution (s);
+    # why GitLab's window stands for a bound (window_fallback: a FallbackCode, and its sentence)
+    window_kind: Mapped[str | None] = mapped_column(sa.String(10), nullable=True)
+    script_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    script_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    script_start_source: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    script_end_source: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    script_start_resolution_s: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    script_end_resolution_s: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    window_fallback: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    window_fallback_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     # evaluation state
     status: Mapped[Status] = mapped_column(StatusType, default=Status.QUEUED)
     # why it is not simply scored: a stable code (greenhack.status.ReasonCode: what a visitor may read) and a text
@@ -208,6 +222,8 @@ class Submission(Base):
     gwp_kgco2e: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     performance_public: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     performance_private: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    # the runner's overhead (J): GitLab's window outside the script window, paid by the organisers, not charged
+    overhead_energy_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
 
     team: Mapped[Team] = relationship(back_populates="submissions")
     measurement: Mapped[Measurement | None] = relationship(
@@ -222,7 +238,12 @@ class Submission(Base):
 
 class Measurement(Base):
     """The raw telemetry of one submission's window (``payload``: the whole JobEnergy as JSON) and the impact
-    factors BoaviztAPI gave for its server (``factors``), kept so that a rescore needs no service."""
+    factors BoaviztAPI gave for its server (``factors``), kept so that a rescore needs no service.
+
+    ``start``/``end`` are the window integrated, on Prometheus's clock (the script window shifted by the server's
+    clock offset); ``clock_offset_s`` is that offset (server minus Prometheus, None when unknown:
+    ``clock_offset_note`` says why) with its bound and the server's NTP health; ``overhead_*`` the runner's
+    energy before and after the script window inside GitLab's window (never charged to the team)."""
 
     __tablename__ = "measurements"
 
@@ -245,6 +266,16 @@ class Measurement(Base):
     factors: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     # the server's idle power subtracted before impacts (impact.idle: subtract), in W; None when included
     idle_power_w: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    clock_offset_s: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    clock_offset_uncertainty_s: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    clock_offset_note: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    ntp_synchronised: Mapped[bool | None] = mapped_column(sa.Boolean, nullable=True)
+    ntp_offset_s: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    overhead_before_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    overhead_after_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    overhead_duration_s: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    overhead_valid: Mapped[bool | None] = mapped_column(sa.Boolean, nullable=True)
+    overhead_problems: Mapped[list[Any] | None] = mapped_column(JSONType, nullable=True)
     measured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="measurement")

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from greenhack.errors import NotFoundError
+from greenhack.gitlab.script_window import ScriptWindow
 from greenhack.impacts.models import JobImpacts
 from greenhack.overlap import OtherWindow, Window, overlap_verdict
 from greenhack.scoring.models import Performance
@@ -24,7 +25,9 @@ from greenhack.store import crud, queue
 from greenhack.store.db import store_errors
 from greenhack.store.locks import xact_lock
 from greenhack.store.models import Submission, utcnow
+from greenhack.telemetry.clock import ClockOffset
 from greenhack.telemetry.models import JobEnergy
+from greenhack.telemetry.overhead import RunnerOverhead
 
 __all__ = ["SERVER_LOCK", "RecordedOutcome", "record_job_origin", "record_outcome"]
 
@@ -55,14 +58,37 @@ def record_job_origin(
         )
 
 
-def _claim_window(session: Session, submission_id: int, window: Window) -> tuple[int, int]:
+def _window_values(window: Window, script: ScriptWindow | None) -> dict[str, object]:
+    """The submission's window columns: GitLab's window, and the script window charged to the team (None: GitLab's
+    whole window is, ``telemetry.window: job``)."""
+    values: dict[str, object] = {
+        "server": window.server,
+        "window_start": window.start,
+        "window_end": window.end,
+        "window_kind": "job" if script is None else "script",
+    }
+    bounds = {"start": script.start, "end": script.end} if script is not None else {}
+    for edge in ("start", "end"):
+        bound = bounds.get(edge)
+        values[f"script_{edge}"] = bound.at if bound is not None else None
+        values[f"script_{edge}_source"] = bound.source if bound is not None else None
+        values[f"script_{edge}_resolution_s"] = bound.resolution_s if bound is not None else None
+    fallback = script.fallback if script is not None else None
+    values["window_fallback"] = fallback.code if fallback is not None else None
+    values["window_fallback_reason"] = fallback.message if fallback is not None else None
+    return values
+
+
+def _claim_window(
+    session: Session, submission_id: int, window: Window, script: ScriptWindow | None
+) -> tuple[int, int]:
     """Write the window (the transaction's first statement: SQLite takes its write lock before anything is
     read), then wait for the server's lock; the row's (event id, GitLab job id)."""
     with store_errors(f"storing the window of submission {submission_id}"):
         row = session.execute(
             sa.update(Submission)
             .where(Submission.id == submission_id)
-            .values(server=window.server, window_start=window.start, window_end=window.end)
+            .values(**_window_values(window, script))
             .returning(Submission.event_id, Submission.gitlab_job_id)
             .execution_options(synchronize_session=False)
         ).one_or_none()
@@ -121,7 +147,10 @@ def record_outcome(
     status: Status,
     reason: Reason | None = None,
     window: Window | None = None,
+    script: ScriptWindow | None = None,
     energy: JobEnergy | None = None,
+    clock: ClockOffset | None = None,
+    overhead: RunnerOverhead | None = None,
     idle_power_w: float | None = None,
     impacts: JobImpacts | None = None,
     performance: Performance | None = None,
@@ -130,17 +159,31 @@ def record_outcome(
     """Store an evaluation's outcome and close the claimed row with its final status, in the caller's
     transaction (commit it at once: it holds the server's lock); return what was stored.
 
+    ``window`` is GitLab's window of the job on its server, ``script`` the script window charged to the team
+    (None: GitLab's whole window, ``telemetry.window: job``), ``energy`` what was measured over it with the
+    server's ``clock`` offset, ``overhead`` the runner's energy outside it (stored, never charged).
+
     Everything measured replaces an earlier record; with a ``window``, the overlap rule decides the final status
-    and may send other submissions to review. The boards are marked stale (a worker re-ranks them soon after).
+    and may send other submissions to review. The rule compares GitLab's windows, not the script windows: that is
+    when the runner held the server, and another job's housekeeping (an image pull keeps the CPU busy, an upload)
+    inside this job's script window counts in its energy just as another job's script would; GitLab's windows are
+    also all on one clock, whatever each server's offset. The boards are marked stale (a worker re-ranks them soon
+    after).
 
     Raises:
         StoreError: the database refused, or ``worker`` no longer holds the row (nothing is kept: roll back).
         ValueError: ``status`` is not a final status.
     """
-    claimed = _claim_window(session, submission_id, window) if window is not None else None
+    claimed = _claim_window(session, submission_id, window, script) if window is not None else None
     if energy is not None:
         crud.record_measurement(
-            session=session, submission_id=submission_id, energy=energy, idle_power_w=idle_power_w
+            session=session,
+            submission_id=submission_id,
+            energy=energy,
+            idle_power_w=idle_power_w,
+            clock=clock,
+            overhead=overhead,
+            gitlab_window=window is not None,
         )
     if impacts is not None:
         crud.record_impacts(session=session, submission_id=submission_id, impacts=impacts)

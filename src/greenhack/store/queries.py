@@ -125,6 +125,7 @@ def board(
             Submission.impact_max,
             Submission.impact_unit,
             Submission.energy_j,
+            Submission.server,
             sa.func.coalesce(stats.c.submissions_count, 0).label("submissions_count"),
             sa.func.coalesce(stats.c.team_energy_j, 0.0).label("team_energy_j"),
             sa.func.coalesce(stats.c.team_gwp_kgco2e, 0.0).label("team_gwp_kgco2e"),
@@ -195,6 +196,15 @@ _SUMMARY_COLUMNS = (
     Submission.server,
     Submission.window_start,
     Submission.window_end,
+    Submission.window_kind,
+    Submission.script_start,
+    Submission.script_end,
+    Submission.script_start_source,
+    Submission.script_end_source,
+    Submission.script_start_resolution_s,
+    Submission.script_end_resolution_s,
+    Submission.window_fallback,
+    Submission.window_fallback_reason,
     Submission.created_at,
     Submission.finished_at,
     Submission.attempts,
@@ -207,6 +217,7 @@ _SUMMARY_COLUMNS = (
     Submission.gwp_kgco2e,
     Submission.performance_public,
     Submission.counts_toward_limit,
+    Submission.overhead_energy_j,
 )
 
 
@@ -331,7 +342,8 @@ def status_counts(*, session: Session, event_id: int | None = None) -> dict[str,
 
 
 def event_totals(*, session: Session, event_id: int) -> EventTotals:
-    """Totals of the whole hackathon: every measured job's energy and carbon, excluded ones included."""
+    """Totals of the whole hackathon: every measured job's energy and carbon, excluded ones included, and apart
+    from them the runners' overhead around the script windows (the organisers', charged to no team)."""
     event = get_event(session=session, event_id=event_id)
     with store_errors("summing the event's totals"):
         sums = session.execute(
@@ -340,6 +352,8 @@ def event_totals(*, session: Session, event_id: int) -> EventTotals:
                 sa.func.coalesce(sa.func.sum(Submission.energy_j), 0.0).label("energy_j"),
                 sa.func.coalesce(sa.func.sum(Submission.gwp_kgco2e), 0.0).label("gwp_kgco2e"),
                 sa.func.coalesce(sa.func.sum(Submission.duration_s), 0.0).label("duration_s"),
+                sa.func.count(Submission.overhead_energy_j).label("overhead_jobs"),
+                sa.func.coalesce(sa.func.sum(Submission.overhead_energy_j), 0.0).label("overhead_energy_j"),
                 sa.func.count().label("submissions"),
             ).where(Submission.event_id == event_id)
         ).one()
@@ -355,4 +369,6 @@ def event_totals(*, session: Session, event_id: int) -> EventTotals:
         energy_j=float(sums.energy_j),
         gwp_kgco2e=float(sums.gwp_kgco2e),
         duration_s=float(sums.duration_s),
+        overhead_energy_j=float(sums.overhead_energy_j),
+        overhead_jobs=int(sums.overhead_jobs),
     )

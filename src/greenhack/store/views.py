@@ -48,6 +48,7 @@ class BoardEntry(_View):
     submissions_count: int
     team_energy_j: float
     team_gwp_kgco2e: float
+    server: str | None = None  # the server whose runner ran the job (its hardware: the event's servers[] entry)
 
 
 class ParetoPoint(_View):
@@ -80,8 +81,19 @@ class SubmissionSummary(_View):
     commit_sha: str | None
     job_url: str | None
     server: str | None
-    window_start: datetime | None
+    window_start: datetime | None  # GitLab's window of the job (when its runner held the server)
     window_end: datetime | None
+    # the window charged: script (the team's command, from the job log) or job (GitLab's); the script window's
+    # bounds in their sources' clocks, their source and resolution; why GitLab's window stood in (code, sentence)
+    window_kind: str | None = None
+    script_start: datetime | None = None
+    script_end: datetime | None = None
+    script_start_source: str | None = None
+    script_end_source: str | None = None
+    script_start_resolution_s: float | None = None
+    script_end_resolution_s: float | None = None
+    window_fallback: str | None = None
+    window_fallback_reason: str | None = None
     created_at: datetime
     finished_at: datetime | None
     attempts: int
@@ -94,10 +106,14 @@ class SubmissionSummary(_View):
     gwp_kgco2e: float | None
     performance_public: float | None
     counts_toward_limit: bool
+    # the runner's energy in GitLab's window outside the script window (J): the organisers', not charged
+    overhead_energy_j: float | None = None
 
 
 class MeasurementView(_View):
-    """The raw measurement of a submission's window (``payload``: the telemetry's JobEnergy as JSON)."""
+    """The raw measurement of a submission's window (``payload``: the telemetry's JobEnergy as JSON): ``start``/
+    ``end`` on Prometheus's clock, the server's clock offset it was shifted by (None: unknown, ``clock_offset_note``
+    says why; server minus Prometheus, s) with its bound and NTP health, and the runner's overhead around it."""
 
     server: str
     start: datetime
@@ -111,6 +127,16 @@ class MeasurementView(_View):
     valid: bool
     problems: list[str]
     payload: dict[str, Any]
+    clock_offset_s: float | None = None
+    clock_offset_uncertainty_s: float | None = None
+    clock_offset_note: str | None = None
+    ntp_synchronised: bool | None = None
+    ntp_offset_s: float | None = None
+    overhead_before_j: float | None = None
+    overhead_after_j: float | None = None
+    overhead_duration_s: float | None = None
+    overhead_valid: bool | None = None
+    overhead_problems: list[str] | None = None
 
 
 class ImpactView(_View):
@@ -169,7 +195,8 @@ class TeamDetail(_View):
 
 
 class EventTotals(_View):
-    """The whole hackathon: every measured job's energy (J) and carbon (kgCO2e), and the queue."""
+    """The whole hackathon: every measured job's energy (J) and carbon (kgCO2e), the runners' overhead, the
+    queue."""
 
     event_name: str
     teams: int
@@ -179,3 +206,7 @@ class EventTotals(_View):
     energy_j: float
     gwp_kgco2e: float
     duration_s: float
+    # the runners' overhead (preparing, cloning, uploading: GitLab's windows outside the script windows), J, over
+    # ``overhead_jobs`` jobs: energy the organisers pay for, apart from the teams' ``energy_j``
+    overhead_energy_j: float = 0.0
+    overhead_jobs: int = 0

@@ -216,7 +216,8 @@ class EventResponse(BaseModel):
 
 @router.get("/event", response_model=EventResponse)
 def event(context: ContextDep, session: SessionDep) -> EventResponse:
-    """Totals of the whole hackathon: every job's energy and carbon, by status, and the queue."""
+    """Totals of the whole hackathon: every job's energy and carbon, the runners' overhead apart from them (the
+    organisers', charged to no team), by status, and the queue."""
     totals = queries.event_totals(session=session, event_id=context.event_id)
     cfg = context.config.event
     return EventResponse(

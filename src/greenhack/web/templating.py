@@ -14,6 +14,7 @@ from jinja2 import Environment
 
 from greenhack.impacts.equivalences import picture_text
 from greenhack.units import Scale, format_number, format_quantity, pick_scale
+from greenhack.window_text import hardware_text, window_facts
 from greenhack.wording import plural, rank_text, shown_status, why_not_ranked
 
 __all__ = [
@@ -79,5 +80,6 @@ def install_filters(env: Environment) -> None:
         plural=plural,
         status_text=lambda status, excluded=False: shown_status(status, excluded=bool(excluded)),
         why_not_ranked=why_not_ranked,
+        hardware=hardware_text,
     )
-    env.globals.update(scale_for=scale_for, rank_text=rank_text)
+    env.globals.update(scale_for=scale_for, rank_text=rank_text, window_facts=window_facts)
