@@ -22,6 +22,7 @@ from greenhack.store.db import transaction
 from greenhack.store.views import BoardEntry, ParetoPoint
 from greenhack.web.caching import cached_response
 from greenhack.web.context import AppContext
+from greenhack.web.templating import fmt_time
 from greenhack.web.visibility import BoardChoice, BoardName, choose_board
 
 __all__ = [
@@ -79,7 +80,13 @@ def build_board(
 ) -> BoardResponse:
     """The rows of the chosen board with their legend."""
     until = choice.state.cut if choice.name == "frozen" else None
-    rows = queries.board(session=session, event_id=event_id, board_name=choice.name, until=until)
+    rows = queries.board(
+        session=session,
+        event_id=event_id,
+        board_name=choice.name,
+        until=until,
+        impact_criterion=config.impact.criterion,
+    )
     return BoardResponse(
         event=config.event.name,
         board=choice.name,
@@ -154,7 +161,17 @@ def board_for(context: AppContext, *, admin: bool, asked: BoardName | None) -> B
     try:
         return choose_board(context.freeze(), admin=admin, asked=asked)
     except PermissionError as exc:
-        raise HTTPException(status_code=403, detail=str(exc)) from None
+        raise HTTPException(status_code=403, detail=f"{exc}{_when_public(context, asked)}") from None
+
+
+def _when_public(context: AppContext, asked: BoardName | None) -> str:
+    """When the board refused becomes public (the page and the API say it alike)."""
+    closes = fmt_time(context.config.event.closes)
+    if asked == "final":
+        return f"; the final board is published when the event closes, {closes}"
+    if asked == "live":
+        return f"; the live board is hidden while the board is frozen, until the event closes, {closes}"
+    return ""
 
 
 def board_response(
