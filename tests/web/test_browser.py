@@ -4,16 +4,12 @@ open a submission and see its charts drawn."""
 from __future__ import annotations
 
 import random
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
-from web_support import DURING, Clock
+from web_support import DURING, Clock, served
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -32,12 +28,6 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -71,20 +61,8 @@ def live_server(tmp_path: Path, event_config: EventConfig) -> Iterator[str]:
         refresh_boards(session=s, event_id=event.id, config=event_config, now=DURING)
     engine.dispose()
     app = create_app(Settings(database_url=url, _env_file=None), event_config, clock=Clock(DURING))  # type: ignore[call-arg]
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the board did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as address:
+        yield address
 
 
 def _chrome(*extra: str) -> webdriver.Chrome:

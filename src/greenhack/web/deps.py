@@ -44,7 +44,10 @@ def get_session(context: ContextDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the answer is sent. FastAPI's default for a dependency with
+# yield ends it after the answer went out, so a client that read "board frozen" and asked again at once could
+# still see the board unfrozen, and a commit that failed then was answered as a success.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _token_ok(context: AppContext, credentials: HTTPAuthorizationCredentials | None) -> bool:
