@@ -169,9 +169,9 @@ def _when_public(context: AppContext, asked: BoardName | None) -> str:
     """When the board refused becomes public (the page and the API say it alike)."""
     closes = fmt_time(context.config.event.closes)
     if asked == "final":
-        return f"; the final board is published when the event closes, {closes}"
+        return f"; it is published when the event closes, {closes}"
     if asked == "live":
-        return f"; the live board is hidden while the board is frozen, until the event closes, {closes}"
+        return f"; it is hidden while the board is frozen, until the event closes, {closes}"
     return ""
 
 

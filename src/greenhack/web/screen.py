@@ -57,7 +57,7 @@ def screen_page(
     top: Annotated[int, Query(ge=1, le=500, description="How many teams from the top.")] = 30,
     rows: Annotated[int, Query(ge=3, le=50, description="Teams per page.")] = 10,
     seconds: Annotated[int, Query(ge=3, le=600, description="Seconds each page shows.")] = 15,
-    latest: Annotated[int, Query(ge=0, le=30, description="Latest evaluated submissions listed.")] = 8,
+    latest: Annotated[int, Query(ge=0, le=30, description="Latest evaluated submissions listed.")] = 6,
 ) -> Response:
     choice = board_for(context, admin=False, asked=None)
     now = context.clock()
