@@ -197,7 +197,7 @@ def _forge(value: str) -> list[str]:
     version, sid, expires, mac = value.split(".")
     return [
         f"{version}.{sid}.{int(expires) + 86400 * 365}.{mac}",  # a later expiry under the old signature
-        f"{version}.{sid[:-1]}A.{expires}.{mac}",  # another session id
+        f"{version}.{sid[:-1]}{'A' if sid[-1] != 'A' else 'B'}.{expires}.{mac}",  # another session id
         f"{version}.{sid}.{expires}.{mac[:-1]}{'A' if mac[-1] != 'A' else 'B'}",  # a changed signature
         "v1.x.99999999999.forged",
         ADMIN_TOKEN,
@@ -211,7 +211,9 @@ def test_a_forged_or_expired_cookie_is_refused(
     seed(teams=1, per_team=1)
     csrf = _sign_in(client)
     value = client.cookies[COOKIE_NAME]
-    for forged in _forge(value):
+    forgeries = _forge(value)
+    assert value not in forgeries
+    for forged in forgeries:
         other = TestClient(client.app, cookies={COOKIE_NAME: forged})  # type: ignore[arg-type]
         assert "Signed in until" not in other.get("/admin", headers=BROWSER).text, forged
         assert other.get("/api/v1/admin/tasks/1").status_code == 401, forged

@@ -45,6 +45,8 @@ from greenhack.web.error_pages import app_path, validation_text
 __all__ = [
     "ACTION_LABELS",
     "ADMIN_API_PREFIX",
+    "ATTENTION",
+    "FLASH_COOKIE",
     "AdminAction",
     "admin_act",
     "admin_actions",
