@@ -22,14 +22,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from test_browser import _chrome
-from web_support import ADMIN_TOKEN, DURING, Clock, served
+from web_support import ADMIN_TOKEN, DURING, Clock, served, synthetic_board
 
 from greenhack.config import EventConfig
 from greenhack.settings import Settings
 from greenhack.status import Reason, ReasonCode
 from greenhack.store import crud
-from greenhack.store.boards import refresh_boards
-from greenhack.store.db import create_db_engine, make_session_factory, transaction, upgrade_database
+from greenhack.store.db import create_db_engine, make_session_factory, transaction
 from greenhack.store.synthetic import synthetic_factors, synthetic_job, write_synthetic_submission
 from greenhack.web import create_app
 
@@ -47,29 +46,17 @@ SUBMISSIONS_PER_TEAM = 2
 @pytest.fixture(scope="module")
 def board_url(tmp_path_factory: pytest.TempPathFactory, event_config: EventConfig) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('sizes') / 'board.db'}"
-    upgrade_database(url)
+    job_id = synthetic_board(url, event_config, teams=TEAMS, per_team=SUBMISSIONS_PER_TEAM, seed=18, minutes_apart=7)
     engine = create_db_engine(url)
-    sessions = make_session_factory(engine)
-    rng = random.Random(18)
-    with transaction(sessions) as s:
+    with transaction(make_session_factory(engine)) as s:  # and one the admin must look at
         event = crud.ensure_event(session=s, name=event_config.event.name)
-        factors = synthetic_factors(event_config.impact.location, fetched_at=DURING)
-        job_id = 1
-        for t, name in enumerate(TEAMS):
-            team = crud.ensure_team(session=s, event_id=event.id, name=name)
-            for _ in range(SUBMISSIONS_PER_TEAM):
-                start = DURING - timedelta(hours=3) + timedelta(minutes=7 * job_id)
-                write_synthetic_submission(
-                    session=s, config=event_config, event_id=event.id, team_id=team.id, project_id=100 + t,
-                    job_id=job_id, job=synthetic_job(rng, server="gpu-1", start=start), factors=factors,
-                )
-                job_id += 1
-        write_synthetic_submission(  # one the admin must look at
+        team = crud.ensure_team(session=s, event_id=event.id, name=TEAMS[-1])
+        write_synthetic_submission(
             session=s, config=event_config, event_id=event.id, team_id=team.id, project_id=100, job_id=job_id,
-            job=synthetic_job(rng, server="gpu-1", start=DURING - timedelta(minutes=20)), factors=factors,
+            job=synthetic_job(random.Random(1), server="gpu-1", start=DURING - timedelta(minutes=20)),
+            factors=synthetic_factors(event_config.impact.location, fetched_at=DURING),
             status="failed", reason=Reason(code=ReasonCode.UNCLASSIFIED, text="Prometheus timed out 5 times"),
         )
-        refresh_boards(session=s, event_id=event.id, config=event_config, now=DURING)
     engine.dispose()
     settings = Settings(database_url=url, admin_token=ADMIN_TOKEN, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, event_config, clock=Clock(DURING), cache_ttl_s=0.0)

@@ -271,3 +271,31 @@ def served(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def synthetic_board(
+    url: str, config: EventConfig, *, teams: list[str], per_team: int, seed: int, minutes_apart: int
+) -> int:
+    """A migrated database at ``url`` holding ``per_team`` scored synthetic submissions of each team, ranked;
+    returns the next free GitLab job id."""
+    upgrade_database(url)
+    engine = create_db_engine(url)
+    rng = random.Random(seed)
+    try:
+        with transaction(make_session_factory(engine)) as s:
+            event = crud.ensure_event(session=s, name=config.event.name)
+            factors = synthetic_factors(config.impact.location, fetched_at=DURING)
+            job_id = 1
+            for t, name in enumerate(teams):
+                team = crud.ensure_team(session=s, event_id=event.id, name=name)
+                for _ in range(per_team):
+                    start = DURING - timedelta(hours=3) + timedelta(minutes=minutes_apart * job_id)
+                    write_synthetic_submission(
+                        session=s, config=config, event_id=event.id, team_id=team.id, project_id=100 + t,
+                        job_id=job_id, job=synthetic_job(rng, server="gpu-1", start=start), factors=factors,
+                    )
+                    job_id += 1
+            refresh_boards(session=s, event_id=event.id, config=config, now=DURING)
+    finally:
+        engine.dispose()
+    return job_id
