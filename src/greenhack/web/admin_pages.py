@@ -36,6 +36,7 @@ from greenhack.web.admin_session import (
     AdminSession,
     SessionKeys,
     clear_session_cookie,
+    secure_cookie,
     set_session_cookie,
 )
 from greenhack.web.context import AppContext
@@ -125,7 +126,7 @@ def _redirect(request: Request, path: str) -> RedirectResponse:
     return RedirectResponse(_url(request, path), status_code=303)
 
 
-def _flash(response: Response, request: Request, keys: SessionKeys, text: str) -> None:
+def _flash(response: Response, request: Request, context: AppContext, keys: SessionKeys, text: str) -> None:
     response.set_cookie(
         FLASH_COOKIE,
         keys.sign(text[:1000]),
@@ -133,7 +134,7 @@ def _flash(response: Response, request: Request, keys: SessionKeys, text: str) -
         path=request.scope.get("root_path", "") or "/",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=secure_cookie(request, context.settings.public_url),
     )
 
 
@@ -325,7 +326,7 @@ async def admin_act(request: Request, context: ContextDep) -> Response:
         back = f"/admin/tasks/{task}"
     said = _said(answer)
     response = _redirect(request, back)
-    _flash(response, request, keys, said if answer.is_success else f"refused (HTTP {answer.status_code}): {said}")
+    _flash(response, request, context, keys, said if answer.is_success else f"refused (HTTP {answer.status_code}): {said}")
     return response
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "clear_session_cookie",
     "keys_for",
     "read_session",
+    "secure_cookie",
     "set_session_cookie",
 ]
 
@@ -129,7 +130,8 @@ def _cookie_path(request: Request) -> str:
     return request.scope.get("root_path", "") or "/"
 
 
-def _secure(request: Request, public_url: str) -> bool:
+def secure_cookie(request: Request, public_url: str) -> bool:
+    """Whether a cookie of this board is ``Secure``: served over https, or published at an https address."""
     return request.url.scheme == "https" or public_url.startswith("https://")
 
 
@@ -143,7 +145,7 @@ def set_session_cookie(
         max_age=max(0, int((session.expires_at - now).total_seconds())),
         expires=session.expires_at,
         path=_cookie_path(request),
-        secure=_secure(request, public_url),
+        secure=secure_cookie(request, public_url),
         httponly=True,
         samesite="strict",
     )
@@ -153,7 +155,7 @@ def clear_session_cookie(response: Response, request: Request, *, public_url: st
     response.delete_cookie(
         COOKIE_NAME,
         path=_cookie_path(request),
-        secure=_secure(request, public_url),
+        secure=secure_cookie(request, public_url),
         httponly=True,
         samesite="strict",
     )
