@@ -15,7 +15,10 @@
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.querySelector("main[data-live]");
-        if (fresh) { main.innerHTML = fresh.innerHTML; say("updated " + new Date().toLocaleTimeString()); }
+        if (fresh) {
+          main.innerHTML = fresh.innerHTML; say("updated " + new Date().toLocaleTimeString());
+          document.dispatchEvent(new CustomEvent("greenhack:updated"));  // screen.js keeps its page
+        }
       });
   }
   function poll() {

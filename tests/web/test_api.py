@@ -7,6 +7,7 @@ import io
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from web_support import CLOSES, FREEZE, Clock, Seeder, admin_headers
 from fastapi.testclient import TestClient
@@ -53,7 +54,10 @@ def test_csv_export_matches_the_board(client: TestClient, seed: Seeder) -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     lines = list(csv.DictReader(io.StringIO(r.text)))
     assert [line["team_name"] for line in lines] == [row["team_name"] for row in board["rows"]]
-    assert "accuracy" in lines[0] and float(lines[0]["energy_j"]) == board["rows"][0]["energy_j"]
+    # the energy column names its unit, the board page's (issue 18: one unit per column, named in its header)
+    (energy,) = [column for column in lines[0] if column.startswith("energy_")]
+    in_j = {"energy_J": 1.0, "energy_Wh": 3600.0, "energy_kWh": 3.6e6}[energy]
+    assert "accuracy" in lines[0] and float(lines[0][energy]) * in_j == pytest.approx(board["rows"][0]["energy_j"])
 
 
 def test_csv_cells_with_a_carriage_return_or_a_line_feed_read_back_whole(

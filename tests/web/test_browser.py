@@ -3,17 +3,11 @@ open a submission and see its charts drawn."""
 
 from __future__ import annotations
 
-import random
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
-from web_support import DURING, Clock
+from web_support import DURING, Clock, served, synthetic_board
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -22,10 +16,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from greenhack.config import EventConfig
 from greenhack.settings import Settings
-from greenhack.store import crud
-from greenhack.store.boards import refresh_boards
-from greenhack.store.db import create_db_engine, make_session_factory, transaction, upgrade_database
-from greenhack.store.synthetic import synthetic_factors, synthetic_job, write_synthetic_submission
 from greenhack.web import create_app
 
 pytestmark = pytest.mark.browser
@@ -34,57 +24,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(tmp_path: Path, event_config: EventConfig) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'browser.db'}"
-    upgrade_database(url)
-    engine = create_db_engine(url)
-    sessions = make_session_factory(engine)
-    rng = random.Random(7)
-    with transaction(sessions) as s:
-        event = crud.ensure_event(session=s, name=event_config.event.name)
-        factors = synthetic_factors(event_config.impact.location, fetched_at=DURING)
-        job_id = 1
-        for t in range(5):
-            team = crud.ensure_team(session=s, event_id=event.id, name=f"team-{t}")
-            for _ in range(2):
-                job = synthetic_job(
-                    rng, server="gpu-1", start=DURING - timedelta(hours=3) + timedelta(minutes=11 * job_id)
-                )
-                write_synthetic_submission(
-                    session=s,
-                    config=event_config,
-                    event_id=event.id,
-                    team_id=team.id,
-                    project_id=100 + t,
-                    job_id=job_id,
-                    job=job,
-                    factors=factors,
-                )
-                job_id += 1
-        refresh_boards(session=s, event_id=event.id, config=event_config, now=DURING)
-    engine.dispose()
+    synthetic_board(url, event_config, teams=[f"team-{t}" for t in range(5)], per_team=2, seed=7, minutes_apart=11)
     app = create_app(Settings(database_url=url, _env_file=None), event_config, clock=Clock(DURING))  # type: ignore[call-arg]
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the board did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as address:
+        yield address
 
 
 def _chrome(*extra: str) -> webdriver.Chrome:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import random
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from greenhack.config import EventConfig, parse_event
@@ -240,3 +246,56 @@ def worker_pass(sessions: SessionFactory, event_config: EventConfig, clock: Cloc
         return worker.run_once()
 
     return run
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port (in a thread), for a browser or a command; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the board did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def synthetic_board(
+    url: str, config: EventConfig, *, teams: list[str], per_team: int, seed: int, minutes_apart: int
+) -> int:
+    """A migrated database at ``url`` holding ``per_team`` scored synthetic submissions of each team, ranked;
+    returns the next free GitLab job id."""
+    upgrade_database(url)
+    engine = create_db_engine(url)
+    rng = random.Random(seed)
+    try:
+        with transaction(make_session_factory(engine)) as s:
+            event = crud.ensure_event(session=s, name=config.event.name)
+            factors = synthetic_factors(config.impact.location, fetched_at=DURING)
+            job_id = 1
+            for t, name in enumerate(teams):
+                team = crud.ensure_team(session=s, event_id=event.id, name=name)
+                for _ in range(per_team):
+                    start = DURING - timedelta(hours=3) + timedelta(minutes=minutes_apart * job_id)
+                    write_synthetic_submission(
+                        session=s, config=config, event_id=event.id, team_id=team.id, project_id=100 + t,
+                        job_id=job_id, job=synthetic_job(rng, server="gpu-1", start=start), factors=factors,
+                    )
+                    job_id += 1
+            refresh_boards(session=s, event_id=event.id, config=config, now=DURING)
+    finally:
+        engine.dispose()
+    return job_id

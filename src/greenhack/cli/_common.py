@@ -47,6 +47,7 @@ _COMMAND_MODULES = [
     "greenhack.cli.db_cmd",
     "greenhack.cli.serve_cmd",
     "greenhack.cli.gitlab_cmd",
+    "greenhack.cli.admin_cmd",
 ]
 
 

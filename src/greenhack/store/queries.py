@@ -44,6 +44,7 @@ __all__ = [
     "data_version",
     "event_totals",
     "get_event",
+    "latest_evaluated",
     "list_submissions",
     "list_teams",
     "pareto_points",
@@ -101,11 +102,17 @@ def _check_board(name: str) -> None:
 
 
 def board(
-    *, session: Session, event_id: int, board_name: str, until: datetime | None = None
+    *,
+    session: Session,
+    event_id: int,
+    board_name: str,
+    until: datetime | None = None,
+    impact_criterion: str | None = None,
 ) -> list[BoardEntry]:
     """One line per team on ``board_name`` (live, frozen or final): ranked lines by rank, then unranked ones.
 
-    ``until`` limits the team totals to submissions created up to then (the frozen board's cut).
+    ``until`` limits the team totals to submissions created up to then (the frozen board's cut);
+    ``impact_criterion`` (the event's, e.g. ``gwp``) fills each line's ``impact_use``/``impact_embodied``.
     """
     _check_board(board_name)
     stats = _team_stats(event_id, until)
@@ -125,7 +132,14 @@ def board(
             Submission.impact_max,
             Submission.impact_unit,
             Submission.energy_j,
+            Impact.use.label("impact_use"),
+            Impact.embodied.label("impact_embodied"),
+            Submission.duration_s,
             Submission.server,
+            Submission.window_start,
+            Submission.window_end,
+            Submission.created_at,
+            Submission.finished_at,
             sa.func.coalesce(stats.c.submissions_count, 0).label("submissions_count"),
             sa.func.coalesce(stats.c.team_energy_j, 0.0).label("team_energy_j"),
             sa.func.coalesce(stats.c.team_gwp_kgco2e, 0.0).label("team_gwp_kgco2e"),
@@ -134,6 +148,7 @@ def board(
         .join(Submission, Submission.id == Score.submission_id)
         .join(Team, Team.id == Submission.team_id)
         .outerjoin(stats, stats.c.team_id == Team.id)
+        .outerjoin(Impact, (Impact.submission_id == Submission.id) & (Impact.criterion == impact_criterion))
         .where(
             Score.event_id == event_id,
             Score.board == board_name,
@@ -246,6 +261,20 @@ def list_submissions(
     if status is not None:
         stmt = stmt.where(Submission.status == status)
     with store_errors("listing submissions"):
+        rows = session.execute(stmt).mappings().all()
+    return [SubmissionSummary.model_validate(dict(row)) for row in rows]
+
+
+def latest_evaluated(*, session: Session, event_id: int, limit: int = 10) -> list[SubmissionSummary]:
+    """The submissions whose evaluation finished last (any outcome), newest first."""
+    stmt = (
+        sa.select(*_SUMMARY_COLUMNS)
+        .join(Team, Team.id == Submission.team_id)
+        .where(Submission.event_id == event_id, Submission.finished_at.is_not(None))
+        .order_by(Submission.finished_at.desc(), Submission.id.desc())
+        .limit(limit)
+    )
+    with store_errors("listing the latest evaluations"):
         rows = session.execute(stmt).mappings().all()
     return [SubmissionSummary.model_validate(dict(row)) for row in rows]
 

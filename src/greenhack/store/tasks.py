@@ -35,6 +35,7 @@ __all__ = [
     "fail_task",
     "finish_task",
     "get_task",
+    "recent_tasks",
     "record_progress",
 ]
 
@@ -239,3 +240,15 @@ def get_task(*, session: Session, event_id: int, task_id: int) -> TaskView:
     if task is None:
         raise NotFoundError(f"admin task {task_id} does not exist")
     return TaskView.model_validate(task)
+
+
+def recent_tasks(*, session: Session, event_id: int, limit: int = 10) -> list[TaskView]:
+    """The event's latest tasks, newest first (the admin page lists them with their progress)."""
+    with store_errors("listing admin tasks"):
+        found = session.execute(
+            sa.select(AdminTask)
+            .where(AdminTask.event_id == event_id)
+            .order_by(AdminTask.created_at.desc(), AdminTask.id.desc())
+            .limit(limit)
+        ).scalars()
+        return [TaskView.model_validate(task) for task in found]

@@ -48,7 +48,16 @@ class BoardEntry(_View):
     submissions_count: int
     team_energy_j: float
     team_gwp_kgco2e: float
+    # the impact's two parts (in impact_unit; embodied is None for the energy criterion)
+    impact_use: float | None = None
+    impact_embodied: float | None = None
+    # the measured job: its duration (s), server and window, and when it was queued and evaluated (UTC)
+    duration_s: float | None = None
     server: str | None = None  # the server whose runner ran the job (its hardware: the event's servers[] entry)
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 class ParetoPoint(_View):

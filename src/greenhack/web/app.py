@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from fastapi_offline import FastAPIOffline
@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from greenhack import __version__
 from greenhack.config import EventConfig
-from greenhack.errors import GreenhackError, NotFoundError, ScoringError, StoreError
+from greenhack.errors import StoreError
 from greenhack.feedback.router import lazy_services, make_feedback_router
 from greenhack.gitlab.credentials import webhook_secret
 from greenhack.settings import Settings
@@ -28,8 +28,9 @@ from greenhack.store.db import (
     transaction,
 )
 from greenhack.store.models import utcnow
-from greenhack.web import admin, api, html
+from greenhack.web import admin, admin_pages, api, html, screen
 from greenhack.web.context import AppContext, ResponseCache
+from greenhack.web.error_pages import install_error_pages
 from greenhack.web.hooks import make_hook_router
 from greenhack.web.metrics import RequestTimer, build_registry
 from greenhack.web.resources import leaderboard_dir
@@ -109,6 +110,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(admin.router)
     app.include_router(html.router)
+    app.include_router(screen.router)  # /screen, the projector view
+    app.include_router(admin_pages.router)  # /admin: sign-in, forms, what visitors cannot see
     app.include_router(  # POST /api/v1/hooks/gitlab (greenhack.web.hooks, queued by greenhack.intake)
         make_hook_router(
             config=config, sessions=lambda: sessions, webhook_secret=webhook_secret(config, settings)
@@ -120,21 +123,7 @@ def create_app(
         services = lazy_services(config, settings, lambda: sessions)
         app.include_router(make_feedback_router(config=config, services=services))
 
-    @app.exception_handler(NotFoundError)
-    async def _not_found(request: Request, exc: NotFoundError) -> Response:
-        return _error(request, context, 404, str(exc))
-
-    @app.exception_handler(ScoringError)
-    async def _scoring(request: Request, exc: ScoringError) -> Response:
-        return _error(request, context, 422, str(exc))
-
-    @app.exception_handler(ValueError)
-    async def _bad_value(request: Request, exc: ValueError) -> Response:
-        return _error(request, context, 422, str(exc))
-
-    @app.exception_handler(GreenhackError)
-    async def _unavailable(request: Request, exc: GreenhackError) -> Response:
-        return _error(request, context, 503, f"service unavailable: {exc}")
+    install_error_pages(app, context)  # HTML pages for browsers, JSON for the API (greenhack.web.error_pages)
 
     @app.get("/healthz", tags=["service"], response_class=PlainTextResponse)
     def healthz() -> str:
@@ -148,13 +137,3 @@ def create_app(
 
     return app
 
-
-def _error(request: Request, context: AppContext, status: int, message: str) -> Response:
-    if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
-        return JSONResponse({"detail": message}, status_code=status)
-    return context.templates.TemplateResponse(
-        request,
-        "error.html",
-        {"status": status, "message": message, "event": context.config.event},
-        status_code=status,
-    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict
@@ -20,8 +20,10 @@ from greenhack.config import EventConfig
 from greenhack.store import queries
 from greenhack.store.db import transaction
 from greenhack.store.views import BoardEntry, ParetoPoint
+from greenhack.units import Scale, format_number, pick_scale
 from greenhack.web.caching import cached_response
 from greenhack.web.context import AppContext
+from greenhack.web.templating import fmt_time
 from greenhack.web.visibility import BoardChoice, BoardName, choose_board
 
 __all__ = [
@@ -79,7 +81,13 @@ def build_board(
 ) -> BoardResponse:
     """The rows of the chosen board with their legend."""
     until = choice.state.cut if choice.name == "frozen" else None
-    rows = queries.board(session=session, event_id=event_id, board_name=choice.name, until=until)
+    rows = queries.board(
+        session=session,
+        event_id=event_id,
+        board_name=choice.name,
+        until=until,
+        impact_criterion=config.impact.criterion,
+    )
     return BoardResponse(
         event=config.event.name,
         board=choice.name,
@@ -154,7 +162,17 @@ def board_for(context: AppContext, *, admin: bool, asked: BoardName | None) -> B
     try:
         return choose_board(context.freeze(), admin=admin, asked=asked)
     except PermissionError as exc:
-        raise HTTPException(status_code=403, detail=str(exc)) from None
+        raise HTTPException(status_code=403, detail=f"{exc}{_when_public(context, asked)}") from None
+
+
+def _when_public(context: AppContext, asked: BoardName | None) -> str:
+    """When the board refused becomes public (the page and the API say it alike)."""
+    closes = fmt_time(context.config.event.closes)
+    if asked == "final":
+        return f"; it is published when the event closes, {closes}"
+    if asked == "live":
+        return f"; it is hidden while the board is frozen, until the event closes, {closes}"
+    return ""
 
 
 def board_response(
@@ -193,28 +211,71 @@ def board_response(
     )
 
 
-_CSV_COLUMNS = (
-    "rank",
-    "team_name",
-    "submission_id",
-    "performance",
-    "impact_total",
-    "impact_min",
-    "impact_max",
-    "impact_unit",
-    "energy_j",
-    "score",
-    "pareto",
-    "submissions_count",
-    "team_energy_j",
-    "team_gwp_kgco2e",
-    "note",
-)
+@dataclass(frozen=True)
+class _CsvColumn:
+    """A CSV column: its header and what a row's cell holds."""
+
+    header: str
+    cell: Callable[[BoardEntry], object]
+
+
+def _in(scale: Scale, attr: str) -> Callable[[BoardEntry], object]:
+    """A quantity's cell in the column's unit, with every digit that matters (never in exponent notation)."""
+
+    def cell(row: BoardEntry) -> object:
+        value = getattr(row, attr)
+        return None if value is None else format_number(scale(value), sig=12)
+
+    return cell
+
+
+def _attr(attr: str) -> Callable[[BoardEntry], object]:
+    return lambda row: getattr(row, attr)
+
+
+def _csv_columns(board: BoardResponse) -> list[_CsvColumn]:
+    """The board's columns: each quantity in one unit, picked from its values as the board page picks it
+    (:func:`greenhack.units.pick_scale`) and named in its header (``impact_total_gCO2e``, ``energy_Wh``)."""
+    rows = board.rows
+    impact = pick_scale([r.impact_total for r in rows], board.impact_unit)
+    energy = pick_scale([r.energy_j for r in rows], "J")
+    duration = pick_scale([r.duration_s for r in rows], "s")
+    team_energy = pick_scale([r.team_energy_j for r in rows], "J")
+    team_gwp = pick_scale([r.team_gwp_kgco2e for r in rows], "kgCO2e")
+    columns = [
+        _CsvColumn("rank", _attr("rank")),
+        _CsvColumn("team_name", _attr("team_name")),
+        _CsvColumn("submission_id", _attr("submission_id")),
+        _CsvColumn(board.metric, _attr("performance")),
+    ]
+    # the impact and its range and parts share one unit: one quantity
+    for part in ("total", "min", "max", "use", "embodied"):
+        columns.append(_CsvColumn(f"impact_{part}_{impact.unit}", _in(impact, f"impact_{part}")))
+    columns += [
+        _CsvColumn(f"energy_{energy.unit}", _in(energy, "energy_j")),
+        _CsvColumn(f"duration_{duration.unit}", _in(duration, "duration_s")),
+        _CsvColumn("server", _attr("server")),
+        _CsvColumn("window_start", _attr("window_start")),
+        _CsvColumn("window_end", _attr("window_end")),
+        _CsvColumn("created_at", _attr("created_at")),
+        _CsvColumn("finished_at", _attr("finished_at")),
+        _CsvColumn("score", _attr("score")),
+        _CsvColumn("pareto", _attr("pareto")),
+        _CsvColumn("submissions_count", _attr("submissions_count")),
+        _CsvColumn(f"team_energy_{team_energy.unit}", _in(team_energy, "team_energy_j")),
+        _CsvColumn(f"team_gwp_{team_gwp.unit}", _in(team_gwp, "team_gwp_kgco2e")),
+        _CsvColumn("note", _attr("note")),
+    ]
+    return columns
 
 
 def _cell(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):  # before str(): a spreadsheet and a script both read true/false
+        return "true" if value else "false"
+    if isinstance(value, datetime):  # RFC 3339 in UTC
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     text = str(value)
     # a cell a spreadsheet would run as a formula is quoted as text
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
@@ -238,7 +299,7 @@ def _quoted(cell: str) -> str:
 
 
 def board_csv(board: BoardResponse) -> str:
-    """The board as CSV, one line per team, with a header naming the metric and the impact unit."""
-    header = [c.replace("performance", board.metric) for c in _CSV_COLUMNS]
-    lines = [header] + [[_cell(getattr(row, c)) for c in _CSV_COLUMNS] for row in board.rows]
+    """The board as CSV, one line per team; the header names the metric and each quantity's unit."""
+    columns = _csv_columns(board)
+    lines = [[c.header for c in columns]] + [[_cell(c.cell(row)) for c in columns] for row in board.rows]
     return "".join(",".join(_quoted(cell) for cell in line) + "\n" for line in lines)

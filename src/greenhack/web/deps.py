@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the app context, a database session, and the admin's bearer token."""
+"""FastAPI dependencies: the app context, a database session, and the admin (bearer token or session cookie)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from greenhack.store.db import transaction
+from greenhack.web.admin_session import AdminSession, SessionKeys, keys_for, read_session
 from greenhack.web.context import AppContext
 
 __all__ = [
@@ -18,10 +19,12 @@ __all__ = [
     "ContextDep",
     "IsAdminDep",
     "SessionDep",
+    "admin_session",
     "get_context",
     "get_session",
     "is_admin",
     "require_admin",
+    "session_keys",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="The admin token (GREENHACK_ADMIN_TOKEN).")
@@ -41,7 +44,10 @@ def get_session(context: ContextDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the answer is sent. FastAPI's default for a dependency with
+# yield ends it after the answer went out, so a client that read "board frozen" and asked again at once could
+# still see the board unfrozen, and a commit that failed then was answered as a success.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _token_ok(context: AppContext, credentials: HTTPAuthorizationCredentials | None) -> bool:
@@ -52,26 +58,51 @@ def _token_ok(context: AppContext, credentials: HTTPAuthorizationCredentials | N
     return bool(wanted) and secrets.compare_digest(credentials.credentials.encode(), wanted.encode())
 
 
+def session_keys(context: AppContext) -> SessionKeys | None:
+    """The keys of the admin's browser sessions (None while GREENHACK_ADMIN_TOKEN is unset)."""
+    token = context.settings.admin_token
+    return keys_for(token.get_secret_value() if token is not None else None)
+
+
+def admin_session(request: Request, context: AppContext) -> AdminSession | None:
+    """The signed-in admin's session of this request's cookie, when valid and not expired."""
+    return read_session(request, session_keys(context), now=context.clock())
+
+
 def is_admin(
-    context: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    context: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> bool:
-    """Whether the request carries the admin token (pages and board queries show more to admins)."""
-    return _token_ok(context, credentials)
+    """Whether the request carries the admin token or a signed-in admin's cookie (pages and board queries show
+    more to admins; reading is all a cookie allows outside the admin pages' CSRF-checked forms)."""
+    return _token_ok(context, credentials) or admin_session(request, context) is not None
 
 
 IsAdminDep = Annotated[bool, Depends(is_admin)]
 
+_READS = frozenset({"GET", "HEAD"})
+
 
 def require_admin(
-    context: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    context: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """401 unless the request carries the admin token; always 401 while GREENHACK_ADMIN_TOKEN is unset."""
-    if not _token_ok(context, credentials):
-        raise HTTPException(
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="admin token required (Authorization: Bearer ...)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    """401 unless the request carries the admin token; always 401 while GREENHACK_ADMIN_TOKEN is unset.
+
+    A signed-in admin's cookie is enough to read (``GET``: the admin page follows a task's progress); a change
+    through the API always needs the token, so that no page of another site can make a browser's cookie act.
+    """
+    if _token_ok(context, credentials):
+        return
+    if request.method in _READS and admin_session(request, context) is not None:
+        return
+    raise HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail="admin token required (Authorization: Bearer ...)",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 AdminDep = Depends(require_admin)

@@ -8,7 +8,7 @@ cell. ``| energy`` and ``| impact(unit)`` write a value on its own in the unit t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from jinja2 import Environment
 
@@ -53,8 +53,12 @@ def scale_for(values: Iterable[float | None], unit: str | None) -> Scale:
 
 
 def fmt_time(value: datetime | None) -> str:
-    """A UTC time as ``YYYY-MM-DD HH:MM:SS UTC``."""
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else "–"
+    """A time as ``YYYY-MM-DD HH:MM:SS UTC`` (a time with another offset, as the event YAML's, is converted)."""
+    if value is None:
+        return "–"
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def fmt_duration(duration_s: float | None) -> str:

@@ -1,0 +1,185 @@
+"""``greenhack admin <verb>`` against a served board (uvicorn on a free port): each action, its answer on the
+terminal and in the database, and the errors people meet (nothing listening, a wrong token, a refused action)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import types
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+import typer
+from fastapi import FastAPI
+from typer.testing import CliRunner
+from web_support import ADMIN_TOKEN, Clock, Seeder, WorkerPass, free_port, served
+
+from greenhack.cli import app as cli_app
+from greenhack.cli import admin_cmd
+from greenhack.config import EventConfig
+from greenhack.settings import Settings
+from greenhack.store.db import SessionFactory, transaction
+from greenhack.store.models import Event, Submission
+from greenhack.web import create_app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def board(database_url: str, event_config: EventConfig, clock: Clock, sessions: SessionFactory) -> Iterator[str]:
+    settings = Settings(database_url=database_url, admin_token=ADMIN_TOKEN, _env_file=None)  # type: ignore[call-arg]
+    app = create_app(settings, event_config, clock=clock, cache_ttl_s=0.0)
+    with served(app) as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_here(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    # the command reads GREENHACK_* and an .env file when an option is missing: none of this machine's
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    for name in ("GREENHACK_ADMIN_TOKEN", "GREENHACK_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _admin(url: str, *args: str, token: str = ADMIN_TOKEN, app: typer.Typer = cli_app) -> tuple[int, str]:
+    result = runner.invoke(app, ["admin", "--url", url, "--token", token, *args])
+    return result.exit_code, result.output
+
+
+def _override(sessions: SessionFactory) -> bool | None:
+    with transaction(sessions) as s:
+        return s.execute(sa.select(Event.frozen_override)).scalar_one()
+
+
+def test_freeze_unfreeze_and_back_to_the_yaml(board: str, seed: Seeder, sessions: SessionFactory) -> None:
+    seed(teams=1, per_team=1)
+    assert _admin(board, "freeze") == (0, "board frozen\n")
+    assert _override(sessions) is True
+    code, out = _admin(board, "status")
+    assert code == 0 and "board: frozen" in out and "closes: 2026-12-02T17:00:00+01:00" in out
+    assert _admin(board, "unfreeze") == (0, "board unfrozen\n") and _override(sessions) is False
+    assert _admin(board, "freeze-auto")[0] == 0 and _override(sessions) is None
+
+
+def test_exclude_include_rerun_and_their_refusals(board: str, seed: Seeder, sessions: SessionFactory) -> None:
+    (target,) = seed(teams=1, per_team=1)
+    code, out = _admin(board, "exclude", str(target), "--reason", "copied predictions")
+    assert (code, out) == (0, f"submission {target} excluded\n")
+    with transaction(sessions) as s:
+        row = s.get(Submission, target)
+        assert row is not None and row.excluded and row.excluded_reason == "copied predictions"
+    assert _admin(board, "include", str(target)) == (0, f"submission {target} included again\n")
+    assert _admin(board, "rerun", str(target)) == (0, f"submission {target} queued again\n")
+    with transaction(sessions) as s:
+        assert s.get(Submission, target).status == "queued"  # type: ignore[union-attr]
+    # what the board refuses is said with its reason
+    code, out = _admin(board, "rerun", "999999")
+    assert code == 1 and "HTTP 404" in out and "submission 999999 does not exist" in out
+    code, out = _admin(board, "exclude", str(target), "--reason", "   ")
+    assert code == 1 and "HTTP 422" in out and "reason" in out and "Traceback" not in out
+    # --json prints the board's answer as it came
+    code, out = _admin(board, "--json", "include", str(target))
+    assert code == 0 and '"ok": true' in out
+
+
+def test_rescore_queues_a_task_and_waits_for_a_worker(
+    board: str, seed: Seeder, worker_pass: WorkerPass
+) -> None:
+    seed(teams=2, per_team=1)
+    code, out = _admin(board, "rescore")
+    assert code == 0 and "rescore task" in out and "queued" in out and "greenhack admin task" in out
+    task_id = out.split("rescore task ")[1].split(":")[0]
+    code, out = _admin(board, "task", task_id)
+    assert code == 0 and f"rescore task {task_id}: queued, 0 done" in out
+    # --wait follows the task while a worker runs it
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.wait(0.2):
+            worker_pass()
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    try:
+        code, out = _admin(board, "rescore", "--wait", "--poll", "0.1")
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert code == 0, out
+    assert out.strip().splitlines()[-1].endswith("done, 2 of 2 done"), out
+    code, out = _admin(board, "task", task_id)
+    assert code == 0 and "done, 2 of 2 done" in out and '"recomputed": 2' in out
+
+
+def test_nothing_listening_names_the_url(tmp_path: object) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    code, out = _admin(url, "freeze")
+    assert code == 3 and f"cannot reach the board at {url}: connection refused" in out
+
+
+def test_a_wrong_or_missing_token(board: str) -> None:
+    code, out = _admin(board, "freeze", token="not-the-token")
+    assert code == 2 and "refused the admin token (HTTP 401)" in out and "GREENHACK_ADMIN_TOKEN" in out
+    result = runner.invoke(cli_app, ["admin", "--url", board, "freeze"])
+    assert result.exit_code == 2 and "no admin token" in result.output
+
+
+def test_the_token_and_url_come_from_the_environment(
+    board: str, monkeypatch: pytest.MonkeyPatch, sessions: SessionFactory
+) -> None:
+    monkeypatch.setenv("GREENHACK_ADMIN_TOKEN", ADMIN_TOKEN)
+    monkeypatch.setenv("GREENHACK_PUBLIC_URL", board)
+    result = runner.invoke(cli_app, ["admin", "freeze"])
+    assert result.exit_code == 0 and _override(sessions) is True
+
+
+def test_another_module_adds_a_verb_through_the_hook(
+    board: str, seed: Seeder, monkeypatch: pytest.MonkeyPatch, database_url: str, event_config: EventConfig,
+    clock: Clock,
+) -> None:
+    """``remeasure`` lives in a module of its own: register_admin(group) and ADMIN_VERB_MODULES add it."""
+    (target,) = seed(teams=1, per_team=1)
+    module = types.ModuleType("greenhack_test_remeasure_verb")
+
+    def remeasure(ctx: typer.Context, submission_id: int) -> None:
+        admin_cmd.report(ctx, admin_cmd.admin_api(ctx).post(f"/submissions/{submission_id}/remeasure"))
+
+    def register_admin(group: typer.Typer) -> None:
+        group.command("remeasure")(remeasure)
+
+    module.register_admin = register_admin  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setattr(admin_cmd, "ADMIN_VERB_MODULES", [module.__name__])
+    root = typer.Typer()
+    root.callback()(lambda: None)
+    admin_cmd.register(root)
+    # a board whose API has the route
+    settings = Settings(database_url=database_url, admin_token=ADMIN_TOKEN, _env_file=None)  # type: ignore[call-arg]
+    app: FastAPI = create_app(settings, event_config, clock=clock)
+    seen: list[int] = []
+
+    def route(submission_id: int) -> dict[str, object]:
+        seen.append(submission_id)
+        return {"ok": True, "message": f"submission {submission_id} will be measured again"}
+
+    app.add_api_route("/api/v1/admin/submissions/{submission_id}/remeasure", route, methods=["POST"])
+    with served(app) as url:
+        code, out = _admin(url, "remeasure", str(target), app=root)
+    assert (code, out, seen) == (0, f"submission {target} will be measured again\n", [target])
+
+
+
+
+def test_an_action_is_committed_before_its_answer_is_sent(
+    database_url: str, event_config: EventConfig, clock: Clock, sessions: SessionFactory
+) -> None:
+    """FastAPI ended the request's transaction after sending the answer: a command that read "board frozen" and
+    asked again at once could see the board unfrozen (found by `greenhack admin freeze` then a read)."""
+    settings = Settings(database_url=database_url, admin_token=ADMIN_TOKEN, _env_file=None)  # type: ignore[call-arg]
+    app = create_app(settings, event_config, clock=clock, cache_ttl_s=0.0)
+    sa.event.listen(app.state.context.sessions, "before_commit", lambda _session: time.sleep(0.5))  # a slow disk
+    with served(app) as url:
+        assert _admin(url, "freeze") == (0, "board frozen\n")
+        assert _override(sessions) is True
