@@ -356,6 +356,10 @@ class LimitsSection(_Section):
     submissions_per_day: int = Field(default=10, gt=0)
     job_timeout: Duration = timedelta(minutes=20)
     carbon_budget_g: float | None = Field(default=None, gt=0.0)
+    # submissions per team over the whole event (greenhack.scoring.accounting.quota_rules); None: no total
+    submissions_total: int | None = Field(default=None, gt=0)
+    # submissions per team started and not yet evaluated, at once (running or queued); None: no such limit
+    in_flight: int | None = Field(default=None, gt=0)
 
 
 class TelemetrySection(_Section):
@@ -874,9 +878,11 @@ def _limits_line(limits: LimitsSection) -> str:
     )
     per_day, timeout_s = limits.submissions_per_day, limits.job_timeout.total_seconds()
     timeout = f"{int(timeout_s // 60)}m" if timeout_s % 60 == 0 else _format_duration(limits.job_timeout)
+    total = f", {limits.submissions_total} in the event" if limits.submissions_total is not None else ""
+    flight = f", at most {limits.in_flight} in flight" if limits.in_flight is not None else ""
     return (
-        f"limits     {per_day} submission{'s' if per_day != 1 else ''} per team per day, job timeout "
-        f"{timeout}, {budget}"
+        f"limits     {per_day} submission{'s' if per_day != 1 else ''} per team per day{total}{flight}, job "
+        f"timeout {timeout}, {budget}"
     )
 
 

@@ -42,7 +42,7 @@ from greenhack.overlap import Window
 from greenhack.scoring.evaluate import score_predictions
 from greenhack.scoring.models import Performance, Split, Truth
 from greenhack.scoring.phases import phase_of
-from greenhack.status import Reason, ReasonCode, Status
+from greenhack.status import PLATFORM_FAILURE_REASONS, Reason, ReasonCode, Status
 from greenhack.telemetry import (
     IdleBaselines,
     JobEnergy,
@@ -69,16 +69,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # GitLab failure reasons that are the platform's doing, not the team's: the job is recorded as failed and does
-# not use up one of the team's daily submissions.
-_PLATFORM_FAILURES = frozenset(
-    {
-        "runner_system_failure",
-        "api_failure",
-        "scheduler_failure",
-        "data_integrity_failure",
-        "runner_unsupported",
-    }
-)
+# not use up one of the team's submissions (one list: greenhack.status)
+_PLATFORM_FAILURES = PLATFORM_FAILURE_REASONS
 
 
 class GitLabJobs(Protocol):
@@ -241,6 +233,12 @@ def _job_status_outcome(job: CiJob) -> tuple[Status, Reason] | None:
     if job.status == "success":
         return None
     reason = job.failure_reason or "unknown"
+    if job.status in ("canceled", "skipped") and job.started_at is None:
+        # nothing ran on the measured server: the submission is given back (greenhack.status.uses_quota)
+        return Status.INVALID, Reason(
+            code=ReasonCode.JOB_NOT_STARTED,
+            text=f"the job was {job.status} before it started; it does not count toward the limit",
+        )
     if job.status == "failed" and reason in _PLATFORM_FAILURES:
         return Status.FAILED, Reason(
             code=ReasonCode.PLATFORM_JOB_FAILURE,

@@ -59,8 +59,11 @@ def write_event(
     closes: str = "2030-12-31T17:00:00+01:00",
     submission_jobs: tuple[str, ...] = ("submission",),
     extra_impact: str = "",
+    extra_limits: str = "",
+    extra_sections: str = "",
 ) -> EventConfig:
-    """An event YAML tying the services together; returns it loaded."""
+    """An event YAML tying the services together; returns it loaded (``extra_limits``: more lines of the limits
+    section, indented as its first; ``extra_sections``: top-level sections appended as they are)."""
     (folder / "truth.csv").write_text("id,label\n1,big\n2,small\n3,big\n4,small\n", encoding="utf-8")
     budget = f"\n              carbon_budget_g: {budget_g:g}" if budget_g is not None else ""
     jobs = ", ".join(submission_jobs)
@@ -86,7 +89,7 @@ def write_event(
               method: weighted
               weights: {{performance: 0.5, impact: 0.5}}
             limits:
-              submissions_per_day: {per_day}{budget}
+              submissions_per_day: {per_day}{budget}{extra_limits}
             telemetry:
               prometheus: {prometheus_url}
               scrape_interval: {scrape_s:g}s
@@ -107,7 +110,8 @@ def write_event(
               group: {GROUP}
               submission_jobs: [{jobs}]
             """
-        ),
+        )
+        + extra_sections,
         encoding="utf-8",
     )
     return load_event(path)
