@@ -5,7 +5,8 @@
 3. Energy       ← Prometheus, once it has scraped past the end of the window
 4. Impacts      ← BoaviztAPI factors × measured energy and duration
 5. Performance  ← the predictions artifact (size-limited download) vs the hidden truth
-Steps 2 to 5 are :func:`evaluate_job` (measure, price, score); storing the outcome and ranking are the store's
+6. Fact sheet   ← the fact sheet artifact vs the YAML's questions (``factsheet:``; :mod:`greenhack.factsheet`)
+Steps 2 to 6 are :func:`evaluate_job` (measure, price, score); storing the outcome and ranking are the store's
 (:func:`greenhack.store.outcomes.record_outcome`, sequenced by :mod:`greenhack.worker`).
 :func:`run_evaluation` is the whole flow for one job, without storing (``greenhack evaluate``).
 
@@ -36,6 +37,7 @@ from greenhack.errors import (
     TelemetryError,
     TelemetryNotReady,
 )
+from greenhack.factsheet import MAX_FACTSHEET_BYTES, FactsheetResult, oversized_factsheet, read_factsheet
 from greenhack.gitlab.models import CiJob
 from greenhack.impacts import ImpactSource, JobImpacts
 from greenhack.overlap import Window
@@ -146,6 +148,8 @@ class EvaluationOutcome:
     problems: tuple[str, ...] = field(default=())
     # the server's idle power subtracted from the energy before impacts (impact.idle: subtract), in W
     idle_power_w: float | None = None
+    # the job's fact sheet as read (None when the event asks none, or the predictions were not scored)
+    factsheet: FactsheetResult | None = None
 
 
 def job_window(job: CiJob, config: EventConfig) -> JobWindow:
@@ -408,9 +412,36 @@ def _score(
             Status.INVALID, Reason(code=ReasonCode.PREDICTIONS_INVALID, text=text), problems=problems
         )
 
+    # Fact sheet ← its artifact vs the YAML's questions (what a missing one does to the ranking: the board's)
+    factsheet = _read_factsheet(ctx, job)
     # a measurement that cannot be trusted is never ranked without an admin's review
     if not energy.valid:
-        return outcome(
-            Status.NEEDS_REVIEW, telemetry, performance=result.performance, problems=tuple(energy.problems)
+        return replace(
+            outcome(Status.NEEDS_REVIEW, telemetry, performance=result.performance, problems=tuple(energy.problems)),
+            factsheet=factsheet,
         )
-    return outcome(Status.SCORED, performance=result.performance)
+    return replace(outcome(Status.SCORED, performance=result.performance), factsheet=factsheet)
+
+
+def _read_factsheet(ctx: EvaluationContext, job: CiJob) -> FactsheetResult | None:
+    """The job's fact sheet validated against the event's questions (None when the event asks none).
+
+    Raises:
+        GitLabUnavailable, GitLabError: GitLab did not answer, or refused otherwise than "no such artifact".
+    """
+    section = ctx.config.factsheet
+    if section is None:
+        return None
+    try:
+        data: bytes | None = ctx.gitlab.download_artifact(
+            job.project_id, job.id, section.file, max_bytes=MAX_FACTSHEET_BYTES
+        )
+    except ArtifactTooLarge:
+        return oversized_factsheet(section)
+    except GitLabUnavailable:
+        raise
+    except GitLabError as exc:
+        if exc.status_code != 404:
+            raise
+        data = None
+    return read_factsheet(data, section=section)

@@ -215,6 +215,8 @@ class RankInput:
         performance_replicates: the bootstrap replicates of ``performance`` on the board's shared resamples
             (:mod:`greenhack.scoring.bootstrap`), or None (rows scored before replicates were).
         measurement: how far the measured energy (and the impacts that scale with it) can be off, or None.
+        scored_rows: the rows its predictions were scored on (public + private), what the ``*_per_1k``
+            quantities divide by; None when unknown.
     """
 
     submission_id: int | str
@@ -235,6 +237,7 @@ class RankInput:
     team_jobs: int | None = None
     performance_replicates: Sequence[float] | None = None
     measurement: MeasurementSpread | None = None
+    scored_rows: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
