@@ -525,11 +525,11 @@ class FactsheetSection(_Section):
     """The fact sheet: questions each team answers in a small YAML (or JSON) file its job keeps as an artifact.
 
     ``invalid`` decides the board's place of a submission whose fact sheet is missing or has problems: ``rank``
-    ranks it with the problems shown on its page, ``list`` lists it, not ranked, with the reason.
+    ranks it with the problems shown on its page, ``unranked`` leaves it unranked, the reason on its page.
     """
 
     file: ArtifactPath = "factsheet.yaml"
-    invalid: Literal["rank", "list"] = "rank"
+    invalid: Literal["rank", "unranked"] = "rank"
     questions: list[FactsheetQuestion] = Field(min_length=1, max_length=50)
 
     def question(self, key: str) -> FactsheetQuestion | None:

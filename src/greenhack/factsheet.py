@@ -83,8 +83,8 @@ class FactsheetResult:
 
 
 def factsheet_reason(*, file: str, present: bool, problems: Sequence[str]) -> str | None:
-    """Why a fact sheet is not valid, in one sentence (the board's note under ``factsheet.invalid: list``), or
-    None when it is valid."""
+    """Why a fact sheet is not valid, in one sentence (the ranking's note under ``factsheet.invalid:
+    unranked``), or None when it is valid."""
     if not present:
         return f"no fact sheet: the job kept no {file} artifact"
     if not problems:

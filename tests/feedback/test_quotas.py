@@ -8,7 +8,7 @@ that the runner's host failed after it started, the platform's worker and routes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,28 +18,28 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from fb_world import TAG, World, write_event
+from fb_world import (
+    TAG,
+    World,
+    backfilled_prometheus,
+    deliver_finished,
+    platform_worker,
+    write_event,
+)
 
 from greenhack.config import EventConfig
-from greenhack.evaluation import EvaluationContext
 from greenhack.feedback.job_auth import JobTokenVerifier
 from greenhack.feedback.router import FeedbackServices, make_feedback_router
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
-from greenhack.gitlab.webhooks import HookJob
 from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
-from greenhack.intake import enqueue_hook_jobs
-from greenhack.scoring.evaluate import split_for
-from greenhack.scoring.truth import load_truth
 from greenhack.services.prometheus import PrometheusServer
 from greenhack.settings import Settings
 from greenhack.status import ReasonCode
 from greenhack.store import crud, queue
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import Submission, Team
-from greenhack.telemetry import NVIDIA_SMI, SCAPHANDRE, PrometheusClient
-from greenhack.telemetry.simulator import Constant, ExporterSim, PowerTrace, SimDevice, openmetrics
+from greenhack.telemetry import PrometheusClient
 from greenhack.web import create_app
-from greenhack.worker import Worker, WorkerOptions
 
 BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=15)
 # the job the runner's host failed, after it had started: measured on the backfilled Prometheus
@@ -168,42 +168,7 @@ def test_checks_at_once_admit_the_first_jobs_gitlab_created(
 
 @pytest.fixture(scope="module")
 def backfilled(prometheus_factory: Callable[..., PrometheusServer]) -> PrometheusServer:
-    busy = (Constant(CRASHED[0].timestamp(), CRASHED[1].timestamp(), 0.0),)
-    host = PowerTrace(180.0, tuple(Constant(c.start_s, c.end_s, 420.0) for c in busy))
-    gpu = PowerTrace(55.0, tuple(Constant(c.start_s, c.end_s, 310.0) for c in busy))
-    sims = [
-        ExporterSim(SCAPHANDRE, (SimDevice(host, counter_offset_j=5e6),), {"instance": "gpu-1:8080", "job": "s"}),
-        ExporterSim(NVIDIA_SMI, (SimDevice(gpu, uuid="GPU-3b1c8f2e-6a0d-4e7b-9d53-0c2f6e8a1b47"),),
-                    {"instance": "gpu-1:9835", "job": "g"}, with_counter=False),
-    ]  # fmt: skip
-    end = datetime.now(UTC) - timedelta(seconds=2)
-    return prometheus_factory(openmetrics(sims, BASE.timestamp(), end.timestamp(), 5.0, jitter_s=0.05, seed=19))
-
-
-def _worker(config: EventConfig, world: World, sessions: SessionFactory, prometheus_url: str,
-            boavizta_url: str, tmp_path: Path) -> Iterator[Worker]:  # fmt: skip
-    gateway = GitLabGateway(make_gitlab_client(world.fake.url, world.fake.token, timeout_s=5.0))
-    truth = load_truth(config)
-    boavizta = BoaviztaClient(boavizta_url)
-    with PrometheusClient(prometheus_url) as prometheus:
-        ctx = EvaluationContext(
-            config=config, gitlab=gateway, telemetry=prometheus,
-            impacts=ImpactCalculator(boavizta, FactorCache(tmp_path / "factors.json")),
-            truth=truth, split=split_for(config, truth), now=lambda: datetime.now(UTC), scrape_wait_s=0.5,
-        )  # fmt: skip
-        with transaction(sessions, "event") as session:
-            event_id = crud.ensure_event(session=session, name=config.event.name).id
-        yield Worker(ctx=ctx, sessions=sessions, event_id=event_id,
-                     options=WorkerOptions(name="w1", lease_s=60.0, max_attempts=1, base_delay_s=0.0, poll_s=0.05))
-    boavizta.close()  # fmt: skip
-
-
-def _finished(world: World, config: EventConfig, sessions: SessionFactory, job: dict[str, Any]) -> None:
-    raw = world.fake.job_json(int(job["id"]))
-    with transaction(sessions, "webhook") as session:
-        enqueue_hook_jobs(session=session, config=config, jobs=[
-            HookJob(world.project_id, world.project_path, int(raw["id"]), raw["name"], "test", raw["status"],
-                    int(raw["pipeline"]["id"]), datetime.fromisoformat(raw["created_at"]))])  # fmt: skip
+    return backfilled_prometheus(prometheus_factory, start=BASE, busy=[CRASHED], seed=19)
 
 
 def test_jobs_that_never_ran_or_that_the_platform_failed_give_their_submission_back(
@@ -223,15 +188,17 @@ def test_jobs_that_never_ran_or_that_the_platform_failed_give_their_submission_b
     crashed = fake.run_job(world.project_id, status="failed", started_at=CRASHED[0], finished_at=CRASHED[1],
                            runner_id=world.runner_id, tags=[TAG], failure_reason="runner_system_failure")  # fmt: skip
     for job in (canceled, stuck, crashed):
-        _finished(world, config, sessions, job)
-    for worker in _worker(config, world, sessions, backfilled.url, boavizta_url, tmp_path):
+        deliver_finished(world, config, sessions, job)
+    for worker in platform_worker(config, world, sessions, boavizta_url=boavizta_url, factors=tmp_path / "f.json",
+                                  max_attempts=1):  # fmt: skip
         worker.run(until_idle=True)
     # the platform cannot evaluate this one (GitLab does not answer): after its retries it gives the slot back
     given_up = fake.run_job(world.project_id, status="success", started_at=CRASHED[0], finished_at=CRASHED[1],
                             runner_id=world.runner_id, tags=[TAG])  # fmt: skip
-    _finished(world, config, sessions, given_up)
+    deliver_finished(world, config, sessions, given_up)
     fake.fail(rf"GET /api/v4/projects/{world.project_id}/jobs/{given_up['id']}$", status=503)
-    for worker in _worker(config, world, sessions, backfilled.url, boavizta_url, tmp_path):
+    for worker in platform_worker(config, world, sessions, boavizta_url=boavizta_url, factors=tmp_path / "f.json",
+                                  max_attempts=1):  # fmt: skip
         worker.run(until_idle=True)
     with sessions() as session:
         rows = {r.gitlab_job_id: r for r in session.execute(sa.select(Submission)).scalars()}

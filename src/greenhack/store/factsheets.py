@@ -44,10 +44,10 @@ def record_factsheet(
 def apply_factsheet_policy(
     session: Session, *, inputs: Sequence[RankInput], config: EventConfig
 ) -> list[RankInput]:
-    """The board's inputs with ``factsheet.invalid: list`` applied: a submission whose stored fact sheet is missing
-    or invalid is listed with the reason, not ranked (``rank``, or no fact sheet in the YAML: unchanged)."""
+    """The board's inputs with ``factsheet.invalid: unranked`` applied: a submission whose stored fact sheet is
+    missing or invalid is not ranked, the reason its note (``rank``, or no fact sheet in the YAML: unchanged)."""
     section = config.factsheet
-    if section is None or section.invalid != "list" or not inputs:
+    if section is None or section.invalid != "unranked" or not inputs:
         return list(inputs)
     ids = [int(i.submission_id) for i in inputs]
     with store_errors("reading the boards' fact sheets"):
