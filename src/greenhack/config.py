@@ -896,13 +896,14 @@ def _factsheet_checks(
     for index, raw in enumerate(questions):
         question = raw_mapping(raw)
         key = question.get("key")
+        if isinstance(key, str) and key in keys:
+            yield located.problem(
+                ("factsheet", "questions", index, "key"),
+                f"question key {key!r} is used twice (also factsheet.questions[{keys[key]}])",
+            )
+            continue
         if isinstance(key, str):
-            if key in keys:
-                yield located.problem(
-                    ("factsheet", "questions", index, "key"),
-                    f"question key {key!r} is used twice (also factsheet.questions[{keys[key]}])",
-                )
-            keys.setdefault(key, index)
+            keys[key] = index
         if question.get("board") is True and isinstance(key, str):
             label = question.get("label")
             header = (label if isinstance(label, str) else key.replace("_", " ")).casefold()
@@ -1028,6 +1029,14 @@ def event_summary(config: EventConfig) -> list[str]:
         + f"; clock offset at most {config.telemetry.max_clock_offset.total_seconds():g} s, "
         + ("required" if config.telemetry.require_clock_offset else "corrected when known"),
     ]
+    if config.factsheet is not None:
+        sheet = config.factsheet
+        columns = ", ".join(q.header for q in sheet.board_questions) or "none"
+        lines.append(
+            f"factsheet  {sheet.file}: {len(sheet.questions)} questions "
+            f"({sum(q.required for q in sheet.questions)} required), board columns: {columns}; "
+            f"a missing or invalid one is {'ranked' if sheet.invalid == 'rank' else 'not ranked'}"
+        )
     for server in config.servers:
         hw = server.hardware
         gpu = f", {hw.gpu.units}x {hw.gpu.name}" if hw.gpu else ""

@@ -12,7 +12,7 @@ The contract for teams: a UTF-8 YAML file (JSON is YAML too) of at most :data:`M
     external_data: none
 
 An answer must fit its question's type: ``choice`` one of its choices (compared without case), ``integer`` a whole
-number, ``number`` a finite number (within ``min``/``max`` when given), ``boolean`` ``true`` or ``false``,
+number, ``number`` a finite number (within ``min``/``max`` when given; ``1.2e6`` and ``"650"`` read as numbers), ``boolean`` ``true`` or ``false``,
 ``text`` at most ``max_length`` characters. Required questions must be answered; a key that is no question of the
 event is a problem too (a typo must not pass as an unanswered question).
 
@@ -34,6 +34,7 @@ import yaml
 
 from greenhack.config import FactsheetQuestion, FactsheetSection, LocatedYaml
 from greenhack.errors import ConfigError
+from greenhack.scoring.numbers import parse_number
 
 __all__ = [
     "MAX_FACTSHEET_BYTES",
@@ -206,6 +207,12 @@ def _answer(question: FactsheetQuestion, value: Any) -> tuple[Answer | None, str
 
 def _number(question: FactsheetQuestion, value: Any) -> tuple[Answer | None, str | None]:
     whole = question.type == "integer"
+    if isinstance(value, str):
+        # YAML 1.1 (PyYAML) reads 1.2e6 or 3e-4, with no dot or sign in the exponent, as text: read it as written
+        parsed = parse_number(value.strip())
+        if isinstance(parsed, str):
+            return None, f"{parsed}; write it in digits, e.g. 650 or 1.2e6"
+        value = parsed
     if isinstance(value, bool) or not isinstance(value, int | float):
         what = "a whole number" if whole else "a number"
         return None, f"{value!r} is not {what}; write it in digits, e.g. 650 or 1.2e6"

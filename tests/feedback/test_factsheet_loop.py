@@ -101,7 +101,7 @@ def test_fact_sheets_are_read_validated_stored_ranked_by_the_yaml_and_shown(
     assert bad.present and bad.answers == {"model_family": "linear", "quantised": False}
     assert bad.problems == [
         "factsheet.yaml:1: trained_from_scratch: required answer missing (Trained from scratch?)",
-        "factsheet.yaml:2: parameters: 'many' is not a whole number; write it in digits, e.g. 650 or 1.2e6",
+        "factsheet.yaml:2: parameters: 'many' is not a number; write it in digits, e.g. 650 or 1.2e6",
     ], bad.problems
     assert not none.present and none.answers == {} and none.problems == []
 
@@ -134,7 +134,7 @@ def test_fact_sheets_are_read_validated_stored_ranked_by_the_yaml_and_shown(
     # the submission page: every question with its answer, the problems located in the team's file
     text = html.unescape(wrong_page)
     assert "2 problems in <code>factsheet.yaml</code>; until it is fixed, the submission is not ranked" in text
-    assert "factsheet.yaml:2: parameters: 'many' is not a whole number" in text
+    assert "factsheet.yaml:2: parameters: 'many' is not a number" in text
     assert re.search(r"Are the weights quantised\?.*?</th>\s*<td>no</td>", text, re.S)
 
     # factsheet.invalid: rank ranks them all on the next ranking, from what is stored (no evaluation again)
