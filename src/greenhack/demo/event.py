@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from greenhack.demo.dataset import digits_split, write_public_data
 from greenhack.demo.stack import DemoStack
-from greenhack.demo.teams import DemoTeam, team_script
+from greenhack.demo.teams import DemoTeam, team_factsheet, team_script
 from greenhack.demo.telemetry import SimulatedPrometheus
 from greenhack.errors import ServiceError
 from greenhack.measure import MeasureOptions, MeasureReport, Progress, run_measured
@@ -109,6 +109,7 @@ def run_team(stack: DemoStack, team: DemoTeam, *, project_id: int, runner_id: in
 
     ok = report.exit_code == 0
     artifacts = {stack.config.task.predictions: predictions.read_bytes()} if predictions.is_file() else {}
+    artifacts.update(team_factsheet(stack.options.event_dir, team, stack.config))
     job = stack.gitlab.run_job(
         project_id,
         name=stack.config.gitlab.submission_jobs[0] if stack.config.gitlab else "submission",
