@@ -12,8 +12,8 @@ The contract for teams: a UTF-8 YAML file (JSON is YAML too) of at most :data:`M
     external_data: none
 
 An answer must fit its question's type: ``choice`` one of its choices (compared without case), ``integer`` a whole
-number, ``number`` a finite number (within ``min``/``max`` when given; ``1.2e6`` and ``"650"`` read as numbers), ``boolean`` ``true`` or ``false``,
-``text`` at most ``max_length`` characters. Required questions must be answered; a key that is no question of the
+number, ``number`` a finite number (within ``min``/``max`` when given; ``1.2e6`` and ``"650"`` read as numbers),
+``boolean`` ``true`` or ``false``, ``text`` at most ``max_length`` characters. Required questions must be answered; a key that is no question of the
 event is a problem too (a typo must not pass as an unanswered question).
 
 :func:`read_factsheet` never raises: it returns a :class:`FactsheetResult` with every answer that is valid and
@@ -187,7 +187,7 @@ def _answer(question: FactsheetQuestion, value: Any) -> tuple[Answer | None, str
             for choice in choices:
                 if value.strip().casefold() == choice.strip().casefold():
                     return choice, None
-        shown = repr(value) if isinstance(value, str) else f"{value!r} (write text, in quotes if it reads as a number)"
+        shown = repr(value) if isinstance(value, str) else f"{value!r} (write text, quoted if it reads as a number)"
         return None, f"{shown} is not one of the choices: {', '.join(choices)}"
     if kind == "boolean":
         if isinstance(value, bool):

@@ -46,8 +46,8 @@ CASES = [
      "limits.submissions_total: Input should be greater than 0 (got -1)"),
     ("file: factsheet.yaml ", "file: predictions.csv ", "file: predictions.csv",
      "factsheet.file: 'predictions.csv' is also task.predictions: the fact sheet needs a file of its own"),
-    ("file: factsheet.yaml ", "file: ../factsheet.yaml ", "file: ../factsheet.yaml", "factsheet.file: '../factsheet.yaml' "
-     "must be a relative path inside the job's folder"),
+    ("file: factsheet.yaml ", "file: ../factsheet.yaml ", "file: ../factsheet.yaml",
+     "factsheet.file: '../factsheet.yaml' must be a relative path inside the job's folder"),
     ("invalid: rank ", "invalid: skip ", "invalid: skip", "factsheet.invalid: Input should be 'rank' or 'unranked'"),
     ("choices: [linear, tree ensemble, nearest neighbours, neural network, other]", "choices: [linear, Linear]",
      "choices: [linear, Linear]",
@@ -74,7 +74,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("old", "new", "line_of", "expected"), CASES, ids=[c[3].split(":")[0] for c in CASES])
-def test_each_broken_definition_is_located(example_dir: Path, old: str, new: str, line_of: str, expected: str) -> None:
+def test_each_broken_definition_is_located(
+    example_dir: Path, old: str, new: str, line_of: str, expected: str
+) -> None:
     path = example_dir / "event.yaml"
     text = path.read_text(encoding="utf-8")
     assert old in text, old

@@ -39,8 +39,8 @@ factsheet:
   file: factsheet.yaml
   invalid: {invalid}
   questions:
-    - {{key: model_family, question: "Which model family?", type: choice, choices: [linear, tree ensemble, neural network],
-        board: true, label: Family}}
+    - {{key: model_family, question: "Which model family?", type: choice,
+        choices: [linear, tree ensemble, neural network], board: true, label: Family}}
     - {{key: parameters, question: "How many trainable parameters?", type: integer, min: 0, board: true}}
     - {{key: quantised, question: "Are the weights quantised?", type: boolean}}
     - {{key: trained_from_scratch, question: "Trained from scratch?", type: boolean}}
@@ -65,7 +65,9 @@ def backfilled(prometheus_factory: Callable[..., PrometheusServer]) -> Prometheu
     return backfilled_prometheus(prometheus_factory, start=BASE, busy=WINDOWS, seed=23)
 
 
-def _config(tmp_path: Path, world: World, backfilled: PrometheusServer, boavizta_url: str, invalid: str) -> EventConfig:
+def _config(
+    tmp_path: Path, world: World, backfilled: PrometheusServer, boavizta_url: str, invalid: str
+) -> EventConfig:
     return write_event(tmp_path, gitlab_url=world.fake.url, prometheus_url=backfilled.url, boavizta_url=boavizta_url,
                        budget_g=None, extra_sections=FACTSHEET.format(invalid=invalid))  # fmt: skip
 

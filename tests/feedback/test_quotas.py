@@ -77,8 +77,9 @@ def _seed(sessions: SessionFactory, config: EventConfig, world: World, jobs: lis
         event = crud.ensure_event(session=session, name=config.event.name)
         team = crud.ensure_team(session=session, event_id=event.id, name="team-a", gitlab_project_id=world.project_id)
         for job_id, created, status in jobs:
-            row = queue.enqueue(session=session, event_id=event.id, team_id=team.id, gitlab_project_id=world.project_id,
-                                gitlab_job_id=job_id, gitlab_pipeline_id=job_id + 1000, submitted_at=created)
+            row = queue.enqueue(session=session, event_id=event.id, team_id=team.id,
+                                gitlab_project_id=world.project_id, gitlab_job_id=job_id,
+                                gitlab_pipeline_id=job_id + 1000, submitted_at=created)
             session.execute(sa.update(Submission).where(Submission.id == row.submission_id).values(status=status))
     # fmt: skip
 

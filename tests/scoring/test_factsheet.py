@@ -59,7 +59,8 @@ def test_a_valid_fact_sheet_keeps_every_answer_in_its_question_s_form() -> None:
         ("model_family: linear\nparameters: 1\nquantised: false\nextra_data: none\n",
          "factsheet.yaml:4: extra_data: not a question of this event (its questions: model_family, parameters, "
          "learning_rate, quantised, external_data)"),
-        ("model_family: linear\nparameters: 1\n", "factsheet.yaml:1: quantised: required answer missing (Quantised?)"),
+        ("model_family: linear\nparameters: 1\n",
+         "factsheet.yaml:1: quantised: required answer missing (Quantised?)"),
         ("model_family: linear\nparameters: 1\nquantised: false\nparameters: 2\n",
          "factsheet.yaml:4: parameters: answered twice; the second would silently win"),
         ("- linear\n- 1\n",

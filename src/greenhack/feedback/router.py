@@ -167,7 +167,8 @@ def make_feedback_router(*, config: EventConfig, services: Callable[[], Feedback
         try:
             with transaction(svc.sessions, f"budget check of job {job.id}") as session:
                 event_id = crud.ensure_event(session=session, name=config.event.name).id
-                known = known_pipelines(session, team=find_team(session, event_id=event_id, project_id=job.project_id))
+                team = find_team(session, event_id=event_id, project_id=job.project_id)
+                known = known_pipelines(session, team=team)
             # GitLab is asked outside any transaction
             running = _in_flight(svc, config, job, known)
             with transaction(svc.sessions, f"budget check of job {job.id}") as session:
