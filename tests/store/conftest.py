@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from greenhack.config import EventConfig, parse_event
+from greenhack.services.postgres import temporary_database
 from greenhack.store.db import SessionFactory, create_db_engine, make_session_factory, upgrade_database
 from greenhack.store.models import Base
 
@@ -36,6 +37,16 @@ def migrated_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = request.getfixturevalue("postgres_url")
     upgrade_database(url)
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own, for a migration test (the shared test databases are already at the head)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    with temporary_database(prefix="greenhack_migration") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

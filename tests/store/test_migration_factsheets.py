@@ -4,15 +4,11 @@ deletion takes its fact sheet with it, and the way down drops the table alone.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from greenhack.factsheet import FactsheetResult
-from greenhack.services.postgres import temporary_database
 from greenhack.store.db import (
     create_db_engine,
     current_revision,
@@ -25,15 +21,6 @@ from greenhack.store.factsheets import record_factsheet
 from greenhack.store.models import Factsheet
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    with temporary_database(prefix="greenhack_migration") as url:
-        yield url
 
 
 def test_0008_adds_the_fact_sheets_and_leaves_the_submissions(fresh_url: str) -> None:

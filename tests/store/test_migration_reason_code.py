@@ -3,14 +3,10 @@ disclosure by code shows a visitor exactly what the former prefix matching showe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
-from greenhack.services.postgres import temporary_database
 from greenhack.status import Reason
 from greenhack.store.db import create_db_engine, current_revision, downgrade_database, upgrade_database
 from greenhack.store.disclosure import public_reason
@@ -60,16 +56,6 @@ def prefix_disclosure(status: str, reason: str | None) -> str | None:
     if reason.startswith(public.get(status, ())):
         return reason
     return private.get(status, "see the organisers")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own (the shared test databases are already at the head revision)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    with temporary_database(prefix="greenhack_migration") as url:
-        yield url
 
 
 def _seed_at_0002(engine: sa.Engine) -> None:
