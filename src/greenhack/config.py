@@ -48,7 +48,6 @@ __all__ = [
     "Duration",
     "EventConfig",
     "EventSection",
-    "FACTSHEET_TYPES",
     "FactsheetQuestion",
     "FactsheetSection",
     "GitLabSection",
@@ -464,9 +463,6 @@ class GitLabSection(_Section):
     webhook_secret_env: str = Field(default="GREENHACK_WEBHOOK_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     # the CI job name(s) the template gives the measured submission job
     submission_jobs: list[str] = Field(default_factory=lambda: ["submission"], min_length=1)
-
-
-FACTSHEET_TYPES = ("choice", "integer", "number", "boolean", "text")
 
 
 class FactsheetQuestion(_Section):

@@ -416,10 +416,10 @@ def _score(
     factsheet = _read_factsheet(ctx, job)
     # a measurement that cannot be trusted is never ranked without an admin's review
     if not energy.valid:
-        return replace(
-            outcome(Status.NEEDS_REVIEW, telemetry, performance=result.performance, problems=tuple(energy.problems)),
-            factsheet=factsheet,
+        review = outcome(
+            Status.NEEDS_REVIEW, telemetry, performance=result.performance, problems=tuple(energy.problems)
         )
+        return replace(review, factsheet=factsheet)
     return replace(outcome(Status.SCORED, performance=result.performance), factsheet=factsheet)
 
 

@@ -13,8 +13,8 @@ The contract for teams: a UTF-8 YAML file (JSON is YAML too) of at most :data:`M
 
 An answer must fit its question's type: ``choice`` one of its choices (compared without case), ``integer`` a whole
 number, ``number`` a finite number (within ``min``/``max`` when given; ``1.2e6`` and ``"650"`` read as numbers),
-``boolean`` ``true`` or ``false``, ``text`` at most ``max_length`` characters. Required questions must be answered; a key that is no question of the
-event is a problem too (a typo must not pass as an unanswered question).
+``boolean`` ``true`` or ``false``, ``text`` at most ``max_length`` characters. Required questions must be
+answered; a key that is no question of the event is a problem too (a typo must not pass as an unanswered one).
 
 :func:`read_factsheet` never raises: it returns a :class:`FactsheetResult` with every answer that is valid and
 every problem located as ``FILE:LINE: key: message`` (as check-config locates the event YAML's). What a missing or
@@ -178,6 +178,12 @@ def read_factsheet(data: bytes | None, *, section: FactsheetSection) -> Factshee
     )
 
 
+def _shown(value: Any) -> str:
+    """A team's value as a message quotes it: at most 40 characters (the message may go on the board)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _answer(question: FactsheetQuestion, value: Any) -> tuple[Answer | None, str | None]:
     """The answer as stored, or why it does not fit the question."""
     kind = question.type
@@ -187,12 +193,14 @@ def _answer(question: FactsheetQuestion, value: Any) -> tuple[Answer | None, str
             for choice in choices:
                 if value.strip().casefold() == choice.strip().casefold():
                     return choice, None
-        shown = repr(value) if isinstance(value, str) else f"{value!r} (write text, quoted if it reads as a number)"
+        shown = _shown(value)
+        if not isinstance(value, str):
+            shown += " (write text, quoted if it reads as a number)"
         return None, f"{shown} is not one of the choices: {', '.join(choices)}"
     if kind == "boolean":
         if isinstance(value, bool):
             return value, None
-        return None, f"{value!r} is not true or false"
+        return None, f"{_shown(value)} is not true or false"
     if kind in ("integer", "number"):
         return _number(question, value)
     if isinstance(value, bool) or isinstance(value, dict | list):
@@ -215,7 +223,7 @@ def _number(question: FactsheetQuestion, value: Any) -> tuple[Answer | None, str
         value = parsed
     if isinstance(value, bool) or not isinstance(value, int | float):
         what = "a whole number" if whole else "a number"
-        return None, f"{value!r} is not {what}; write it in digits, e.g. 650 or 1.2e6"
+        return None, f"{_shown(value)} is not {what}; write it in digits, e.g. 650 or 1.2e6"
     if not math.isfinite(value):
         return None, f"{value!r} is not a finite number"
     if whole and isinstance(value, float):

@@ -219,7 +219,7 @@ def refresh_boards(
     folded = phase_rank_inputs(
         session, event_id=event_id, inputs=[_rank_input(r, r.performance_public) for r in rows], config=config
     )
-    folded = apply_factsheet_policy(session, inputs=folded, config=config)  # factsheet.invalid: list
+    folded = apply_factsheet_policy(session, inputs=folded, config=config)  # factsheet.invalid: unranked
     counts: dict[str, int] = {}
     for board in BOARDS:
         if board == "frozen" and cut is None:
