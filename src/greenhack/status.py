@@ -12,6 +12,10 @@ admins (``submissions.reason``). What a visitor may read is decided by the code,
 (:func:`greenhack.store.disclosure.public_reason`): a reason is public where it is the job's outcome as GitLab
 shows it, the measurement's problems or overlapping windows (the shared server's telemetry is the platform's
 transparency); the predictions' problems (which can name truth labels) and the platform's errors are not.
+
+Whether a submission uses one of its team's submissions is one rule here too, :func:`uses_quota`: those the
+platform failed (GitLab's :data:`PLATFORM_FAILURE_REASONS`, or its own retries), refused or that never started give
+theirs back (:data:`GIVE_BACK_CODES`).
 """
 
 from __future__ import annotations
