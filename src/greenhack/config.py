@@ -48,6 +48,8 @@ __all__ = [
     "Duration",
     "EventConfig",
     "EventSection",
+    "FactsheetQuestion",
+    "FactsheetSection",
     "GitLabSection",
     "HardwareConfig",
     "IdleCalibration",
@@ -356,6 +358,10 @@ class LimitsSection(_Section):
     submissions_per_day: int = Field(default=10, gt=0)
     job_timeout: Duration = timedelta(minutes=20)
     carbon_budget_g: float | None = Field(default=None, gt=0.0)
+    # submissions per team over the whole event (greenhack.scoring.accounting.quota_rules); None: no total
+    submissions_total: int | None = Field(default=None, gt=0)
+    # submissions per team started and not yet evaluated, at once (running or queued); None: no such limit
+    in_flight: int | None = Field(default=None, gt=0)
 
 
 class TelemetrySection(_Section):
@@ -459,6 +465,78 @@ class GitLabSection(_Section):
     submission_jobs: list[str] = Field(default_factory=lambda: ["submission"], min_length=1)
 
 
+class FactsheetQuestion(_Section):
+    """One question of the fact sheet a team answers with its submission (greenhack.factsheet reads the answers).
+
+    ``key`` is the answer's key in the team's file; ``type`` what an answer must be (``choice``: one of ``choices``;
+    ``integer``/``number`` within ``min``/``max``; ``boolean``; ``text`` of at most ``max_length`` characters);
+    ``required`` answers must be there; ``board: true`` shows the answers as a board column headed ``label``.
+    """
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
+    question: str = Field(min_length=1, max_length=300)
+    label: str | None = Field(default=None, min_length=1, max_length=40)
+    type: Literal["choice", "integer", "number", "boolean", "text"]
+    choices: list[str] | None = None
+    required: bool = True
+    board: bool = False
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = Field(default=None, gt=0, le=2000)
+
+    @model_validator(mode="after")
+    def _fits_its_type(self) -> FactsheetQuestion:
+        if self.type == "choice":
+            if not self.choices or len(self.choices) < 2:
+                raise ValueError("@choices: a choice question needs at least two choices")
+            if any(not c.strip() for c in self.choices):
+                raise ValueError("@choices: a choice must not be empty")
+            folded = [c.strip().casefold() for c in self.choices]
+            if len(set(folded)) != len(folded):
+                raise ValueError("@choices: lists a choice twice (choices are compared without case)")
+        elif self.choices is not None:
+            raise ValueError(f"@choices: only a choice question has choices, this one is {self.type!r}")
+        if self.type not in ("integer", "number"):
+            for bound in ("min", "max"):
+                if getattr(self, bound) is not None:
+                    raise ValueError(f"@{bound}: only an integer or number question has bounds, not {self.type!r}")
+        elif self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"@max: {self.max:g} is below min {self.min:g}")
+        if self.max_length is not None and self.type != "text":
+            raise ValueError(f"@max_length: only a text question has a length, not {self.type!r}")
+        return self
+
+    @property
+    def header(self) -> str:
+        """The board column's header: ``label``, or the key in words."""
+        return self.label if self.label is not None else self.key.replace("_", " ")
+
+    @property
+    def text_limit(self) -> int:
+        """The most characters a text answer may have."""
+        return self.max_length if self.max_length is not None else 200
+
+
+class FactsheetSection(_Section):
+    """The fact sheet: questions each team answers in a small YAML (or JSON) file its job keeps as an artifact.
+
+    ``invalid`` decides the board's place of a submission whose fact sheet is missing or has problems: ``rank``
+    ranks it with the problems shown on its page, ``unranked`` leaves it unranked, the reason on its page.
+    """
+
+    file: ArtifactPath = "factsheet.yaml"
+    invalid: Literal["rank", "unranked"] = "rank"
+    questions: list[FactsheetQuestion] = Field(min_length=1, max_length=50)
+
+    def question(self, key: str) -> FactsheetQuestion | None:
+        return next((q for q in self.questions if q.key == key), None)
+
+    @property
+    def board_questions(self) -> list[FactsheetQuestion]:
+        """The questions shown as board columns, in the YAML's order."""
+        return [q for q in self.questions if q.board]
+
+
 class EventConfig(_Section):
     """One Green AI Hack event, as the admins configured it."""
 
@@ -472,6 +550,7 @@ class EventConfig(_Section):
     boavizta: BoaviztaSection
     servers: list[ServerConfig] = Field(min_length=1)
     gitlab: GitLabSection | None = None
+    factsheet: FactsheetSection | None = None
 
     # where the file was read from; relative paths in it (task.truth) are relative to its folder
     source: Path | None = Field(default=None, exclude=True)
@@ -733,6 +812,7 @@ def _cross_checks(data: dict[str, Any], located: LocatedYaml, source: Path | Non
             yield located.problem(("task", "truth"), f"truth file {truth!r}{relative} does not exist")
     yield from _minimum_in_range(performance, located)
     yield from _job_timeout_form(raw_mapping(data.get("limits")), located)
+    yield from _factsheet_checks(raw_mapping(data.get("factsheet")), raw_mapping(data.get("task")), located)
 
 
 # --- checks of what would fail later (each reads the raw YAML defensively; a wrong type is reported elsewhere) --
@@ -799,6 +879,42 @@ def _job_timeout_form(limits: dict[str, Any], located: LocatedYaml) -> Iterator[
             ("limits", "job_timeout"),
             f"{value!r}: the CI component accepts a whole number with one unit, s, m or h "
             f"(regex {JOB_TIMEOUT_PATTERN}){hint}",
+        )
+
+
+def _factsheet_checks(
+    factsheet: dict[str, Any], task: dict[str, Any], located: LocatedYaml
+) -> Iterator[ConfigProblem]:
+    """A fact sheet's questions have distinct keys and column headers, and its file is not the predictions."""
+    questions = factsheet.get("questions") if isinstance(factsheet.get("questions"), list) else []
+    keys: dict[str, int] = {}
+    headers: dict[str, int] = {}
+    for index, raw in enumerate(questions):
+        question = raw_mapping(raw)
+        key = question.get("key")
+        if isinstance(key, str) and key in keys:
+            yield located.problem(
+                ("factsheet", "questions", index, "key"),
+                f"question key {key!r} is used twice (also factsheet.questions[{keys[key]}])",
+            )
+            continue
+        if isinstance(key, str):
+            keys[key] = index
+        if question.get("board") is True and isinstance(key, str):
+            label = question.get("label")
+            header = (label if isinstance(label, str) else key.replace("_", " ")).casefold()
+            if header in headers:
+                yield located.problem(
+                    ("factsheet", "questions", index, "label" if "label" in question else "key"),
+                    f"board column {header!r} is also the column of factsheet.questions[{headers[header]}]; "
+                    "give one a label of its own",
+                )
+            headers.setdefault(header, index)
+    file = factsheet.get("file", "factsheet.yaml")
+    if isinstance(file, str) and file == task.get("predictions"):
+        yield located.problem(
+            ("factsheet", "file") if "file" in factsheet else ("factsheet",),
+            f"{file!r} is also task.predictions: the fact sheet needs a file of its own",
         )
 
 
@@ -874,9 +990,11 @@ def _limits_line(limits: LimitsSection) -> str:
     )
     per_day, timeout_s = limits.submissions_per_day, limits.job_timeout.total_seconds()
     timeout = f"{int(timeout_s // 60)}m" if timeout_s % 60 == 0 else _format_duration(limits.job_timeout)
+    total = f", {limits.submissions_total} in the event" if limits.submissions_total is not None else ""
+    flight = f", at most {limits.in_flight} in flight" if limits.in_flight is not None else ""
     return (
-        f"limits     {per_day} submission{'s' if per_day != 1 else ''} per team per day, job timeout "
-        f"{timeout}, {budget}"
+        f"limits     {per_day} submission{'s' if per_day != 1 else ''} per team per day{total}{flight}, job "
+        f"timeout {timeout}, {budget}"
     )
 
 
@@ -907,6 +1025,14 @@ def event_summary(config: EventConfig) -> list[str]:
         + f"; clock offset at most {config.telemetry.max_clock_offset.total_seconds():g} s, "
         + ("required" if config.telemetry.require_clock_offset else "corrected when known"),
     ]
+    if config.factsheet is not None:
+        sheet = config.factsheet
+        columns = ", ".join(q.header for q in sheet.board_questions) or "none"
+        lines.append(
+            f"factsheet  {sheet.file}: {len(sheet.questions)} questions "
+            f"({sum(q.required for q in sheet.questions)} required), board columns: {columns}; "
+            f"a missing or invalid one is {'ranked' if sheet.invalid == 'rank' else 'not ranked'}"
+        )
     for server in config.servers:
         hw = server.hardware
         gpu = f", {hw.gpu.units}x {hw.gpu.name}" if hw.gpu else ""

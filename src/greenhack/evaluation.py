@@ -9,7 +9,8 @@
                   edges' timing, and the runner's overhead outside it (measured, not charged)
 4. Impacts      ← BoaviztAPI factors × measured energy and duration
 5. Performance  ← the predictions artifact (size-limited download) vs the hidden truth
-Steps 2 to 5 are :func:`evaluate_job` (measure, price, score); storing the outcome and ranking are the store's
+6. Fact sheet   ← the fact sheet artifact vs the YAML's questions (``factsheet:``; :mod:`greenhack.factsheet`)
+Steps 2 to 6 are :func:`evaluate_job` (measure, price, score); storing the outcome and ranking are the store's
 (:func:`greenhack.store.outcomes.record_outcome`, sequenced by :mod:`greenhack.worker`).
 :func:`run_evaluation` is the whole flow for one job, without storing (``greenhack evaluate``).
 
@@ -40,6 +41,7 @@ from greenhack.errors import (
     TelemetryError,
     TelemetryNotReady,
 )
+from greenhack.factsheet import MAX_FACTSHEET_BYTES, FactsheetResult, oversized_factsheet, read_factsheet
 from greenhack.gitlab.models import CiJob, JobTrace
 from greenhack.gitlab.script_window import ScriptWindow, WindowFallback, api_window, script_window
 from greenhack.gitlab.server_choice import choose_server
@@ -49,7 +51,7 @@ from greenhack.overlap import Window
 from greenhack.scoring.evaluate import score_predictions
 from greenhack.scoring.models import Performance, Split, Truth
 from greenhack.scoring.phases import phase_of
-from greenhack.status import Reason, ReasonCode, Status
+from greenhack.status import PLATFORM_FAILURE_REASONS, Reason, ReasonCode, Status
 from greenhack.telemetry import (
     IdleBaselines,
     JobEnergy,
@@ -79,16 +81,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # GitLab failure reasons that are the platform's doing, not the team's: the job is recorded as failed and does
-# not use up one of the team's daily submissions.
-_PLATFORM_FAILURES = frozenset(
-    {
-        "runner_system_failure",
-        "api_failure",
-        "scheduler_failure",
-        "data_integrity_failure",
-        "runner_unsupported",
-    }
-)
+# not use up one of the team's submissions (one list: greenhack.status)
+_PLATFORM_FAILURES = PLATFORM_FAILURE_REASONS
 
 
 class GitLabJobs(Protocol):
@@ -187,6 +181,8 @@ class EvaluationOutcome:
     clock: ClockOffset | None = None
     # the energy inside GitLab's window but outside the script window: the organisers', never charged
     overhead: RunnerOverhead | None = None
+    # the job's fact sheet as read (None when the event asks none, or the predictions were not scored)
+    factsheet: FactsheetResult | None = None
 
 
 def job_window(job: CiJob, config: EventConfig) -> JobWindow:
@@ -299,6 +295,12 @@ def _job_status_outcome(job: CiJob) -> tuple[Status, Reason] | None:
     if job.status == "success":
         return None
     reason = job.failure_reason or "unknown"
+    if job.status in ("canceled", "skipped") and job.started_at is None:
+        # nothing ran on the measured server: the submission is given back (greenhack.status.uses_quota)
+        return Status.INVALID, Reason(
+            code=ReasonCode.JOB_NOT_STARTED,
+            text=f"the job was {job.status} before it started; it does not count toward the limit",
+        )
     if job.status == "failed" and reason in _PLATFORM_FAILURES:
         return Status.FAILED, Reason(
             code=ReasonCode.PLATFORM_JOB_FAILURE,
@@ -522,10 +524,13 @@ def _score(
             Status.INVALID, Reason(code=ReasonCode.PREDICTIONS_INVALID, text=text), problems=problems
         )
 
+    # Fact sheet ← its artifact vs the YAML's questions (what a missing one does to the ranking: the board's)
+    factsheet = _read_factsheet(ctx, job)
     # a measurement that cannot be trusted is never ranked without an admin's review
     if doubt is not None:
-        return outcome(Status.NEEDS_REVIEW, doubt, performance=result.performance, problems=doubtful)
-    return outcome(Status.SCORED, performance=result.performance)
+        review = outcome(Status.NEEDS_REVIEW, doubt, performance=result.performance, problems=doubtful)
+        return replace(review, factsheet=factsheet)
+    return replace(outcome(Status.SCORED, performance=result.performance), factsheet=factsheet)
 
 
 def _joined(reasons: list[Reason]) -> Reason | None:
@@ -536,3 +541,27 @@ def _joined(reasons: list[Reason]) -> Reason | None:
     for other in rest:
         first = first.followed_by(other)
     return first
+
+
+def _read_factsheet(ctx: EvaluationContext, job: CiJob) -> FactsheetResult | None:
+    """The job's fact sheet validated against the event's questions (None when the event asks none).
+
+    Raises:
+        GitLabUnavailable, GitLabError: GitLab did not answer, or refused otherwise than "no such artifact".
+    """
+    section = ctx.config.factsheet
+    if section is None:
+        return None
+    try:
+        data: bytes | None = ctx.gitlab.download_artifact(
+            job.project_id, job.id, section.file, max_bytes=MAX_FACTSHEET_BYTES
+        )
+    except ArtifactTooLarge:
+        return oversized_factsheet(section)
+    except GitLabUnavailable:
+        raise
+    except GitLabError as exc:
+        if exc.status_code != 404:
+            raise
+        data = None
+    return read_factsheet(data, section=section)

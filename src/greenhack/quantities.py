@@ -12,6 +12,11 @@ Each quantity is read from one field of :class:`~greenhack.scoring.models.RankIn
 the job's own figures (energy, duration, impacts of every criterion), the team's cumulative footprint over all
 its jobs (``team_*``, what an event uses to reward less trial and error) and the event metric (under its own
 name and as ``performance``). Metrics other than the event's are not computed, so they are not provided.
+
+The ``*_per_1k`` quantities are the job's figures per 1,000 predictions (the functional unit AI Energy Score and
+ML.ENERGY report): divided by the rows its predictions were scored on (public and private,
+``RankInput.scored_rows``) and multiplied by 1,000 (:func:`per_thousand`), so that events whose test sets differ in
+size stay comparable. The board's per-1k columns are computed by the same function.
 """
 
 from __future__ import annotations
@@ -23,12 +28,17 @@ from types import MappingProxyType
 from greenhack.metrics import METRIC_SPECS
 
 __all__ = [
+    "PER_ROWS",
     "QUANTITIES",
     "REGISTRY",
     "Quantity",
     "not_provided",
+    "per_thousand",
     "provided_names",
 ]
+
+# the functional unit of the *_per_1k quantities: this many scored predictions
+PER_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class Quantity:
         source: the :class:`RankInput` field its value is read from.
         factor: multiply the field's value by this (``1000`` for ``gwp_g`` from ``gwp_kgco2e``).
         metric: a performance metric, provided only when it is the event's ``performance.metric``.
+        per_1k: the value is per 1,000 scored predictions (:func:`per_thousand` of the field's value).
     """
 
     name: str
@@ -50,6 +61,20 @@ class Quantity:
     source: str
     factor: float = 1.0
     metric: bool = False
+    per_1k: bool = False
+
+
+def per_thousand(value: float | None, rows: int | None) -> float | None:
+    """``value`` per :data:`PER_ROWS` scored predictions, from a job's total over ``rows`` predictions; None when
+    either is unknown or the job scored no row."""
+    if value is None or rows is None or isinstance(rows, bool) or rows <= 0:
+        return None
+    return value * PER_ROWS / rows
+
+
+def _per_1k(name: str, what: str, unit: str, source: str, factor: float = 1.0) -> Quantity:
+    meaning = f"{what} of the job per 1,000 predictions (its scored rows), {unit}"
+    return Quantity(name, meaning, unit, source, factor, per_1k=True)
 
 
 _ENTRIES: tuple[Quantity, ...] = (
@@ -74,6 +99,12 @@ _ENTRIES: tuple[Quantity, ...] = (
     ),
     Quantity("team_energy_wh", "cumulative energy of all the team's jobs, Wh", "Wh", "team_energy_j", 1 / 3600.0),
     Quantity("team_jobs", "number of jobs the team ran (those the platform failed do not count)", "", "team_jobs"),
+    _per_1k("impact_per_1k", "the impact in the event criterion's unit", "criterion unit", "impact"),
+    _per_1k("energy_j_per_1k", "energy", "J", "energy_j"),
+    _per_1k("energy_wh_per_1k", "energy", "Wh", "energy_j", 1 / 3600.0),
+    _per_1k("gwp_g_per_1k", "global warming potential", "gCO2e", "gwp_kgco2e", 1000.0),
+    _per_1k("adpe_kgsbeq_per_1k", "abiotic resource depletion", "kgSbeq", "adpe_kgsbeq"),
+    _per_1k("pe_mj_per_1k", "primary energy", "MJ", "pe_mj"),
 )
 
 REGISTRY: Mapping[str, Quantity] = MappingProxyType({q.name: q for q in _ENTRIES})

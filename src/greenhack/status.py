@@ -13,6 +13,10 @@ admins (``submissions.reason``). What a visitor may read is decided by the code,
 shows it, the measurement's problems, its window and clock or overlapping windows (the shared server's telemetry is
 the platform's transparency; the job log the window is read from is the team's own); the predictions' problems
 (which can name truth labels) and the platform's errors (an unknown runner included) are not.
+
+Whether a submission uses one of its team's submissions is one rule here too, :func:`uses_quota`: those the
+platform failed (GitLab's :data:`PLATFORM_FAILURE_REASONS`, or its own retries), refused or that never started give
+theirs back (:data:`GIVE_BACK_CODES`).
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ from typing import Final
 
 __all__ = [
     "FINAL_STATUSES",
+    "GIVE_BACK_CODES",
+    "PLATFORM_FAILURE_REASONS",
     "RANKABLE_STATUSES",
     "UNFINISHED_STATUSES",
     "Reason",
     "ReasonCode",
     "Status",
+    "uses_quota",
 ]
 
 
@@ -63,6 +70,8 @@ class ReasonCode(StrEnum):
     NO_PREDICTIONS = "no_predictions"
     # the job failed on the platform's side (runner system failure, ...); not counted toward the limit
     PLATFORM_JOB_FAILURE = "platform_job_failure"
+    # the job was canceled (or skipped) before it started: nothing ran, not counted toward the limit
+    JOB_NOT_STARTED = "job_not_started"
     # the measurement (public: the shared server's telemetry is the platform's transparency)
     TELEMETRY = "telemetry"
     OVERLAP = "overlap"
@@ -102,6 +111,7 @@ _PUBLIC_CODES: Final = frozenset(
     {
         ReasonCode.JOB_FAILED,
         ReasonCode.JOB_NOT_SUCCESSFUL,
+        ReasonCode.JOB_NOT_STARTED,
         ReasonCode.NO_PREDICTIONS,
         ReasonCode.TELEMETRY,
         ReasonCode.OVERLAP,
@@ -139,3 +149,48 @@ class Reason:
         except ValueError:
             known = ReasonCode.UNCLASSIFIED
         return cls(code=known, text=text)
+
+
+# GitLab failure reasons that are the platform's doing (the runner, its host, the scheduler, GitLab itself), never
+# the team's code: such a job is recorded ``failed`` and gives its submission back. From GitLab's
+# app/models/concerns/enums/ci/commit_status.rb (``failure_reasons``); ``stuck_or_timeout_failure`` is the legacy
+# name of the four ``stuck_pending_*`` / ``no_updates_*`` reasons that replaced it, and ``job_execution_timeout``
+# (the team's command ran past its limit) stays the team's.
+PLATFORM_FAILURE_REASONS: Final = frozenset(
+    {
+        "api_failure",
+        "data_integrity_failure",
+        "job_router_failure",
+        "no_matching_runner",
+        "no_updates_canceling",
+        "no_updates_running",
+        "runner_configuration_error",
+        "runner_external_dependency_failure",
+        "runner_interrupted",
+        "runner_system_failure",
+        "runner_unsupported",
+        "scheduler_failure",
+        "stuck_or_timeout_failure",
+        "stuck_pending_no_matching_runners",
+        "stuck_pending_with_matching_runners",
+    }
+)
+
+# a submission whose reason has one of these codes gives its team's submission back: the budget check refused it,
+# the platform failed it (GitLab's failure reason or the evaluation's retries), or it never started
+GIVE_BACK_CODES: Final = frozenset(
+    {
+        ReasonCode.REFUSED_BEFORE_RUNNING,
+        ReasonCode.PLATFORM_JOB_FAILURE,
+        ReasonCode.GAVE_UP,
+        ReasonCode.JOB_NOT_STARTED,
+    }
+)
+
+
+def uses_quota(status: Status | str, reason_code: str | None) -> bool:
+    """Whether a stored submission job uses one of its team's submissions: the one rule the store writes into
+    ``submissions.counts_toward_limit`` whenever it writes a status (queued and measuring jobs use one: they are in
+    flight). A job of status ``failed`` (the platform's failure) or with a reason in :data:`GIVE_BACK_CODES` gives it
+    back; every other outcome, invalid predictions included, uses it."""
+    return Status(status) != Status.FAILED and reason_code not in GIVE_BACK_CODES

@@ -102,6 +102,16 @@ def test_the_demo_runs_the_event_and_its_board_is_served_by_the_api(tmp_path: Pa
         (row,) = [row for row in board["rows"] if row["team_name"] == "naive-bayesics"]
         assert row["rank"] is None
     assert board["impact_unit"] == "kgCO2e" and board["ranking_method"] == "weighted"
+    # issue 19: lean-linear answers the fact sheet, shown on the board; energy per 1,000 predictions (539 rows)
+    lean = next(row for row in board["rows"] if row["team_name"] == "lean-linear")
+    assert lean["factsheet_answers"]["model_family"] == "linear" and lean["factsheet_answers"]["parameters"] == 650
+    assert lean["scored_rows"] == 539
+    assert lean["energy_wh_per_1k"] == pytest.approx(lean["energy_j"] / 3600 * 1000 / 539)
+    assert all(row["factsheet_answers"] == {} for row in board["rows"] if row["team_name"] != "lean-linear")
+    assert "fact sheets: lean-linear: model_family linear, parameters 650" in result.stdout
+    with TestClient(create_app(settings, config)) as client:
+        page = client.get(f"/submissions/{lean['submission_id']}").text
+    assert "Fact sheet</h2>" in page and "How many trainable parameters?" in page
 
 
 @pytest.mark.slow

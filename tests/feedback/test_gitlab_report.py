@@ -326,3 +326,22 @@ def test_a_forged_marker_in_team_content_does_not_capture_another_submissions_co
     notes = world.fake.commit_notes_of(world.project_id, str(job["pipeline"]["sha"]))
     assert [n["body"].splitlines()[0] for n in notes] == [marker(42), marker(41)]
     assert "is not in the test set" in notes[0]["body"]  # 42's comment was not overwritten by 41's
+
+
+def test_the_note_lists_the_fact_sheets_problems_and_the_submissions_left_in_the_event() -> None:
+    # issue 19: the team reads its fact sheet's located problems where it reads its predictions' ones
+    report = SubmissionReport(
+        submission_id=9, project_id=1, sha="a" * 40, ref="main", pipeline_id=1, job_id=5, job_url=None,
+        team="team-a", status="scored", submissions_left_today=2, submissions_left_total=7,
+        factsheet_reason="fact sheet: 2 problems in factsheet.yaml, the first: factsheet.yaml:2: ...",
+        factsheet_problems=("factsheet.yaml:2: parameters: 'many' is not a number; write it in digits",
+                            "factsheet.yaml:5: <img src=x>: not a question of this event"),
+    )  # fmt: skip
+    body = comment_body(report)
+    assert "**Problems in the fact sheet:**\n- `factsheet.yaml:2: parameters: 'many' is not a number" in body
+    assert "- `factsheet.yaml:5: <img src=x>: not a question of this event`" in body  # a code span: shown as text
+    assert "| submissions left today | 2 |" in body and "| submissions left in the event | 7 |" in body
+    missing = comment_body(replace(report, factsheet_problems=(), submissions_left_total=None,
+                                   factsheet_reason="no fact sheet: the job kept no factsheet.yaml artifact"))
+    assert "**Fact sheet:** `no fact sheet: the job kept no factsheet.yaml artifact`" in missing
+    assert "left in the event" not in missing

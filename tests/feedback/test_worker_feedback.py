@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fb_world import World, write_event
+from fb_world import World, backfilled_prometheus, write_event
 
 from greenhack.config import EventConfig
 from greenhack.evaluation import EvaluationContext
@@ -32,8 +32,7 @@ from greenhack.store.boards import board_inputs
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import Submission
 from greenhack.store.phases import phase_rank_inputs
-from greenhack.telemetry import NVIDIA_SMI, SCAPHANDRE, PrometheusClient
-from greenhack.telemetry.simulator import Constant, ExporterSim, PowerTrace, SimDevice, openmetrics
+from greenhack.telemetry import PrometheusClient
 from greenhack.testing.runner_log import LogTimes, runner_log
 from greenhack.worker import Worker, WorkerOptions
 
@@ -51,24 +50,7 @@ WINDOWS = {
 
 @pytest.fixture(scope="module")
 def backfilled(prometheus_factory: Callable[..., PrometheusServer]) -> PrometheusServer:
-    busy = tuple(Constant(s.timestamp(), e.timestamp(), 0.0) for s, e in WINDOWS.values())
-    host = PowerTrace(180.0, tuple(Constant(c.start_s, c.end_s, 420.0) for c in busy))
-    gpu = PowerTrace(55.0, tuple(Constant(c.start_s, c.end_s, 310.0) for c in busy))
-    sims = [
-        ExporterSim(
-            SCAPHANDRE, (SimDevice(host, counter_offset_j=5e6),), {"instance": "gpu-1:8080", "job": "s"}
-        ),
-        ExporterSim(
-            NVIDIA_SMI,
-            (SimDevice(gpu, uuid="GPU-3b1c8f2e-6a0d-4e7b-9d53-0c2f6e8a1b47"),),
-            {"instance": "gpu-1:9835", "job": "g"},
-            with_counter=False,
-        ),
-    ]
-    end = datetime.now(UTC) - timedelta(seconds=2)
-    return prometheus_factory(
-        openmetrics(sims, BASE.timestamp(), end.timestamp(), 5.0, jitter_s=0.05, seed=5)
-    )
+    return backfilled_prometheus(prometheus_factory, start=BASE, busy=list(WINDOWS.values()), seed=5)
 
 
 @dataclass

@@ -69,7 +69,25 @@ def test_component_runs_the_entry_with_the_runners_inputs_and_keeps_the_predicti
     job = expanded["submission"]
     assert job["tags"] == ["green-ai-gpu-1"]
     assert job["timeout"] == "1m"
-    assert job["artifacts"]["paths"] == ["predictions.csv"]
+    # the fact sheet is kept beside the predictions (issue 19); a repository without one keeps the predictions only
+    assert job["artifacts"]["paths"] == ["predictions.csv", "factsheet.yaml"]
+    assert "greenhack: no fact sheet factsheet.yaml in the repository" in run.output
+
+
+def test_component_keeps_the_teams_fact_sheet_beside_the_predictions(tmp_path: Path, hidden_inputs: Path) -> None:
+    repo = TeamRepo(tmp_path / "team-a")
+    repo.write("run.sh", TEAM_ENTRY)
+    sheet = "# answers to the event's fact sheet\nmodel_family: linear\nparameters: 650\nquantised: false\n"
+    repo.write("docs/factsheet.yaml", sheet)
+    repo.add_component()
+    repo.write(".gitlab-ci.yml", COMPONENT_INCLUDE.format(project=repo.project_path, timeout="1m")
+               + "      factsheet: docs/factsheet.yaml\n")  # fmt: skip
+    repo.commit()
+    run = repo.run(variables={"GREENHACK_INPUTS_DIR": str(hidden_inputs)})
+    assert run.returncode == 0, run.output
+    assert "greenhack: keeping the fact sheet docs/factsheet.yaml" in run.output
+    assert run.artifact("submission", "docs/factsheet.yaml").read_text(encoding="utf-8") == sheet
+    assert run.artifact("submission", "predictions.csv").is_file()
 
 
 def test_component_stops_an_entry_that_runs_past_the_job_timeout(tmp_path: Path, hidden_inputs: Path) -> None:
@@ -142,6 +160,17 @@ def test_example_pipeline_uses_the_component_with_the_example_events_values() ->
     assert include["inputs"]["predictions"] == event.task.predictions
     assert include["inputs"]["job_timeout"] == "20m"
     assert event.limits.job_timeout.total_seconds() == 20 * 60
+
+
+def test_every_component_keeps_the_fact_sheet_it_is_given() -> None:
+    # the default is the YAML's default factsheet.file, and the predictions job keeps it as an artifact
+    from greenhack.config import FactsheetSection
+
+    default = FactsheetSection.model_fields["file"].default
+    for path in sorted((ROOT / "ci-templates" / "templates").glob("*.yml")):
+        header, body = path.read_text(encoding="utf-8").split("\n---\n", 1)
+        assert yaml.safe_load(header)["spec"]["inputs"]["factsheet"]["default"] == default, path.name
+        assert "      - $[[ inputs.predictions ]]\n      - $[[ inputs.factsheet ]]\n" in body, path.name
 
 
 # --- the marks around the team's command -------------------------------------------------------------------------

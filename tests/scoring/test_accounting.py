@@ -85,3 +85,45 @@ def test_bad_job_records_raise(bad: JobRecord, message: str) -> None:
 def test_event_timezone_is_the_offset_of_opens(make_event) -> None:  # type: ignore[no-untyped-def]
     config = make_event("id,label\n1,a\n")
     assert event_timezone(config).utcoffset(None) == timedelta(hours=1)
+
+
+def test_limits_count_submissions_a_pipeline_once_over_their_periods() -> None:
+    from greenhack.scoring.accounting import quota_rules  # noqa: PLC0415
+    from greenhack.scoring.models import Period  # noqa: PLC0415
+
+    limits = LimitsSection(submissions_per_day=3, submissions_total=5, in_flight=2)
+    now = datetime(2026, 12, 2, 15, 0, tzinfo=PARIS)
+    day1, day2 = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS), datetime(2026, 12, 2, 10, 0, tzinfo=PARIS)
+    jobs = [
+        # yesterday: a train + predict pipeline (one submission) and a retried job of another (one submission)
+        JobRecord(1, "alpha", day1, 1e-3, 36.0, pipeline_id=10),
+        JobRecord(2, "alpha", day1 + timedelta(minutes=5), 1e-3, 36.0, pipeline_id=10),
+        JobRecord(3, "alpha", day1, 1e-3, 36.0, pipeline_id=11),
+        JobRecord(4, "alpha", day1 + timedelta(hours=1), 1e-3, 36.0, pipeline_id=11, counts_toward_limit=False),
+        # today: a platform failure gives its pipeline back; one scored; one being evaluated
+        JobRecord(5, "alpha", day2, None, None, pipeline_id=12, counts_toward_limit=False),
+        JobRecord(6, "alpha", day2, 1e-3, 36.0, pipeline_id=13),
+        JobRecord(7, "alpha", day2, None, None, pipeline_id=14, final=False),
+    ]
+    event = Period(name="the event", start=day1 - timedelta(days=1), end=now + timedelta(days=1))
+    rules = quota_rules(limits, now=now, tz=PARIS, event=event)
+    alpha = team_accounts(jobs, limits=limits, now=now, tz=PARIS, rules=rules, running={"alpha": 1})["alpha"]
+    assert alpha.jobs == 7 and alpha.unmeasured_jobs == 2  # the footprint counts every job
+    daily, total = alpha.quotas
+    assert (daily.rule.key, daily.used, daily.left, daily.exhausted) == ("submissions_per_day", 3, 0, True)
+    assert (total.rule.key, total.used, total.left, total.exhausted) == ("submissions_total", 5, 0, True)
+    assert (alpha.submissions_today, alpha.submissions_left_today) == (3, 0)
+    assert (alpha.in_flight.running, alpha.in_flight.evaluating, alpha.in_flight.total) == (1, 1, 2)
+    assert alpha.in_flight.exhausted and alpha.quota("submissions_total") is total
+    # a period that does not hold the job's day does not count it
+    assert daily.rule.period.holds(day2) and not daily.rule.period.holds(day1)
+    early = Period(name="a phase", start=day1, end=day2 - timedelta(hours=12))
+    assert [q.used for q in team_accounts(jobs, limits=limits, now=now, tz=PARIS, rules=[
+        *rules[:1], type(rules[1])(key="phase", period=early, limit=9)])["alpha"].quotas] == [2, 2]  # fmt: skip
+
+
+def test_without_a_total_or_an_in_flight_limit_nothing_is_exhausted_but_the_day() -> None:
+    now = datetime(2026, 12, 2, 15, 0, tzinfo=PARIS)
+    account = team_accounts([job(1, "alpha", now, 1.0)], limits=LimitsSection(), now=now, tz=PARIS)["alpha"]
+    assert [q.rule.key for q in account.quotas] == ["submissions_per_day"]
+    assert account.quota("submissions_total") is None and not account.in_flight.exhausted

@@ -39,6 +39,16 @@ def migrated_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own, for a migration test (the shared test databases are already at the head)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    with temporary_database(prefix="greenhack_migration") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def engine(migrated_url: str) -> Iterator[sa.Engine]:
     engine = create_db_engine(migrated_url)
@@ -53,16 +63,6 @@ def sessions(engine: sa.Engine) -> SessionFactory:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
     return make_session_factory(engine)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own (the shared test databases are already at the head revision)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    with temporary_database(prefix="greenhack_migration") as url:
-        yield url
 
 
 @pytest.fixture

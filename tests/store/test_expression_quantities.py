@@ -20,7 +20,7 @@ from greenhack.scoring.ranking import rank_submissions
 from greenhack.store import crud
 from greenhack.store.boards import board_inputs, refresh_boards
 from greenhack.store.db import SessionFactory, create_db_engine, make_session_factory, transaction, upgrade_database
-from greenhack.store.models import Impact, Score, Submission
+from greenhack.store.models import Impact, Performance, Score, Submission
 from greenhack.store.synthetic import synthetic_factors, synthetic_job, write_synthetic_submission
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -67,6 +67,8 @@ def _store(sessions: SessionFactory, config: EventConfig) -> int:
                     factors=factors,
                 )
                 job += 1
+        # a test set of another size for every other submission (the synthetic ones score 300 + 700 rows)
+        s.execute(sa.update(Performance).where(Performance.submission_id % 2 == 0).values(rows=Performance.rows * 3))
         return int(event.id)
 
 
@@ -90,6 +92,9 @@ def _expected(sessions: SessionFactory, event_id: int, name: str) -> dict[int, f
         team_gwp = {t: sum(x.gwp_kgco2e or 0 for x in subs if x.team_id == t) for t in {x.team_id for x in subs}}
         team_j = {t: sum(x.energy_j or 0 for x in subs if x.team_id == t) for t in {x.team_id for x in subs}}
         team_n = {t: sum(1 for x in subs if x.team_id == t) for t in {x.team_id for x in subs}}
+        rows: dict[int, int] = {}
+        for p in s.execute(sa.select(Performance)).scalars():  # the scored rows, public + private
+            rows[p.submission_id] = rows.get(p.submission_id, 0) + p.rows
         table = {
             "performance": lambda x: x.performance_public,
             "impact": lambda x: x.impact_total,
@@ -105,6 +110,12 @@ def _expected(sessions: SessionFactory, event_id: int, name: str) -> dict[int, f
             "team_gwp_g": lambda x: team_gwp[x.team_id] * 1000,
             "team_energy_wh": lambda x: team_j[x.team_id] / 3600,
             "team_jobs": lambda x: team_n[x.team_id],
+            "impact_per_1k": lambda x: x.impact_total * 1000 / rows[x.id],
+            "energy_j_per_1k": lambda x: x.energy_j * 1000 / rows[x.id],
+            "energy_wh_per_1k": lambda x: x.energy_j / 3600 * 1000 / rows[x.id],
+            "gwp_g_per_1k": lambda x: x.gwp_kgco2e * 1000 * 1000 / rows[x.id],
+            "adpe_kgsbeq_per_1k": lambda x: impacts[(x.id, "adpe")] * 1000 / rows[x.id],
+            "pe_mj_per_1k": lambda x: impacts[(x.id, "pe")] * 1000 / rows[x.id],
         }
         pick = table.get(name, table["performance"])  # a metric name: the event metric's value
         return {x.id: float(pick(x)) for x in subs}

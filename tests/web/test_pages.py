@@ -20,7 +20,8 @@ def test_board_page_shows_units_directions_and_chart(client: TestClient, seed: S
     assert len(cells) == 3 and {u for u, _ in cells} == {"gCO2e"}
     assert all(re.fullmatch(r"\d+(\.\d+)?", v) for _, v in cells), cells
     assert 'gCO2e, lower is better</small>' in page
-    assert page.count('<th scope="col"') == 8 and 'aria-sort="ascending"' in page
+    # eight columns, and energy and impact per 1,000 predictions (issue 19)
+    assert page.count('<th scope="col"') == 8 + 2 and 'aria-sort="ascending"' in page
     assert '<svg class="chart pareto-chart"' in page and page.count("<circle") + page.count("h0") == 6
     assert 'class="front"' in page or page.count("on-front") >= 1
     assert 'name="viewport"' in page

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from greenhack.demo.event import DemoOutcome
+from greenhack.factsheet import answer_text
 from greenhack.units import Scale, pick_scale
 
 __all__ = ["board_lines", "greenhack_command", "run_lines", "serve_command", "window_lines"]
@@ -95,6 +96,25 @@ def board_lines(outcome: DemoOutcome) -> list[str]:
                      f"{score:>6}  {entry.note or ''}")
     if not outcome.board:
         lines.append("  (no submission could be ranked)")
+    lines += _per_1k_and_factsheet_lines(outcome)
+    return lines
+
+
+def _per_1k_and_factsheet_lines(outcome: DemoOutcome) -> list[str]:
+    """The board's per-1,000-predictions energy and its fact sheet columns, one line each."""
+    rows = [e for e in outcome.board if e.energy_wh_per_1k is not None]
+    if not rows:
+        return []
+    per_1k = pick_scale([e.energy_wh_per_1k for e in rows], "Wh")
+    figures = ", ".join(f"{e.team_name} {per_1k.number(e.energy_wh_per_1k)}" for e in rows)
+    lines = [f"  energy per 1,000 predictions ({per_1k.unit}): {figures}"]
+    answered = [e for e in outcome.board if e.factsheet_answers]
+    if answered:
+        shown = "; ".join(
+            f"{e.team_name}: " + ", ".join(f"{k} {answer_text(v)}" for k, v in (e.factsheet_answers or {}).items())
+            for e in answered
+        )
+        lines.append(f"  fact sheets: {shown} (the other teams kept none)")
     return lines
 
 

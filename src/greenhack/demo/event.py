@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from greenhack.demo.dataset import digits_split, write_public_data
 from greenhack.demo.stack import DemoStack
-from greenhack.demo.teams import DemoTeam, team_script
+from greenhack.demo.teams import DemoTeam, team_factsheet, team_script
 from greenhack.demo.telemetry import SimulatedPrometheus
 from greenhack.errors import ServiceError
 from greenhack.measure import MeasureOptions, MeasureReport, Progress, run_measured
@@ -145,6 +145,7 @@ def run_team(stack: DemoStack, team: DemoTeam, *, project_id: int, runner_id: in
             upload = _measured(stack, [sys.executable, *_UPLOAD, predictions.name], cwd=job_dir, log_file=log_file)
     finished_at = (upload or report).finished_at
     artifacts = {stack.config.task.predictions: predictions.read_bytes()} if predictions.is_file() else {}
+    artifacts.update(team_factsheet(stack.options.event_dir, team, stack.config))
     log = runner_log(
         LogTimes(started=preparation.started_at, command_start=report.started_at, command_end=report.finished_at,
                  finished=finished_at),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from greenhack.config import EventConfig
 from greenhack.errors import ServiceError
 from greenhack.shipped import demo_event_dir
 
-__all__ = ["DEMO_TEAMS", "DemoTeam", "demo_event_dir", "team_script"]
+__all__ = ["DEMO_TEAMS", "DemoTeam", "demo_event_dir", "team_factsheet", "team_script"]
 
 @dataclass(frozen=True)
 class DemoTeam:
@@ -43,3 +44,12 @@ def team_script(event_dir: Path, team: DemoTeam) -> Path:
     if not path.is_file():
         raise ServiceError(f"the demo team {team.name!r} has no submission at {path}")
     return path
+
+
+def team_factsheet(event_dir: Path, team: DemoTeam, config: EventConfig) -> dict[str, bytes]:
+    """The fact sheet the team's repository holds, as its job keeps it (artifact path → bytes); empty when the
+    event asks none or the team wrote none."""
+    if config.factsheet is None:
+        return {}
+    path = event_dir / "teams" / team.name / config.factsheet.file
+    return {config.factsheet.file: path.read_bytes()} if path.is_file() else {}

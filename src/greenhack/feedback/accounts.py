@@ -1,30 +1,36 @@
-"""A team's carbon budget and daily limit, and the refusal record: one account, which the budget check at the start
-of a submission job refuses on and the board's team page shows.
+"""A team's carbon budget and submission limits, and the refusal record: one account, which the budget check at
+the start of a submission job refuses on and the board's team page shows.
 
-The account is :func:`greenhack.scoring.accounting.team_accounts` over the team's stored submissions, with two
-rules of the budget check:
+The account is :func:`greenhack.scoring.accounting.team_accounts` over the team's stored submissions:
 
-- a *pipeline* is one submission: when a pipeline runs a train and a predict job, only its first job uses a
-  daily slot, and the current job's own pipeline never counts against itself;
-- submission jobs running right now (they passed their own check, but GitLab has not reported them finished)
-  count toward the daily limit too, so ten pipelines pushed at once cannot all pass.
-
-Jobs the platform failed (status ``failed``) and jobs this check refused do not count toward the limit.
+- it counts *submissions*: the jobs of one pipeline are one (a train and a predict job, a re-measurement), and
+  the current job's own pipeline never counts against itself;
+- a job counts when its stored ``counts_toward_limit`` says so, which the store writes from
+  :func:`greenhack.status.uses_quota` with every status: jobs the platform failed (``failed``), refused before
+  running, canceled before they started or gave up on do not count;
+- the limits are the daily one (``limits.submissions_per_day``), the event's total (``limits.submissions_total``)
+  and the submissions in flight (``limits.in_flight``: started, their evaluation not final), each over its period
+  (:func:`greenhack.scoring.accounting.quota_rules`);
+- at the budget check, submission jobs running right now that the store does not hold yet (they passed their own
+  check, but GitLab has not reported them finished) count too, so ten pipelines pushed at once cannot all pass;
+  only those GitLab created *before* the checking job (job ids grow), so that ten checks at once admit the first
+  ones rather than each counting the nine others and refusing them all. The team page reads the store only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from greenhack.config import EventConfig
-from greenhack.scoring.accounting import event_timezone, team_accounts
-from greenhack.scoring.models import JobRecord, TeamAccount
-from greenhack.status import ReasonCode, Status
+from greenhack.scoring.accounting import event_period, event_timezone, quota_rules, team_accounts
+from greenhack.scoring.models import JobRecord, QuotaUse, TeamAccount
+from greenhack.status import FINAL_STATUSES, ReasonCode, Status, uses_quota
 from greenhack.store import crud, queue
 from greenhack.store.db import store_errors
 from greenhack.store.models import Submission, Team
@@ -35,6 +41,7 @@ __all__ = [
     "budget_verdict",
     "find_team",
     "known_pipelines",
+    "quota_json",
     "record_refusal",
     "team_account",
 ]
@@ -49,8 +56,9 @@ class BudgetVerdict:
     Attributes:
         allowed: True when the job may go on.
         reasons: one sentence per refusal reason, each saying what the team can do.
-        account: the team's totals (gCO2e, Wh, submissions today).
-        in_flight: other submission pipelines of the team running now (counted toward today's limit).
+        account: the team's totals (gCO2e, Wh, submissions today, in the event, in flight).
+        in_flight: other submission pipelines of the team running now and not stored yet (counted in every limit).
+        limit_per_day: ``limits.submissions_per_day``.
     """
 
     allowed: bool
@@ -61,7 +69,7 @@ class BudgetVerdict:
 
     @property
     def used_today(self) -> int:
-        return self.account.submissions_today + self.in_flight
+        return self.account.submissions_today
 
     @property
     def message(self) -> str:
@@ -73,13 +81,57 @@ class BudgetVerdict:
         )
         unmeasured = f" ({a.unmeasured_jobs} job(s) not measured yet)" if a.unmeasured_jobs else ""
         head = "greenhack: submission allowed" if self.allowed else "greenhack: submission refused"
+        total = a.quota("submissions_total")
+        in_event = f", {total.used} of {total.rule.limit} in the event" if total is not None else ""
         first = (
             f"{head} for team {a.team}: {budget}{unmeasured}; {self.used_today} of {self.limit_per_day} "
-            f"submissions used today (the day started {a.day_starts_at.isoformat()})"
+            f"submissions used today (the day started {a.day_starts_at.isoformat()}){in_event}"
         )
         lines = [first]
         lines += [f"greenhack: {reason}" for reason in self.reasons]
         return "\n".join(lines)
+
+    def to_json(self, *, job_id: int, phase: str | None) -> dict[str, Any]:
+        """The answer's JSON body: the account and every limit with what is used and left."""
+        a = self.account
+        total = a.quota("submissions_total")
+        return {
+            "allowed": self.allowed,
+            "job_id": job_id,
+            "team": a.team,
+            "phase": phase,
+            "reasons": list(self.reasons),
+            "message": self.message,
+            "gwp_g": a.gwp_g,
+            "budget_g": a.budget_g,
+            "budget_left_g": a.budget_left_g,
+            "unmeasured_jobs": a.unmeasured_jobs,
+            "submissions_today": self.used_today,
+            "submissions_per_day": self.limit_per_day,
+            "submissions_left_today": a.submissions_left_today,
+            "submissions_total": total.used if total is not None else None,
+            "submissions_limit_total": total.rule.limit if total is not None else None,
+            "submissions_left_total": total.left if total is not None else None,
+            "in_flight": self.in_flight,
+            "evaluating": a.in_flight.evaluating,
+            "in_flight_limit": a.in_flight.limit,
+            "quotas": [quota_json(q) for q in a.quotas],
+            "day_starts_at": a.day_starts_at.isoformat(),
+        }
+
+
+def quota_json(quota: QuotaUse) -> dict[str, Any]:
+    """One limit as the API shows it: its YAML key, its period, the limit, what is used and left."""
+    period = quota.rule.period
+    return {
+        "key": quota.rule.key,
+        "period": period.name,
+        "starts_at": period.start.isoformat() if period.start is not None else None,
+        "ends_at": period.end.isoformat() if period.end is not None else None,
+        "limit": quota.rule.limit,
+        "used": quota.used,
+        "left": quota.left,
+    }
 
 
 def find_team(session: Session, *, event_id: int, project_id: int) -> Team | None:
@@ -100,30 +152,26 @@ def _records(session: Session, *, team: Team, current_pipeline_id: int | None) -
                 Submission.gwp_kgco2e,
                 Submission.energy_j,
                 Submission.counts_toward_limit,
+                Submission.status,
             )
             .where(Submission.team_id == team.id)
             .order_by(Submission.created_at, Submission.gitlab_job_id)
         ).all()
-    counted_pipelines: set[int] = set()
-    records = []
-    for r in rows:
-        counts = bool(r.counts_toward_limit)
-        if r.gitlab_pipeline_id is not None:
-            if r.gitlab_pipeline_id == current_pipeline_id or r.gitlab_pipeline_id in counted_pipelines:
-                counts = False
-            elif counts:
-                counted_pipelines.add(int(r.gitlab_pipeline_id))
-        records.append(
-            JobRecord(
-                job_id=int(r.gitlab_job_id),
-                team=team.name,
-                submitted_at=r.created_at,
-                gwp_kgco2e=r.gwp_kgco2e,
-                energy_j=r.energy_j,
-                counts_toward_limit=counts,
-            )
+    return [
+        JobRecord(
+            job_id=int(r.gitlab_job_id),
+            team=team.name,
+            submitted_at=r.created_at,
+            gwp_kgco2e=r.gwp_kgco2e,
+            energy_j=r.energy_j,
+            # the current job's own pipeline never counts against itself (its predict job after its train job)
+            counts_toward_limit=bool(r.counts_toward_limit)
+            and (r.gitlab_pipeline_id is None or r.gitlab_pipeline_id != current_pipeline_id),
+            pipeline_id=int(r.gitlab_pipeline_id) if r.gitlab_pipeline_id is not None else None,
+            final=r.status in FINAL_STATUSES,
         )
-    return records
+        for r in rows
+    ]
 
 
 def team_account(
@@ -134,15 +182,19 @@ def team_account(
     team_name: str,
     now: datetime,
     current_pipeline_id: int | None = None,
+    running: int = 0,
 ) -> TeamAccount:
-    """The team's totals now (a team with no submission yet has an empty account)."""
+    """The team's totals now (a team with no submission yet has an empty account); ``running`` submissions
+    running now that the store does not hold yet count in every limit (the budget check gives them)."""
     records = (
         _records(session, team=team, current_pipeline_id=current_pipeline_id) if team is not None else []
     )
     name = team.name if team is not None else team_name
-    return team_accounts(records, limits=config.limits, now=now, tz=event_timezone(config), teams=[name])[
-        name
-    ]
+    tz = event_timezone(config)
+    rules = quota_rules(config.limits, now=now, tz=tz, event=event_period(config))
+    return team_accounts(
+        records, limits=config.limits, now=now, tz=tz, teams=[name], rules=rules, running={name: running}
+    )[name]
 
 
 def known_pipelines(session: Session, *, team: Team | None) -> set[int]:
@@ -161,8 +213,9 @@ def known_pipelines(session: Session, *, team: Team | None) -> set[int]:
 def budget_verdict(
     config: EventConfig, account: TeamAccount, *, now: datetime, in_flight: int
 ) -> BudgetVerdict:
-    """Refuse a job when the event is not open, the team's carbon budget is spent, or today's submissions are
-    used up (pure: the caller reads the account)."""
+    """Refuse a job when the event is not open, the team's carbon budget is spent, one of its submission limits
+    is used up or too many of its submissions are in flight (pure: the caller reads the account, ``in_flight``
+    running jobs included)."""
     reasons: list[str] = []
     if now < config.event.opens:
         reasons.append(
@@ -175,17 +228,36 @@ def budget_verdict(
             f"your team's carbon budget is spent ({account.gwp_g:.1f} of {account.budget_g:g} gCO2e): no more "
             "jobs run on the measured servers; your best submission so far stays on the board"
         )
-    limit = config.limits.submissions_per_day
-    used = account.submissions_today + in_flight
-    if used >= limit:
-        tomorrow = account.day_starts_at + timedelta(days=1)
-        running = f", {in_flight} of them still running" if in_flight else ""
+    running = f", {in_flight} of them still running" if in_flight else ""
+    for quota in account.quotas:
+        if quota.exhausted:
+            reasons.append(_quota_reason(quota, running))
+    flight = account.in_flight
+    if flight.exhausted:
         reasons.append(
-            f"your team has used its {limit} submissions of today ({used}{running}); the next day starts at "
-            f"{tomorrow.isoformat()}. Jobs that failed on the platform's side do not count"
+            f"your team has {flight.total} submissions in flight ({flight.running} running, {flight.evaluating} "
+            f"being evaluated) and limits.in_flight allows {flight.limit} at once: push again once one of them "
+            "has its result"
         )
     return BudgetVerdict(
-        allowed=not reasons, reasons=tuple(reasons), account=account, in_flight=in_flight, limit_per_day=limit
+        allowed=not reasons,
+        reasons=tuple(reasons),
+        account=account,
+        in_flight=in_flight,
+        limit_per_day=config.limits.submissions_per_day,
+    )
+
+
+def _quota_reason(quota: QuotaUse, running: str) -> str:
+    free = "Jobs that failed on the platform's side do not count, nor jobs canceled before they started or refused"
+    period = quota.rule.period
+    if quota.rule.key == "submissions_per_day" and period.end is not None:
+        return (
+            f"your team has used its {quota.rule.limit} submissions of today ({quota.used}{running}); the next day "
+            f"starts at {period.end.isoformat()}. {free}"
+        )
+    return (
+        f"your team has used its {quota.rule.limit} submissions of {period.name} ({quota.used}{running}). {free}"
     )
 
 
@@ -203,7 +275,7 @@ def record_refusal(
     now: datetime,
 ) -> int:
     """Record a refused job as a finished, not-counted submission, so the evaluation never runs it and it never
-    uses a daily slot (the webhook of its end finds the row and leaves it). Returns the submission id."""
+    uses a submission (the webhook of its end finds the row and leaves it). Returns the submission id."""
     event = crud.ensure_event(session=session, name=config.event.name)
     team = crud.ensure_team(
         session=session,
@@ -231,7 +303,7 @@ def record_refusal(
                 status=Status.INVALID,
                 reason=reason,
                 reason_code=ReasonCode.REFUSED_BEFORE_RUNNING,
-                counts_toward_limit=False,
+                counts_toward_limit=uses_quota(Status.INVALID, ReasonCode.REFUSED_BEFORE_RUNNING),
                 finished_at=now,
             )
         )

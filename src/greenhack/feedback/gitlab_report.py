@@ -114,7 +114,9 @@ class SubmissionReport:
         energy_j, cpu_energy_j, gpu_energy_j (J), duration_s (s), gwp_g / gwp_use_g / gwp_embodied_g (gCO2e),
             impact_total in impact_unit (the event criterion).
         rank / ranked: place on the public board and how many are ranked; rank_note says why it has none.
-        budget_g / team_gwp_g / submissions_left_today: the team's account after this submission.
+        budget_g / team_gwp_g / submissions_left_today / submissions_left_total: the team's account after this
+            submission (``submissions_left_total`` None when the event sets no total).
+        factsheet_reason / factsheet_problems: why its fact sheet is missing or invalid, and every problem in it.
         lifecycle: how the ranked footprint was computed for a two-phase pipeline.
         page_url: the submission page on the board.
     """
@@ -149,6 +151,9 @@ class SubmissionReport:
     team_gwp_g: float | None = None
     budget_g: float | None = None
     submissions_left_today: int | None = None
+    submissions_left_total: int | None = None
+    factsheet_reason: str | None = None
+    factsheet_problems: tuple[str, ...] = ()
     phases: tuple[PhaseLine, ...] = field(default=())
     lifecycle: str | None = None
     page_url: str = ""
@@ -283,6 +288,12 @@ def comment_body(report: SubmissionReport) -> str:
         if len(report.problems) > 20:
             lines.append(f"- … and {len(report.problems) - 20} more (see the submission page)")
         lines.append("")
+    if report.factsheet_problems:
+        lines.append("**Problems in the fact sheet:**")
+        lines += [f"- {code_span(p)}" for p in report.factsheet_problems[:20]]
+        lines.append("")
+    elif report.factsheet_reason:
+        lines += [f"**Fact sheet:** {code_span(report.factsheet_reason)}", ""]
     if report.status in _ADVICE:
         lines += [_ADVICE[report.status], ""]
     rows: list[tuple[str, str]] = []
@@ -329,6 +340,8 @@ def comment_body(report: SubmissionReport) -> str:
         rows.append(("team so far", f"{_g(report.team_gwp_g, team)}{budget}"))
     if report.submissions_left_today is not None:
         rows.append(("submissions left today", str(report.submissions_left_today)))
+    if report.submissions_left_total is not None:
+        rows.append(("submissions left in the event", str(report.submissions_left_total)))
     if rows:
         lines += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
     links = [f"[submission page]({report.page_url})"] if report.page_url else []

@@ -102,7 +102,9 @@ def _verify(request: Request, services: FeedbackServices) -> VerifiedJob | Respo
 
 
 def _in_flight(services: FeedbackServices, config: EventConfig, job: CiJob, known: set[int]) -> int:
-    """Other submission pipelines of the project running now and not yet stored."""
+    """Other submission pipelines of the project running now and not yet stored, created before this job (GitLab's
+    job ids grow): jobs checking at the same moment are admitted in the order GitLab created them, rather than
+    each counting all the others and every one refused."""
     if services.gitlab is None:
         return 0
     names = submission_job_names(config)
@@ -116,7 +118,7 @@ def _in_flight(services: FeedbackServices, config: EventConfig, job: CiJob, know
             j.pipeline_id
             for j in running
             if j.name in names
-            and j.id != job.id
+            and j.id < job.id
             and j.pipeline_id != job.pipeline_id
             and j.pipeline_id not in known
         }
@@ -164,18 +166,22 @@ def make_feedback_router(*, config: EventConfig, services: Callable[[], Feedback
         job, now = verified.job, svc.now()
         try:
             with transaction(svc.sessions, f"budget check of job {job.id}") as session:
-                event = crud.ensure_event(session=session, name=config.event.name)
-                team = find_team(session, event_id=event.id, project_id=job.project_id)
+                event_id = crud.ensure_event(session=session, name=config.event.name).id
+                team = find_team(session, event_id=event_id, project_id=job.project_id)
                 known = known_pipelines(session, team=team)
+            # GitLab is asked outside any transaction
+            running = _in_flight(svc, config, job, known)
+            with transaction(svc.sessions, f"budget check of job {job.id}") as session:
                 account = team_account(
                     session,
                     config=config,
-                    team=team,
+                    team=find_team(session, event_id=event_id, project_id=job.project_id),
                     team_name=verified.team_name,
                     now=now,
                     current_pipeline_id=job.pipeline_id,
+                    running=running,
                 )
-            verdict = budget_verdict(config, account, now=now, in_flight=_in_flight(svc, config, job, known))
+            verdict = budget_verdict(config, account, now=now, in_flight=running)
             if not verdict.allowed:
                 with transaction(svc.sessions, f"recording the refusal of job {job.id}") as session:
                     record_refusal(
@@ -192,23 +198,7 @@ def make_feedback_router(*, config: EventConfig, services: Callable[[], Feedback
                     )
         except StoreError as exc:
             return _refusal(request, 503, f"the platform's database is unavailable ({exc}); try again")
-        a = verdict.account
-        body = {
-            "allowed": verdict.allowed,
-            "job_id": job.id,
-            "team": a.team,
-            "phase": verified.phase,
-            "reasons": list(verdict.reasons),
-            "message": verdict.message,
-            "gwp_g": a.gwp_g,
-            "budget_g": a.budget_g,
-            "budget_left_g": a.budget_left_g,
-            "unmeasured_jobs": a.unmeasured_jobs,
-            "submissions_today": verdict.used_today,
-            "submissions_per_day": verdict.limit_per_day,
-            "in_flight": verdict.in_flight,
-            "day_starts_at": a.day_starts_at.isoformat(),
-        }
+        body = verdict.to_json(job_id=job.id, phase=verified.phase)
         return _answer(request, 200 if verdict.allowed else 403, body, verdict.message)
 
     return router

@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from greenhack.config import EventConfig
 from greenhack.errors import NotFoundError, ScoringError
+from greenhack.factsheet import factsheet_reason
 from greenhack.feedback.accounts import team_account
 from greenhack.feedback.gitlab_report import PhaseLine, SubmissionReport
 from greenhack.scoring.phases import project_lifecycle
 from greenhack.store.db import store_errors
 from greenhack.store.freeze import freeze_state
 from greenhack.store.phases import pipeline_phases
-from greenhack.store.models import Event, Impact, Measurement, Score, Submission, Team
+from greenhack.store.models import Event, Factsheet, Impact, Measurement, Score, Submission, Team
 
 __all__ = ["load_report", "public_board", "submission_page_url"]
 
@@ -65,6 +66,7 @@ def load_report(
         team = session.get(Team, sub.team_id)
         event = session.get(Event, sub.event_id)
         measurement = session.get(Measurement, submission_id)
+        factsheet = session.get(Factsheet, submission_id)
         gwp = session.execute(
             sa.select(Impact).where(Impact.submission_id == submission_id, Impact.criterion == "gwp")
         ).scalar_one_or_none()
@@ -80,6 +82,7 @@ def load_report(
         rank, note = None, None
     name = team.name if team is not None else f"project-{sub.gitlab_project_id}"
     account = team_account(session, config=config, team=team, team_name=name, now=now)
+    total = account.quota("submissions_total")
     phases: tuple[PhaseLine, ...] = ()
     lifecycle_text = None
     if sub.gitlab_pipeline_id is not None:
@@ -141,6 +144,13 @@ def load_report(
         team_gwp_g=account.gwp_g,
         budget_g=account.budget_g,
         submissions_left_today=account.submissions_left_today,
+        submissions_left_total=total.left if total is not None else None,
+        factsheet_reason=(
+            factsheet_reason(file=factsheet.file, present=factsheet.present, problems=factsheet.problems)
+            if factsheet is not None
+            else None
+        ),
+        factsheet_problems=tuple(factsheet.problems) if factsheet is not None else (),
         phases=phases,
         lifecycle=lifecycle_text,
         page_url=submission_page_url(public_url, sub.id),

@@ -14,8 +14,12 @@ from types import MappingProxyType
 from typing import Literal
 
 __all__ = [
+    "InFlight",
     "JobRecord",
     "MeasurementSpread",
+    "Period",
+    "QuotaRule",
+    "QuotaUse",
     "Performance",
     "Predictions",
     "RankInput",
@@ -211,6 +215,8 @@ class RankInput:
         performance_replicates: the bootstrap replicates of ``performance`` on the board's shared resamples
             (:mod:`greenhack.scoring.bootstrap`), or None (rows scored before replicates were).
         measurement: how far the measured energy (and the impacts that scale with it) can be off, or None.
+        scored_rows: the rows its predictions were scored on (public + private), what the ``*_per_1k``
+            quantities divide by; None when unknown.
     """
 
     submission_id: int | str
@@ -231,6 +237,7 @@ class RankInput:
     team_jobs: int | None = None
     performance_replicates: Sequence[float] | None = None
     measurement: MeasurementSpread | None = None
+    scored_rows: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +286,12 @@ class JobRecord:
         submitted_at: when the job was submitted (timezone-aware); decides its day for the daily limit.
         gwp_kgco2e: the job's measured global warming potential, kgCO2e; None while unmeasured.
         energy_j: the job's measured energy, J; None while unmeasured.
-        counts_toward_limit: False for jobs the platform failed (they do not use up a daily submission); every
-            job counts in the footprint whatever its outcome.
+        counts_toward_limit: whether the job uses one of its team's submissions (the stored
+            ``submissions.counts_toward_limit``, written by :func:`greenhack.status.uses_quota`); every job counts in
+            the footprint whatever its outcome.
+        pipeline_id: its GitLab pipeline: the jobs of one pipeline are one submission (train + predict, or a
+            re-measurement of the same submission); None counts the job as a submission of its own.
+        final: its evaluation has ended (False while queued or measuring: the submission is in flight).
     """
 
     job_id: int | str
@@ -289,6 +300,88 @@ class JobRecord:
     gwp_kgco2e: float | None
     energy_j: float | None
     counts_toward_limit: bool = True
+    pipeline_id: int | None = None
+    final: bool = True
+
+    @property
+    def submission_key(self) -> tuple[str, int | str]:
+        """The submission this job belongs to: its pipeline, or the job itself when it names none."""
+        if self.pipeline_id is not None:
+            return ("pipeline", self.pipeline_id)
+        return ("job", self.job_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Period:
+    """The time a limit counts submissions over, ``start`` <= submitted_at < ``end`` (None: unbounded).
+
+    Attributes:
+        name: what a team reads: ``today``, ``the event`` (the next wave adds one per phase).
+        start, end: its bounds (timezone-aware), or None.
+    """
+
+    name: str
+    start: datetime | None
+    end: datetime | None
+
+    def holds(self, moment: datetime) -> bool:
+        """Whether ``moment`` lies in the period."""
+        return (self.start is None or self.start <= moment) and (self.end is None or moment < self.end)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuotaRule:
+    """One limit on a team's submissions: at most ``limit`` over ``period``.
+
+    Attributes:
+        key: the YAML key it comes from (``submissions_per_day``, ``submissions_total``), for messages and the API.
+        period: the time it counts over.
+        limit: the most submissions a team may make in it.
+    """
+
+    key: str
+    period: Period
+    limit: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuotaUse:
+    """A :class:`QuotaRule` and what a team has used of it: its counted submissions made in the period, whether
+    evaluated, being evaluated or running now."""
+
+    rule: QuotaRule
+    used: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.rule.limit - self.used)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.used >= self.rule.limit
+
+
+@dataclass(frozen=True, kw_only=True)
+class InFlight:
+    """A team's submissions in flight: started, their evaluation not final.
+
+    Attributes:
+        running: submissions whose job runs now (GitLab's running jobs the store does not hold yet).
+        evaluating: stored submissions whose evaluation is not final (queued or measuring).
+        limit: ``limits.in_flight``, the most a team may have at once; None when the event sets none.
+    """
+
+    running: int
+    evaluating: int
+    limit: int | None
+
+    @property
+    def total(self) -> int:
+        return self.running + self.evaluating
+
+    @property
+    def exhausted(self) -> bool:
+        return self.limit is not None and self.total >= self.limit
 
 
 @dataclass(frozen=True)
@@ -305,9 +398,13 @@ class TeamAccount:
         budget_g: the event's carbon budget per team, gCO2e; None when the event sets none.
         budget_left_g: budget minus ``gwp_g`` (negative when over); None when the event sets no budget.
         over_budget: the team has used more than its budget.
-        submissions_today: jobs counted against the daily limit on the event's current local day.
+        submissions_today: submissions counted against the daily limit on the event's current local day
+            (a pipeline is one submission; those running now included).
         submissions_left_today: limit minus ``submissions_today``, never below 0.
         day_starts_at: start of that local day (timezone-aware), for messages.
+        quotas: every limit on the team's submissions with what it used: the daily limit first, then the total
+            (``limits.submissions_total``) when the event sets one.
+        in_flight: its submissions started whose evaluation is not final, and ``limits.in_flight``.
     """
 
     team: str
@@ -322,3 +419,9 @@ class TeamAccount:
     submissions_today: int
     submissions_left_today: int
     day_starts_at: datetime
+    quotas: tuple[QuotaUse, ...] = ()
+    in_flight: InFlight = InFlight(running=0, evaluating=0, limit=None)
+
+    def quota(self, key: str) -> QuotaUse | None:
+        """The use of the limit of YAML key ``key`` (``submissions_total``, ...), or None when it is not set."""
+        return next((q for q in self.quotas if q.rule.key == key), None)

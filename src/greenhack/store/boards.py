@@ -36,6 +36,7 @@ from greenhack.status import RANKABLE_STATUSES, Reason, Status
 from greenhack.store import crud, queries
 from greenhack.store.db import store_errors
 from greenhack.store.disclosure import public_reason
+from greenhack.store.factsheets import apply_factsheet_policy
 from greenhack.store.freeze import freeze_state
 from greenhack.store.locks import try_xact_lock
 from greenhack.store.models import BOARDS, Event, Impact, Measurement, Submission, Team, utcnow
@@ -77,6 +78,7 @@ def _rankable_rows(*, session: Session, event_id: int, cut: datetime | None = No
     totals up to ``cut``, the same totals the board shows."""
     adpe, pe = aliased(Impact), aliased(Impact)
     team = queries.team_totals(event_id=event_id, until=cut)
+    scored = queries.scored_rows()
     stmt = (
         sa.select(
             Submission.id,
@@ -99,11 +101,13 @@ def _rankable_rows(*, session: Session, event_id: int, cut: datetime | None = No
             team.c.team_gwp_kgco2e,
             team.c.team_energy_j,
             team.c.submissions_count.label("team_jobs"),
+            scored.c.scored_rows,
         )
         .join(Team, Team.id == Submission.team_id)
         .outerjoin(adpe, sa.and_(adpe.submission_id == Submission.id, adpe.criterion == "adpe"))
         .outerjoin(pe, sa.and_(pe.submission_id == Submission.id, pe.criterion == "pe"))
         .outerjoin(team, team.c.team_id == Submission.team_id)
+        .outerjoin(scored, scored.c.submission_id == Submission.id)
         .where(Submission.event_id == event_id, Submission.status.in_(RANKABLE_STATUSES))
         .order_by(Submission.id)
     )
@@ -137,6 +141,7 @@ def _rank_input(r: Any, performance: float | None) -> RankInput:
         team_gwp_kgco2e=r.team_gwp_kgco2e,
         team_energy_j=r.team_energy_j,
         team_jobs=int(r.team_jobs) if r.team_jobs is not None else None,
+        scored_rows=int(r.scored_rows) if r.scored_rows is not None else None,
     )
 
 
@@ -214,6 +219,7 @@ def refresh_boards(
     folded = phase_rank_inputs(
         session, event_id=event_id, inputs=[_rank_input(r, r.performance_public) for r in rows], config=config
     )
+    folded = apply_factsheet_policy(session, inputs=folded, config=config)  # factsheet.invalid: unranked
     counts: dict[str, int] = {}
     for board in BOARDS:
         if board == "frozen" and cut is None:

@@ -30,6 +30,7 @@ __all__ = [
     "AdminTask",
     "Base",
     "Event",
+    "Factsheet",
     "Impact",
     "Measurement",
     "Performance",
@@ -371,3 +372,20 @@ class AdminTask(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Factsheet(Base):
+    """The fact sheet a submission's job kept (greenhack.factsheet): whether it was there, its valid answers by
+    question key (JSON), and its problems, each located ``FILE:LINE: key: message``. A submission evaluated while
+    the event asked no fact sheet has no row."""
+
+    __tablename__ = "factsheets"
+
+    submission_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    file: Mapped[str] = mapped_column(sa.String(255))
+    present: Mapped[bool] = mapped_column(sa.Boolean)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    problems: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

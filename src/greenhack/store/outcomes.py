@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from greenhack.errors import NotFoundError
+from greenhack.factsheet import FactsheetResult
 from greenhack.gitlab.script_window import ScriptWindow
 from greenhack.impacts.models import JobImpacts
 from greenhack.overlap import OtherWindow, Window, overlap_verdict
@@ -23,6 +24,7 @@ from greenhack.scoring.models import Performance
 from greenhack.status import Reason, Status
 from greenhack.store import crud, queue
 from greenhack.store.db import store_errors
+from greenhack.store.factsheets import record_factsheet
 from greenhack.store.locks import xact_lock
 from greenhack.store.models import Submission, utcnow
 from greenhack.telemetry.clock import ClockOffset
@@ -154,6 +156,7 @@ def record_outcome(
     idle_power_w: float | None = None,
     impacts: JobImpacts | None = None,
     performance: Performance | None = None,
+    factsheet: FactsheetResult | None = None,
     now: datetime | None = None,
 ) -> RecordedOutcome:
     """Store an evaluation's outcome and close the claimed row with its final status, in the caller's
@@ -200,6 +203,8 @@ def record_outcome(
                 value=value,
                 rows=rows,
             )
+    if factsheet is not None:
+        record_factsheet(session=session, submission_id=submission_id, result=factsheet, now=now)
     recorded = RecordedOutcome(status=status, reason=reason)
     if window is not None and claimed is not None:
         event_id, job_id = claimed

@@ -17,6 +17,7 @@ from greenhack.store.db import store_errors
 from greenhack.store.models import (
     BOARDS,
     Event,
+    Factsheet,
     Impact,
     Measurement,
     Performance,
@@ -28,6 +29,7 @@ from greenhack.status import Status
 from greenhack.store.views import (
     BoardEntry,
     EventTotals,
+    FactsheetView,
     ImpactView,
     MeasurementView,
     ParetoPoint,
@@ -48,6 +50,7 @@ __all__ = [
     "list_submissions",
     "list_teams",
     "pareto_points",
+    "scored_rows",
     "status_counts",
     "submission_detail",
     "team_detail",
@@ -96,6 +99,16 @@ def team_totals(*, event_id: int, until: datetime | None = None) -> sa.Subquery:
     return _team_stats(event_id, until)
 
 
+def scored_rows() -> sa.Subquery:
+    """Per submission (``submission_id``): ``scored_rows``, the rows its predictions were scored on (public +
+    private), what energy and impacts per 1,000 predictions divide by (greenhack.quantities.per_thousand)."""
+    return (
+        sa.select(Performance.submission_id, sa.func.sum(Performance.rows).label("scored_rows"))
+        .group_by(Performance.submission_id)
+        .subquery()
+    )
+
+
 def _check_board(name: str) -> None:
     if name not in BOARDS:
         raise ValueError(f"board must be one of {', '.join(BOARDS)}, not {name!r}")
@@ -116,6 +129,7 @@ def board(
     """
     _check_board(board_name)
     stats = _team_stats(event_id, until)
+    scored = scored_rows()
     performance = Submission.performance_private if board_name == "final" else Submission.performance_public
     stmt = (
         sa.select(
@@ -143,12 +157,17 @@ def board(
             sa.func.coalesce(stats.c.submissions_count, 0).label("submissions_count"),
             sa.func.coalesce(stats.c.team_energy_j, 0.0).label("team_energy_j"),
             sa.func.coalesce(stats.c.team_gwp_kgco2e, 0.0).label("team_gwp_kgco2e"),
+            Submission.gwp_kgco2e,
+            scored.c.scored_rows,
+            Factsheet.answers.label("factsheet_answers"),
         )
         .select_from(Score)
         .join(Submission, Submission.id == Score.submission_id)
         .join(Team, Team.id == Submission.team_id)
         .outerjoin(stats, stats.c.team_id == Team.id)
         .outerjoin(Impact, (Impact.submission_id == Submission.id) & (Impact.criterion == impact_criterion))
+        .outerjoin(scored, scored.c.submission_id == Submission.id)
+        .outerjoin(Factsheet, Factsheet.submission_id == Submission.id)
         .where(
             Score.event_id == event_id,
             Score.board == board_name,
@@ -306,6 +325,7 @@ def submission_detail(
         scores = session.execute(
             sa.select(Score).where(Score.submission_id == submission_id).order_by(Score.board)
         ).scalars()
+        factsheet = session.get(Factsheet, submission_id)
         data: dict[str, Any] = dict(row)
         return SubmissionDetail(
             submission=SubmissionSummary.model_validate(data),
@@ -314,6 +334,7 @@ def submission_detail(
             impacts=[ImpactView.model_validate(i) for i in impacts],
             performances=[PerformanceView.model_validate(p) for p in performances],
             scores=[ScoreView.model_validate(s) for s in scores],
+            factsheet=FactsheetView.model_validate(factsheet) if factsheet is not None else None,
         )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from greenhack.errors import NotFoundError, StoreError
-from greenhack.status import FINAL_STATUSES, UNFINISHED_STATUSES, Reason, ReasonCode, Status
+from greenhack.status import FINAL_STATUSES, UNFINISHED_STATUSES, Reason, ReasonCode, Status, uses_quota
 from greenhack.store.crud import bump_data_version, mark_boards_stale
 from greenhack.store.db import store_errors
 from greenhack.store.models import Submission, utcnow
@@ -299,8 +299,10 @@ def retry_later(
                 claimed_at=None,
                 lease_expires_at=None,
                 finished_at=now if give_up else None,
-                # giving up is the platform's failure: it must not use up one of the team's daily submissions
-                counts_toward_limit=False if give_up else Submission.counts_toward_limit,
+                # giving up is the platform's failure: it must not use up one of the team's submissions
+                counts_toward_limit=(
+                    uses_quota(status, ReasonCode.GAVE_UP) if give_up else Submission.counts_toward_limit
+                ),
             )
             .execution_options(synchronize_session=False)
         )
@@ -346,8 +348,8 @@ def finish(
                 lease_expires_at=None,
                 finished_at=now,
                 evaluation_duration_s=(now - started).total_seconds() if started is not None else None,
-                # a job the platform failed does not use up one of the team's daily submissions
-                counts_toward_limit=status != Status.FAILED,
+                # the one rule of which outcomes use one of the team's submissions (greenhack.status)
+                counts_toward_limit=uses_quota(status, reason.code if reason is not None else None),
             )
             .execution_options(synchronize_session=False)
         )

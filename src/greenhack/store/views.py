@@ -8,11 +8,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
+
+from greenhack.factsheet import factsheet_reason
+from greenhack.quantities import per_thousand
 
 __all__ = [
     "BoardEntry",
     "EventTotals",
+    "FactsheetView",
     "ImpactView",
     "MeasurementView",
     "ParetoPoint",
@@ -58,6 +62,27 @@ class BoardEntry(_View):
     window_end: datetime | None = None
     created_at: datetime | None = None
     finished_at: datetime | None = None
+    # the job's gCO2e (kgCO2e) and the rows its predictions were scored on, for the per-1,000-predictions columns
+    gwp_kgco2e: float | None = None
+    scored_rows: int | None = None
+    # the fact sheet's valid answers by question key (None when none was read), for the board's fact sheet columns
+    factsheet_answers: dict[str, Any] | None = None
+
+    # per 1,000 predictions (the scored rows), computed as the ranking's *_per_1k quantities are
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def energy_wh_per_1k(self) -> float | None:
+        return per_thousand(self.energy_j / 3600.0 if self.energy_j is not None else None, self.scored_rows)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def gwp_g_per_1k(self) -> float | None:
+        return per_thousand(self.gwp_kgco2e * 1000.0 if self.gwp_kgco2e is not None else None, self.scored_rows)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def impact_per_1k(self) -> float | None:
+        return per_thousand(self.impact_total, self.scored_rows)
 
 
 class ParetoPoint(_View):
@@ -175,8 +200,23 @@ class ScoreView(_View):
     note: str | None
 
 
+class FactsheetView(_View):
+    """The fact sheet a submission's job kept: its valid answers by question key, its located problems."""
+
+    file: str
+    present: bool
+    answers: dict[str, Any]
+    problems: list[str]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def reason(self) -> str | None:
+        """Why it is not valid (None when it is): the board's note under ``factsheet.invalid: list``."""
+        return factsheet_reason(file=self.file, present=self.present, problems=self.problems)
+
+
 class SubmissionDetail(_View):
-    """Everything known about one submission."""
+    """Everything known about one submission (``factsheet``: None when none was read)."""
 
     submission: SubmissionSummary
     last_error: str | None
@@ -184,6 +224,7 @@ class SubmissionDetail(_View):
     impacts: list[ImpactView]
     performances: list[PerformanceView]
     scores: list[ScoreView]
+    factsheet: FactsheetView | None = None
 
 
 class TeamSummary(_View):

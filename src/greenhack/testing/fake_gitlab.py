@@ -496,6 +496,23 @@ class FakeGitLab:
         with self._lock:
             return _copy(self._state.jobs[job_id])
 
+    def end_before_start(
+        self, job_id: int, status: str, *, at: datetime, failure_reason: str | None = None
+    ) -> None:
+        """End a job that never started (canceled or skipped while pending, or failed before any runner took it,
+        e.g. ``stuck_or_timeout_failure``): GitLab keeps no ``started_at``, no duration and no runner."""
+        with self._lock:
+            job = self._state.jobs[job_id]
+            job.update(
+                status=status,
+                started_at=None,
+                finished_at=_iso(at),
+                duration=None,
+                runner=None,
+                failure_reason=failure_reason,
+            )
+            self._state.pipelines[job["pipeline"]["id"]]["updated_at"] = _iso(datetime.now(UTC))
+
     def project_json(self, project: int | str) -> dict[str, Any]:
         with self._lock:
             return _copy(self._project(str(project)))

@@ -37,7 +37,10 @@ __all__ = [
 
 router = APIRouter(include_in_schema=False)
 
-SortKey = Literal["rank", "team", "performance", "impact", "energy", "score", "submissions", "footprint"]
+SortKey = Literal[
+    "rank", "team", "performance", "impact", "energy", "score", "submissions", "footprint", "energy_per_1k",
+    "impact_per_1k",
+]
 SORT_KEYS: dict[str, str] = {
     "rank": "rank",
     "team": "team_name",
@@ -47,6 +50,8 @@ SORT_KEYS: dict[str, str] = {
     "score": "score",
     "submissions": "submissions_count",
     "footprint": "team_gwp_kgco2e",
+    "energy_per_1k": "energy_wh_per_1k",
+    "impact_per_1k": "impact_per_1k",
 }
 
 

@@ -93,6 +93,13 @@ class TeamAccountView(BaseModel):
     submissions_today: int
     submissions_left_today: int
     day_starts_at: datetime
+    # limits.submissions_total: the event's total, used and left (None when the event sets none)
+    submissions_limit_total: int | None = None
+    submissions_total: int | None = None
+    submissions_left_total: int | None = None
+    # submissions whose evaluation is not final, and limits.in_flight (None when the event sets none)
+    evaluating: int = 0
+    in_flight_limit: int | None = None
 
 
 def team_account(*, context: AppContext, session: Session, detail: TeamDetail) -> TeamAccountView:
@@ -107,6 +114,7 @@ def team_account(*, context: AppContext, session: Session, detail: TeamDetail) -
         now=context.clock(),
     )
     budget = account.budget_g
+    total = account.quota("submissions_total")
     return TeamAccountView(
         gwp_g=account.gwp_g,
         energy_wh=account.energy_wh,
@@ -118,4 +126,9 @@ def team_account(*, context: AppContext, session: Session, detail: TeamDetail) -
         submissions_today=account.submissions_today,
         submissions_left_today=account.submissions_left_today,
         day_starts_at=account.day_starts_at,
+        submissions_limit_total=total.rule.limit if total is not None else None,
+        submissions_total=total.used if total is not None else None,
+        submissions_left_total=total.left if total is not None else None,
+        evaluating=account.in_flight.evaluating,
+        in_flight_limit=account.in_flight.limit,
     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from jinja2 import Environment
 
+from greenhack.factsheet import answer_text
 from greenhack.impacts.equivalences import picture_text
 from greenhack.units import Scale, format_number, format_quantity, pick_scale
 from greenhack.window_text import hardware_text, window_facts
@@ -79,6 +80,7 @@ def install_filters(env: Environment) -> None:
         impact=fmt_impact,
         quantity=lambda value, unit: format_quantity(value, unit),
         picture=picture_text,
+        factsheet_answer=answer_text,
         time=fmt_time,
         duration=fmt_duration,
         plural=plural,
