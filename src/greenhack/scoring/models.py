@@ -211,6 +211,7 @@ class RankInput:
         performance_replicates: the bootstrap replicates of ``performance`` on the board's shared resamples
             (:mod:`greenhack.scoring.bootstrap`), or None (rows scored before replicates were).
         measurement: how far the measured energy (and the impacts that scale with it) can be off, or None.
+        baseline: an organisers' baseline (``baselines:``): listed with its score, never ranked among the teams.
     """
 
     submission_id: int | str
@@ -231,6 +232,7 @@ class RankInput:
     team_jobs: int | None = None
     performance_replicates: Sequence[float] | None = None
     measurement: MeasurementSpread | None = None
+    baseline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +255,8 @@ class RankedRow:
             tell apart (the board shows ``=2``).
         above_next_share: with ``ranking.ties: significant``, the share of replicates in which this submission
             ranks strictly above the next ranked one; None when not tested.
+        baseline: an organisers' baseline's row (``rank`` is None: never ranked).
+        would_rank: for a baseline's counted row, the rank it would take among the teams' (None otherwise).
     """
 
     submission_id: int | str
@@ -267,6 +271,8 @@ class RankedRow:
     note: str | None
     tied: bool = False
     above_next_share: float | None = None
+    baseline: bool = False
+    would_rank: int | None = None
 
 
 @dataclass(frozen=True)
