@@ -240,8 +240,8 @@ def _key_name(value: str) -> str:
     # a phase or a track names boards: it goes into URLs, cache keys and the stored board key
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", value):
         raise ValueError(
-            f"{value!r} must be 1 to 40 lower-case letters, digits, '-' or '_', starting with a letter or digit "
-            "(it names boards in URLs), e.g. practice, final, a100"
+            f"{value!r} must be 1 to 40 lower-case letters, digits, '-' or '_', starting with a letter or "
+            "digit (it names boards in URLs), e.g. practice, final, a100"
         )
     return value
 
@@ -249,9 +249,9 @@ def _key_name(value: str) -> str:
 KeyName = Annotated[str, AfterValidator(_key_name)]
 """The name of a phase or a track: lower case, digits, ``-`` and ``_``, at most 40 characters."""
 
-# a GitLab project or group slug (docs.gitlab.com/user/reserved_names, "Rules for usernames, project and group
-# names, and slugs"): letters, digits, '_', '.', '-', starting and ending with a letter or digit, no two special
-# characters in a row, not ending in .git or .atom
+# a GitLab project or group slug (docs.gitlab.com/user/reserved_names, "Rules for usernames, project and
+# group names, and slugs"): letters, digits, '_', '.', '-', starting and ending with a letter or digit, no two
+# special characters in a row, not ending in .git or .atom
 _SLUG = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|[_.-](?=[A-Za-z0-9]))*")
 
 
@@ -261,8 +261,9 @@ def _project_path(value: str) -> str:
     if bad:
         raise ValueError(
             f"{value!r} is not a GitLab project path: {bad[0]!r} must be letters, digits, '_', '.' or '-', "
-            "start and end with a letter or digit, have no two of '_.-' in a row and not end in .git or .atom; "
-            "write it like baselines/logreg (below gitlab.group) or green-ai-hack-2026/baselines/logreg"
+            "start and end with a letter or digit, have no two of '_.-' in a row and not end in .git or "
+            ".atom; write it like baselines/logreg (below gitlab.group) or "
+            "green-ai-hack-2026/baselines/logreg"
         )
     return value
 
@@ -489,18 +490,18 @@ class ServerConfig(_Section):
     idle_calibration: IdleCalibration | None = None
     # a measured idle power may be written directly instead of a calibration period
     idle_power_w: float | None = Field(default=None, ge=0.0)
-    # the hardware track whose boards rank this server's jobs (greenhack.competition.tracks): jobs on different
-    # hardware are never ranked against each other. Either every server names its track or none does (one track);
-    # the servers of one track have the same CPU and GPU, model and count
+    # the hardware track whose boards rank this server's jobs (greenhack.competition.tracks): jobs on
+    # different hardware are never ranked against each other. Either every server names its track or none does
+    # (one track); the servers of one track have the same CPU and GPU, model and count
     track: KeyName | None = None
 
 
 class PhaseSection(_Section):
-    """One phase of the event (``phases:``), e.g. a practice phase then the final one (greenhack.competition.phases).
+    """One phase of the event (``phases:``), e.g. a practice phase then the final one.
 
     A submission belongs to the phase open at its GitLab ``created_at``; each phase has its own boards (live,
-    frozen, final). Keys left out are the event's: ``truth`` is task.truth, ``limits`` are the event's limits key by
-    key, ``per_team`` is ranking.per_team.
+    frozen, final). Keys left out are the event's: ``truth`` is task.truth, ``limits`` are the event's limits
+    key by key, ``per_team`` is ranking.per_team (greenhack.competition.phases).
     """
 
     name: KeyName
@@ -510,7 +511,7 @@ class PhaseSection(_Section):
     freeze: AwareDatetime | None = None
     # the phase's own hidden truth (relative to the YAML's folder), checked and split like task.truth
     truth: Path | None = None
-    # overrides of the event's limits for this phase's jobs, only the keys written (the others stay the event's)
+    # overrides of the event's limits for this phase's jobs, only the keys written (the others: the event's)
     limits: LimitsSection | None = None
     # which submission of a team its boards rank; ``selected`` builds the phase's final board from each team's
     # selected submission
@@ -526,8 +527,8 @@ class PhaseSection(_Section):
 
 
 class BaselineConfig(_Section):
-    """An organisers' reference submission (``baselines:``): a GitLab project whose jobs run and are measured on
-    the same servers as the teams', shown on the boards with a badge and never ranked (greenhack.competition)."""
+    """An organisers' reference submission (``baselines:``): a GitLab project whose jobs run and are measured
+    on the teams' servers, shown on the boards with a badge, never ranked (greenhack.competition)."""
 
     # the project's path below gitlab.group (baselines/logreg), or its full path starting with the group
     project: ProjectPath
@@ -576,9 +577,9 @@ class EventConfig(_Section):
     boavizta: BoaviztaSection
     servers: list[ServerConfig] = Field(min_length=1)
     gitlab: GitLabSection | None = None
-    # the organisers' reference projects, listed on every board, never ranked; the first is the one rows compare to
+    # the organisers' reference projects, listed on the boards, never ranked; rows compare with the first
     baselines: list[BaselineConfig] = Field(default_factory=list)
-    # the event's phases in time order; none: the whole event is one phase, as before (greenhack.competition.phases)
+    # the event's phases in time order; none: the whole event is one phase, as before (competition.phases)
     phases: list[PhaseSection] = Field(default_factory=list)
 
     # where the file was read from; relative paths in it (task.truth) are relative to its folder
@@ -886,8 +887,8 @@ def _minimum_in_range(performance: dict[str, Any], located: LocatedYaml) -> Iter
 def _job_timeout_form(
     limits: dict[str, Any], located: LocatedYaml, at: Loc = ("limits",)
 ) -> Iterator[ConfigProblem]:
-    """limits.job_timeout (``at``: the limits' key path) is passed to the CI component, whose input accepts only a
-    whole number and one unit."""
+    """limits.job_timeout (``at``: the limits' key path) is passed to the CI component, whose input accepts
+    only a whole number and one unit."""
     if "job_timeout" not in limits:
         return
     value = limits["job_timeout"]
@@ -913,12 +914,12 @@ def _job_timeout_form(
         )
 
 
-# --- phases, tracks and baselines (greenhack.competition reads the typed sections) -------------------------------
+# --- phases, tracks and baselines (greenhack.competition reads the typed sections) -------------------------
 
 
 def _aware(value: object) -> datetime | None:
-    """A time as the YAML holds it (PyYAML reads unquoted timestamps itself), or None when it is not an aware one
-    (the type check reports that)."""
+    """A time as the YAML holds it (PyYAML reads unquoted timestamps itself), or None when it is not an aware
+    one (the type check reports that)."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.strip())
@@ -930,7 +931,7 @@ def _aware(value: object) -> datetime | None:
 
 
 def yaml_relative_path(value: object, source: Path | None) -> Path | None:
-    """A file the YAML names (a truth file), relative to the YAML's folder ``source``, or None when not a path."""
+    """A file the YAML names (a truth file), relative to the YAML's folder ``source``; None: not a path."""
     if not isinstance(value, str) or not value:
         return None
     path = Path(value)
@@ -938,19 +939,22 @@ def yaml_relative_path(value: object, source: Path | None) -> Path | None:
 
 
 def _phase_checks(data: dict[str, Any], located: LocatedYaml, source: Path | None) -> Iterator[ConfigProblem]:
-    """Phases have unique names, follow one another in time order without overlapping, lie inside the event, and
-    name truth files that exist; with phases, each has its own freeze (event.freeze would be ambiguous)."""
+    """Phases have unique names, follow one another in time order without overlapping, lie inside the event,
+    and name truth files that exist; with phases, each has its own freeze (event.freeze is ambiguous)."""
     if "phases" not in data or not isinstance(data["phases"], list):
         return
     phases = data["phases"]
     if not phases:
-        yield located.problem(("phases",), "lists no phase: list at least one, or leave phases out (one phase)")
+        yield located.problem(
+            ("phases",), "lists no phase: list at least one, or leave phases out (one phase)"
+        )
         return
     event = raw_mapping(data.get("event"))
     if event.get("freeze") is not None:
         yield located.problem(
             ("event", "freeze"),
-            "is not read when the event has phases: give the phase(s) to freeze their own freeze (phases[].freeze)",
+            "is not read when the event has phases: give the phase(s) to freeze their own freeze "
+            "(phases[].freeze)",
         )
     event_opens, event_closes = _aware(event.get("opens")), _aware(event.get("closes"))
     names: dict[str, int] = {}
@@ -961,30 +965,35 @@ def _phase_checks(data: dict[str, Any], located: LocatedYaml, source: Path | Non
         name = phase.get("name")
         if isinstance(name, str):
             if name in names:
-                yield located.problem((*loc, "name"), f"phase name {name!r} is used twice (also phases[{names[name]}])")
+                yield located.problem(
+                    (*loc, "name"), f"phase name {name!r} is used twice (also phases[{names[name]}])"
+                )
             names.setdefault(name, index)
         opens, closes = _aware(phase.get("opens")), _aware(phase.get("closes"))
         if opens is not None and event_opens is not None and opens < event_opens:
             yield located.problem(
-                (*loc, "opens"), f"is before event.opens ({event_opens.isoformat()}): a phase lies inside the event"
+                (*loc, "opens"),
+                f"is before event.opens ({event_opens.isoformat()}): a phase lies inside the event",
             )
         if closes is not None and event_closes is not None and closes > event_closes:
             yield located.problem(
-                (*loc, "closes"), f"is after event.closes ({event_closes.isoformat()}): a phase lies inside the event"
+                (*loc, "closes"),
+                f"is after event.closes ({event_closes.isoformat()}): a phase lies inside the event",
             )
         if opens is not None and previous is not None and opens < previous[2]:
             before, before_name = previous[0], previous[1]
             yield located.problem(
                 (*loc, "opens"),
                 f"{opens.isoformat()} is before phases[{before}] ({before_name!r}) closes "
-                f"({previous[2].isoformat()}): list the phases in time order, each opening when or after the one "
-                "before closes",
+                f"({previous[2].isoformat()}): list the phases in time order, each opening when or after the "
+                "one before closes",
             )
         if closes is not None and opens is not None and closes > opens:
             previous = (index, str(name), closes)
         path = yaml_relative_path(phase.get("truth"), source)
         if path is not None and not path.is_file():
-            relative = "" if Path(str(phase["truth"])).is_absolute() else " (relative to the YAML file's folder)"
+            absolute = Path(str(phase["truth"])).is_absolute()
+            relative = "" if absolute else " (relative to the YAML file's folder)"
             yield located.problem((*loc, "truth"), f"truth file {phase['truth']!r}{relative} does not exist")
         yield from _job_timeout_form(raw_mapping(phase.get("limits")), located, at=(*loc, "limits"))
 
@@ -1019,8 +1028,8 @@ def _track_checks(servers: list[Any], located: LocatedYaml) -> Iterator[ConfigPr
             if server.get("track") is None:
                 yield located.problem(
                     ("servers", index),
-                    f"names no track, but servers[{first}] does: when the event has hardware tracks, every server "
-                    "names its own (servers[].track)",
+                    f"names no track, but servers[{first}] does: when the event has hardware tracks, every "
+                    "server names its own (servers[].track)",
                 )
         return
     first_of: dict[object, tuple[int, str, tuple[object, ...]]] = {}
@@ -1040,16 +1049,17 @@ def _track_checks(servers: list[Any], located: LocatedYaml) -> Iterator[ConfigPr
         if track is None:
             yield located.problem(
                 ("servers", index, "hardware"),
-                f"{_hardware_text(hardware)} differs from server {other_name!r} ({other_text}): jobs on different "
-                "hardware must not be ranked against each other, so give each server a hardware track "
-                "(servers[].track); each track gets its own boards",
+                f"{_hardware_text(hardware)} differs from server {other_name!r} ({other_text}): jobs on "
+                "different hardware must not be ranked against each other, so give each server a hardware "
+                "track (servers[].track); each track gets its own boards",
             )
         else:
             yield located.problem(
                 ("servers", index, "track"),
-                f"track {track!r} also holds server {other_name!r} ({other_text}), whose CPU or GPU differs from "
-                f"this one's ({_hardware_text(hardware)}): the servers of a track are ranked together, so they "
-                "must have the same CPU and GPU (model and count); give this server a track of its own",
+                f"track {track!r} also holds server {other_name!r} ({other_text}), whose CPU or GPU differs "
+                f"from this one's ({_hardware_text(hardware)}): the servers of a track are ranked together, "
+                "so they must have the same CPU and GPU (model and count); give this server a track of its "
+                "own",
             )
 
 
@@ -1075,7 +1085,8 @@ def _baseline_checks(data: dict[str, Any], located: LocatedYaml) -> Iterator[Con
         full = full_project_path(project, group=group)
         if full.casefold() in paths:
             yield located.problem(
-                (*loc, "project"), f"project {full!r} is listed twice (also baselines[{paths[full.casefold()]}])"
+                (*loc, "project"),
+                f"project {full!r} is listed twice (also baselines[{paths[full.casefold()]}])",
             )
             continue
         paths[full.casefold()] = index
@@ -1212,9 +1223,12 @@ def event_summary(config: EventConfig) -> list[str]:
         if phase.per_team is not None:
             own.append(f"per team: {phase.per_team}")
         if phase.limits is not None:
-            own.append("limits " + ", ".join(f"{k}={getattr(phase.limits, k)}" for k in sorted(phase.limits.model_fields_set)))
-        lines.append(f"phase      {phase.name}: {when(phase.opens)} → {when(phase.closes)} ({'; '.join(own)})")
+            written = sorted(phase.limits.model_fields_set)
+            own.append("limits " + ", ".join(f"{key}={getattr(phase.limits, key)}" for key in written))
+        span = f"{when(phase.opens)} → {when(phase.closes)}"
+        lines.append(f"phase      {phase.name}: {span} ({'; '.join(own)})")
     group = config.gitlab.group if config.gitlab is not None else None
     for baseline in config.baselines:
-        lines.append(f"baseline   {baseline.label}: {full_project_path(baseline.project, group=group)} (never ranked)")
+        full = full_project_path(baseline.project, group=group)
+        lines.append(f"baseline   {baseline.label}: {full} (never ranked)")
     return lines

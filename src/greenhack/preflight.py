@@ -37,9 +37,9 @@ __all__ = ["CONTENT_CHECKS", "hardware_names", "load_checked_event", "truth_cont
 
 
 def truth_contents(data: dict[str, Any], located: LocatedYaml, source: Path | None) -> Iterator[ConfigProblem]:
-    """The truth files (task.truth and each phase's own, phases[].truth) read by the very validator scoring uses
-    (header, target column, duplicate ids, empty labels, numbers for a regression metric); their problems point
-    into the truth file. A missing file is config's own problem (reported there)."""
+    """The truth files (task.truth and each phase's own, phases[].truth) read by the very validator scoring
+    uses (header, target column, duplicate ids, empty labels, numbers for a regression metric); their problems
+    point into the truth file. A missing file is config's own problem (reported there)."""
     task = raw_mapping(data.get("task"))
     metric = raw_mapping(data.get("performance")).get("metric")
     if not isinstance(metric, str) or metric not in METRICS:
@@ -57,7 +57,8 @@ def truth_contents(data: dict[str, Any], located: LocatedYaml, source: Path | No
         try:
             content = path.read_bytes()
         except OSError as exc:
-            yield ConfigProblem(str(path), None, format_key_path(loc), f"cannot read the truth file: {exc.strerror}")
+            message = f"cannot read the truth file: {exc.strerror}"
+            yield ConfigProblem(str(path), None, format_key_path(loc), message)
             continue
         try:
             parse_truth(

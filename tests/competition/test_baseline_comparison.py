@@ -3,9 +3,8 @@ in points or in its own units by its direction, zero and missing values, several
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from competition_support import EXAMPLE
 
 from greenhack.competition import (
     Standing,
@@ -15,9 +14,6 @@ from greenhack.competition import (
     team_clashes,
 )
 from greenhack.config import load_event
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "phases-and-tracks.yaml"
 
 BASE = Standing("Logistic regression", performance=0.812, energy_j=5000.0, impact=2e-3)
 

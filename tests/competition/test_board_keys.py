@@ -3,10 +3,7 @@ boards a submission is on, and the three boards an event without either always h
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-
-import pytest
+from competition_support import CONTRACT, at
 
 from greenhack.competition import (
     BoardKey,
@@ -20,20 +17,6 @@ from greenhack.competition import (
     track_of_server,
 )
 from greenhack.config import EventConfig, load_event
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "phases-and-tracks.yaml"
-CONTRACT = ROOT / "examples" / "event.yaml"
-CET = timezone(timedelta(hours=1))
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 12, day, hour, minute, tzinfo=CET)
-
-
-@pytest.fixture(scope="module")
-def config() -> EventConfig:
-    return load_event(EXAMPLE)
 
 
 def test_the_event_without_phases_or_tracks_keeps_its_three_boards() -> None:

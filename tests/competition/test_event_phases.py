@@ -9,23 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from competition_support import CONTRACT, EXAMPLE, at
 
 from greenhack.competition import current_phase, event_phases, final_phase, phase_at, phase_named
 from greenhack.config import EventConfig, load_event
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "phases-and-tracks.yaml"
-CONTRACT = ROOT / "examples" / "event.yaml"
-CET = timezone(timedelta(hours=1))
-
-
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 12, day, hour, minute, tzinfo=CET)
-
-
-@pytest.fixture(scope="module")
-def config() -> EventConfig:
-    return load_event(EXAMPLE)
 
 
 def test_an_event_without_phases_is_one_phase_that_holds_every_job() -> None:

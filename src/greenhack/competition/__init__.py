@@ -1,7 +1,7 @@
 """What an event is made of beyond one board: phases, hardware tracks, baselines, and the boards they imply.
 
-Pure functions of the event YAML (:class:`greenhack.config.EventConfig`) and plain values, for the board refresh,
-the intake, the budget check and the pages to call:
+Pure functions of the event YAML (:class:`greenhack.config.EventConfig`) and plain values, for the board
+refresh, the intake, the budget check and the pages to call:
 
 - :mod:`.phases`: the phase a submission belongs to (by GitLab's ``created_at``), each phase's limits, ranking
   rule, truth file and when its private rows may be shown;

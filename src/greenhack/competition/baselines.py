@@ -1,18 +1,19 @@
 """The organisers' baselines (``baselines:``): which projects they are, and how a team's row compares. Pure.
 
-A baseline is a GitLab project in the event's group whose jobs run and are measured like any team's; the boards
-list it with a badge and never rank it (:func:`greenhack.scoring.ranking.rank_submissions` keeps rows whose
-``RankInput.baseline`` is set out of the teams' ranks, scales and Pareto levels). The YAML names its project below
-``gitlab.group`` (``baselines/logreg``) or by its full path starting with the group
+A baseline is a GitLab project in the event's group whose jobs run and are measured like any team's; the
+boards list it with a badge and never rank it (:func:`greenhack.scoring.ranking.rank_submissions` keeps rows
+whose ``RankInput.baseline`` is set out of the teams' ranks, scales and Pareto levels). The YAML names its
+project below ``gitlab.group`` (``baselines/logreg``) or by its full path starting with the group
 (:func:`greenhack.config.full_project_path`); GitLab compares paths case-insensitively, so do we.
 
 **Comparing a row with the baselines** (:func:`compare_with_baselines`): a team's row is compared with each
-baseline row of the same board (same phase, same track, same rows), in the order of ``baselines:``; the first one
-that can be compared is the headline (``41% less energy than the baseline at +2.1 points of accuracy``), so the
-organisers list their reference baseline first. Energy is compared, since it is what the team's code decides (the
-event criterion adds the server's share, the same per second for every job of a track); the criterion's change is
-given beside it. A performance difference is in points (x100) for the metrics that lie in 0..1 (accuracy, f1, ...),
-in the metric's own units otherwise (rmse, mae, r2), and says "better" or "worse" by the metric's direction.
+baseline row of the same board (same phase, same track, same rows), in the order of ``baselines:``; the first
+one that can be compared is the headline (``41% less energy than the baseline at +2.1 points of accuracy``),
+so the organisers list their reference baseline first. Energy is compared, since it is what the team's code
+decides (the event criterion adds the server's share, the same per second for every job of a track); the
+criterion's change is given beside it. A performance difference is in points (x100) for the metrics that lie
+in 0..1 (accuracy, f1, ...), in the metric's own units otherwise (rmse, mae, r2), and says "better" or "worse"
+by the metric's direction.
 """
 
 from __future__ import annotations
@@ -64,22 +65,22 @@ def event_baselines(config: EventConfig) -> tuple[Baseline, ...]:
 
 
 def baseline_for_project(config: EventConfig, project_path: str) -> Baseline | None:
-    """The baseline whose project is ``project_path`` (GitLab's ``path_with_namespace``), or None for a team's."""
+    """The baseline whose project is ``project_path`` (GitLab's ``path_with_namespace``), or None."""
     wanted = project_path.strip("/").casefold()
     return next((b for b in event_baselines(config) if b.project_path.casefold() == wanted), None)
 
 
 def team_clashes(config: EventConfig, team_paths: Iterable[str]) -> list[str]:
     """One sentence per team project that is also a baseline (``team_paths``: full paths, or paths below the
-    event's group, as ``greenhack provision`` makes them from the teams CSV); check-config cannot see the teams."""
+    event's group, as ``greenhack provision`` makes them from the teams CSV): check-config sees no team."""
     group = _group(config)
     out = []
     for path in team_paths:
         baseline = baseline_for_project(config, full_project_path(path, group=group))
         if baseline is not None:
             out.append(
-                f"team project {path!r} is also baselines[{baseline.position}] ({baseline.label!r}): a baseline is "
-                "never ranked, so a team's project must not be one"
+                f"team project {path!r} is also baselines[{baseline.position}] ({baseline.label!r}): a "
+                "baseline is never ranked, so a team's project must not be one"
             )
     return out
 
@@ -110,7 +111,7 @@ class BaselineComparison:
         energy_change: energy / the baseline's − 1 (−0.41: 41% less), None when either is unknown or the
             baseline's is zero.
         impact_change: the same for the criterion's impact.
-        performance_delta: the row's metric − the baseline's, in the metric's units, None when either is unknown.
+        performance_delta: the row's metric − the baseline's, in the metric's units (None: either unknown).
         performance_better: the difference is in the metric's good direction (None: equal or unknown).
         text: the sentence for the board (``41% less energy than the baseline at +2.1 points of accuracy``).
         detail: both energies in one unit (``0.82 Wh against 1.4 Wh``), or "" when not both known.
@@ -159,7 +160,8 @@ def _performance_words(delta: float, metric: str, higher_is_better: bool) -> tup
     better = (delta > 0) == higher_is_better
     if _points(metric):
         return f"{'+' if delta > 0 else '−'}{shown} points of {metric}", better
-    return f"{metric} {shown} {'higher' if delta > 0 else 'lower'} ({'better' if better else 'worse'})", better
+    side, verdict = ("higher" if delta > 0 else "lower"), ("better" if better else "worse")
+    return f"{metric} {shown} {side} ({verdict})", better
 
 
 def _no_ratio(row: Standing, baseline: Standing) -> str:
@@ -171,13 +173,17 @@ def _no_ratio(row: Standing, baseline: Standing) -> str:
     return "the baseline's energy reads 0, so no ratio"
 
 
-def _compare(row: Standing, baseline: Standing, *, metric: str, higher_is_better: bool, name: str) -> BaselineComparison:
+def _compare(
+    row: Standing, baseline: Standing, *, metric: str, higher_is_better: bool, name: str
+) -> BaselineComparison:
     energy = _change(row.energy_j, baseline.energy_j)
     delta = None
     if row.performance is not None and baseline.performance is not None:
         if math.isfinite(row.performance) and math.isfinite(baseline.performance):
             delta = row.performance - baseline.performance
-    performance_text, better = ("", None) if delta is None else _performance_words(delta, metric, higher_is_better)
+    performance_text, better = (
+        ("", None) if delta is None else _performance_words(delta, metric, higher_is_better)
+    )
     if energy is not None:
         text = f"{_energy_words(energy)} {name}" + (f" at {performance_text}" if performance_text else "")
     elif performance_text:
@@ -210,8 +216,9 @@ def compare_with_baselines(
         metric: the event metric (its direction comes from :data:`greenhack.config.METRICS`).
 
     Returns:
-        One comparison per baseline that shares a number with ``row``, in the YAML's order, except that the first
-        is the first baseline whose energy compares (the headline), if any does. Empty when nothing compares.
+        One comparison per baseline that shares a number with ``row``, in the YAML's order, except that the
+        first is the first baseline whose energy compares (the headline), if any does. Empty when nothing
+        compares.
     """
     higher_is_better = METRICS[metric]
     several = len(baselines) > 1

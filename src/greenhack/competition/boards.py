@@ -1,14 +1,15 @@
 """Which boards an event has once phases and tracks exist, and which boards a submission is on. Pure.
 
-A board is keyed by (phase, track, board): the phase of the submissions it ranks (:mod:`.phases`), the hardware
-track they ran on (:mod:`.tracks`) and one of the three boards each (phase, track) pair has, as before:
-``live`` (public rows, every scored submission), ``frozen`` (public rows, submissions created up to the phase's
-freeze cut) and ``final`` (private rows of the phase's truth). An event without phases and tracks has the three
-keys ``("", "", live|frozen|final)``: the boards it always had.
+A board is keyed by (phase, track, board): the phase of the submissions it ranks (:mod:`.phases`), the
+hardware track they ran on (:mod:`.tracks`) and one of the three boards each (phase, track) pair has, as
+before: ``live`` (public rows, every scored submission), ``frozen`` (public rows, submissions created up to
+the phase's freeze cut) and ``final`` (private rows of the phase's truth). An event without phases and tracks
+has the three keys ``("", "", live|frozen|final)``: the boards it always had.
 
-A submission is on the three boards of its (phase, track) pair (the frozen one only when it was created up to the
-cut): :func:`place_submission`. The event's final board is the final board of the last phase, one per track
-(:func:`final_board_keys`); with that phase's ``per_team: selected`` it ranks each team's selected submission.
+A submission is on the three boards of its (phase, track) pair (the frozen one only when it was created up to
+the cut): :func:`place_submission`. The event's final board is the final board of the last phase, one per
+track (:func:`final_board_keys`); with that phase's ``per_team: selected`` it ranks each team's selected
+submission.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ BOARD_NAMES: Final[tuple[BoardName, ...]] = ("live", "frozen", "final")
 
 @dataclass(frozen=True, order=True)
 class BoardKey:
-    """One board: a phase's (``""``: the event without phases), a track's (``""``: the event without tracks) and
-    one of their three boards."""
+    """One board: a phase's (``""``: the event without phases), a track's (``""``: the event without tracks)
+    and one of their three boards."""
 
     phase: str
     track: str
@@ -48,8 +49,8 @@ class BoardKey:
 
     @property
     def text(self) -> str:
-        """The key written for a URL, a cache key or a log: ``practice/a100/live``; the implicit phase and track
-        are left out, so the event without either reads ``live`` as it always did."""
+        """The key written for a URL, a cache key or a log: ``practice/a100/live``; the implicit phase and
+        track are left out, so the event without either reads ``live`` as it always did."""
         return "/".join(part for part in (self.phase, self.track, self.board) if part)
 
     @property
@@ -108,8 +109,8 @@ def place_submission(
         phases: :func:`~greenhack.competition.phases.event_phases` of the event.
         created_at: when GitLab created the job.
         server_name: the server the evaluation charged the job to (None: not recorded).
-        cut: the frozen board's cut of the submission's phase (the phase's freeze, or an admin's freeze while it
-            was open), None when that phase has no frozen board.
+        cut: the frozen board's cut of the submission's phase (the phase's freeze, or an admin's freeze while
+            it was open), None when that phase has no frozen board.
     """
     membership = phase_at(phases, created_at)
     track = track_of_server(config, server_name)

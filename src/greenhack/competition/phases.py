@@ -1,20 +1,20 @@
-"""The event's phases (``phases:`` in the YAML): which one a submission belongs to, and what each one shows. Pure.
+"""The event's phases (``phases:``): which one a submission belongs to, and what each one shows. Pure.
 
 Not to be confused with a pipeline's train/predict jobs (:mod:`greenhack.scoring.phases`): an event phase is a
 period of the event (a practice phase on the public rows, then the final phase) with its own boards, limits,
 ranking rule for a team's submission and, optionally, its own truth file.
 
-A submission belongs to the phase open at its GitLab ``created_at`` (``opens <= created_at < closes``, so a job
-created at the very moment one phase closes and the next opens is the next one's). A job created before the first
-phase, between two phases or after the last belongs to none: :func:`phase_at` says so in a sentence, and the
-boards list it nowhere. An event without ``phases:`` is one implicit phase (name ``""``) that holds every
-submission whatever its time, exactly as before phases existed (jobs outside the event are refused before they
-run, by the budget check).
+A submission belongs to the phase open at its GitLab ``created_at`` (``opens <= created_at < closes``, so a
+job created at the very moment one phase closes and the next opens is the next one's). A job created before
+the first phase, between two phases or after the last belongs to none: :func:`phase_at` says so in a sentence,
+and the boards list it nowhere. An event without ``phases:`` is one implicit phase (name ``""``) that holds
+every submission whatever its time, exactly as before phases existed (jobs outside the event are refused
+before they run, by the budget check).
 
-**When a phase's private rows are shown.** A phase's final board ranks on the private rows of its truth file; it
-is shown once the phase closes, unless a later phase scores against the same truth file: then it waits for the
-last such phase to close (:attr:`EventPhase.final_shown_at`), or the practice phase's final board would give away
-the private rows while the final phase still runs.
+**When a phase's private rows are shown.** A phase's final board ranks on the private rows of its truth file;
+it is shown once the phase closes, unless a later phase scores against the same truth file: then it waits for
+the last such phase to close (:attr:`EventPhase.final_shown_at`), or the practice phase's final board would
+give away the private rows while the final phase still runs.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ class EventPhase:
         truth_path: the truth file its submissions are scored against (task.truth unless it names its own).
         limits: the event's limits with the phase's overrides.
         ranking: the event's ranking section with the phase's ``per_team``.
-        final_shown_at: from when its final board (private rows) is public: its close, or the close of the last
-            later phase that scores against the same truth file.
+        final_shown_at: from when its final board (private rows) is public: its close, or the close of the
+            last later phase that scores against the same truth file.
         implicit: the event has no ``phases:``; this phase holds every submission.
     """
 
@@ -195,8 +195,8 @@ def phase_at(phases: Sequence[EventPhase], created_at: datetime) -> PhaseMembers
 
 
 def current_phase(phases: Sequence[EventPhase], now: datetime) -> EventPhase | None:
-    """The phase open at ``now`` (the one an admin's freeze applies to, the one whose limits a new job meets), or
-    None between phases and outside them. The implicit phase is open from event.opens to event.closes."""
+    """The phase open at ``now`` (the one an admin's freeze applies to, whose limits a new job meets), or None
+    between phases and outside them. The implicit phase is open from event.opens to event.closes."""
     for phase in phases:
         if phase.opens <= now < phase.closes:
             return phase

@@ -1,13 +1,13 @@
-"""Hardware tracks (``servers[].track``): teams whose jobs ran on different hardware are never ranked together. Pure.
+"""Hardware tracks (``servers[].track``): jobs that ran on different hardware are never ranked together. Pure.
 
-A track is a set of servers with the same CPU and GPU, model and count (check-config refuses a track whose servers
-differ, and, on an event without tracks, servers that differ). Each track has its own boards; a team whose jobs ran
-on two tracks appears on both, each board ranking its jobs on that track. The event's totals add every track up.
-An event whose servers name no track has one implicit track (name ``""``), whose boards are stored as they always
-were.
+A track is a set of servers with the same CPU and GPU, model and count (check-config refuses a track whose
+servers differ, and, on an event without tracks, servers that differ). Each track has its own boards; a team
+whose jobs ran on two tracks appears on both, each board ranking its jobs on that track. The event's totals
+add every track up. An event whose servers name no track has one implicit track (name ``""``), whose boards
+are stored as they always were.
 
-The track of a submission is read from the server that ran it (the server's name the evaluation stores), at the
-time the boards are ranked: a change of ``track`` in the YAML regroups the boards at the next refresh.
+The track of a submission is read from the server that ran it (the server's name the evaluation stores), at
+the time the boards are ranked: a change of ``track`` in the YAML regroups the boards at the next refresh.
 """
 
 from __future__ import annotations
@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 from greenhack.config import EventConfig, ServerConfig
 
-__all__ = ["IMPLICIT_TRACK", "TrackMembership", "event_tracks", "servers_on_track", "track_of", "track_of_server"]
+__all__ = [
+    "IMPLICIT_TRACK",
+    "TrackMembership",
+    "event_tracks",
+    "servers_on_track",
+    "track_of",
+    "track_of_server",
+]
 
 # the name of the one track of an event whose servers name none
 IMPLICIT_TRACK = ""
@@ -60,7 +67,9 @@ def track_of_server(config: EventConfig, server_name: str | None) -> TrackMember
     if len(tracks) == 1:
         return TrackMembership(tracks[0])
     if server_name is None:
-        return TrackMembership(None, "the server that ran the job is not recorded, so its hardware track is unknown")
+        return TrackMembership(
+            None, "the server that ran the job is not recorded, so its hardware track is unknown"
+        )
     for server in config.servers:
         if server.name == server_name:
             return TrackMembership(track_of(server))

@@ -211,7 +211,7 @@ class RankInput:
         performance_replicates: the bootstrap replicates of ``performance`` on the board's shared resamples
             (:mod:`greenhack.scoring.bootstrap`), or None (rows scored before replicates were).
         measurement: how far the measured energy (and the impacts that scale with it) can be off, or None.
-        baseline: an organisers' baseline (``baselines:``): listed with its score, never ranked among the teams.
+        baseline: an organisers' baseline (``baselines:``): listed with its score, never ranked among teams.
     """
 
     submission_id: int | str

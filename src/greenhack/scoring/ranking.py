@@ -55,11 +55,11 @@ before intervals were) keep today's order against each other. Everything is seed
 For every ranked submission, ``pareto_front`` / ``pareto_level`` say where it lies among the ranked
 submissions (whatever the method) so the board's chart can draw the front.
 
-**Baselines** (``RankInput.baseline``, the organisers' reference submissions) are listed, never ranked, and change
-nothing for the teams: the teams are ranked among themselves exactly as without them (scales, Pareto levels and
-significance included). Each baseline is then scored as if it alone had entered beside the teams (``ties: none``),
-its own submission picked by ``per_team`` like a team's: its row has no rank but the method's score and formula,
-and ``would_rank`` says where it would have placed. Its rows follow the teams' rows.
+**Baselines** (``RankInput.baseline``, the organisers' reference submissions) are listed, never ranked, and
+change nothing for the teams: the teams are ranked among themselves exactly as without them (scales, Pareto
+levels and significance included). Each baseline is then scored as if it alone had entered beside the teams
+(``ties: none``), its own submission picked by ``per_team`` like a team's: its row has no rank but the
+method's score and formula, and ``would_rank`` says where it would have placed. Its rows follow the teams'.
 
 Speed: ranking 10,000 submissions of 200 teams takes about 0.1 to 0.3 s per method on a busy two-core
 machine; significance adds the R = 200 replicates of the ranked submissions (``bench/rank_throughput.py`` prints
@@ -728,9 +728,8 @@ def _with_baselines(
     plain = ranking.model_copy(update={"ties": "none"})
     for label, own in baselines.items():
         alone = f"\0baseline {label}"  # its own pick even when a team has the same name
-        beside = rank_submissions(
-            [*teams, *(replace(row, team=alone, baseline=False) for row in own)], plain, performance, impact=impact
-        )
+        entered = [*teams, *(replace(row, team=alone, baseline=False) for row in own)]
+        beside = rank_submissions(entered, plain, performance, impact=impact)
         for row in beside:
             if row.team != alone:
                 continue

@@ -503,11 +503,12 @@ class LearningPoint:
 # the learning curve's colours (Okabe-Ito, as PALETTE): submissions, the best so far, the cumulative footprint
 _CURVE_POINT, _CURVE_BEST, _CURVE_TOTAL, _CURVE_BASELINE = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[6]
 _PANEL_GAP = 18.0
+_GRID = 'class="grid" stroke="#e2e2e2"'
 
 
 def _panel(x: Axis, y: Axis, x_ticks: Sequence[float], yt: _Ticks, y_label: str) -> list[str]:
-    """One panel of a chart whose panels share the x axis: frame, grid and y ticks (the x ticks are drawn once,
-    under the lowest panel)."""
+    """One panel of a chart whose panels share the x axis: frame, grid and y ticks (the x ticks are drawn
+    once, under the lowest panel)."""
     top, bottom = y.end, y.start
     out = [
         f'<rect x="{x.start:.1f}" y="{top:.1f}" width="{x.end - x.start:.1f}" height="{bottom - top:.1f}" '
@@ -515,16 +516,21 @@ def _panel(x: Axis, y: Axis, x_ticks: Sequence[float], yt: _Ticks, y_label: str)
     ]
     for tick in x_ticks:
         px = x(tick)
-        out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" class="grid" stroke="#e2e2e2"/>')
+        out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" {_GRID}/>')
     for tick, label in zip(yt.values, yt.labels, strict=True):
         py = y(tick)
-        out.append(f'<line x1="{x.start:.1f}" x2="{x.end:.1f}" y1="{py:.1f}" y2="{py:.1f}" class="grid" stroke="#e2e2e2"/>')
+        out.append(f'<line x1="{x.start:.1f}" x2="{x.end:.1f}" y1="{py:.1f}" y2="{py:.1f}" {_GRID}/>')
         out.append(f'<text x="{x.start - 6:.1f}" y="{py + 4:.1f}" text-anchor="end">{escape(label)}</text>')
     out.append(
         f'<text transform="translate(16 {(top + bottom) / 2:.0f}) rotate(-90)" text-anchor="middle" '
         f'class="axis-label">{escape(y_label)}</text>'
     )
     return out
+
+
+def _line(css: str, colour: str, points: Sequence[str]) -> str:
+    joined = " ".join(points)
+    return f'<polyline class="{css}" fill="none" stroke="{colour}" stroke-width="2" points="{joined}"/>'
 
 
 def _best_so_far(points: Sequence[tuple[float, float]], higher_is_better: bool) -> list[tuple[float, float]]:
@@ -554,16 +560,22 @@ def learning_curve_chart(
     footprint of every job, what the team's trial and error cost (each step is one job).
 
     Args:
-        points: the team's submissions, any order; those without a performance are on the footprint panel only.
+        points: the team's submissions, any order; those without a performance are on the footprint panel
+            only.
         team_name: the team (the chart's accessible name).
         metric / higher_is_better: the event metric and its direction.
         footprint_label / footprint_unit: the footprint's name (``gwp``) and the unit the values are in
             (``kgCO2e``); the axis writes every value in one unit picked from the cumulative values.
-        since / since_label: time zero of the x axis and how the axis names it (default: the first submission).
+        since / since_label: time zero of the x axis and how the axis names it (default: the first
+            submission).
         baseline_performance / baseline_label: the baseline's metric on the same rows, drawn as a dashed line.
-        link: a submission's page, ``{id}`` being its id; every point links there and names itself (``<title>``).
+        link: a submission's page, ``{id}`` being its id; every point links there and names itself
+            (``<title>``).
     """
-    label = f"Learning curve of {team_name}: {metric} of each submission over time, and the cumulative {footprint_label}"
+    label = (
+        f"Learning curve of {team_name}: {metric} of each submission over time, and the cumulative "
+        f"{footprint_label}"
+    )
     if not points:
         return _empty("No submission yet", label, "learning-curve-chart")
     ordered = sorted(points, key=lambda p: (p.submitted_at, p.submission_id))
@@ -619,35 +631,39 @@ def learning_curve_chart(
 
     if baseline_performance is not None:
         by = y_perf(baseline_performance)
+        named = f"{baseline_label}: {metric} {format_number(baseline_performance, sig=4)}"
         body.append(
             f'<line class="baseline" x1="{x.start:.1f}" x2="{x.end:.1f}" y1="{by:.1f}" y2="{by:.1f}" '
             f'stroke="{_CURVE_BASELINE}" stroke-dasharray="6 4" stroke-width="1.5">'
-            f"<title>{escape(f'{baseline_label}: {metric} {format_number(baseline_performance, sig=4)}')}</title></line>"
+            f"<title>{escape(named)}</title></line>"
         )
-    best = _best_so_far([(s, p.performance) for s, p in scored if p.performance is not None], higher_is_better)
+    best = _best_so_far(
+        [(s, p.performance) for s, p in scored if p.performance is not None], higher_is_better
+    )
     if best:
         steps = [f"{px(best[0][0]):.1f},{y_perf(best[0][1]):.1f}"]
         for (t, value), (_, before) in zip(best[1:], best, strict=False):
             steps.append(f"{px(t):.1f},{y_perf(before):.1f}")
             steps.append(f"{px(t):.1f},{y_perf(value):.1f}")
         steps.append(f"{x.end:.1f},{y_perf(best[-1][1]):.1f}")
-        body.append(f'<polyline class="best" fill="none" stroke="{_CURVE_BEST}" stroke-width="2" points="{" ".join(steps)}"/>')
+        body.append(_line("best", _CURVE_BEST, steps))
     steps, previous = [f"{x.start:.1f},{y_total(0.0):.1f}"], 0.0
     for s, total in zip(seconds, totals, strict=True):
         steps.append(f"{px(s):.1f},{y_total(scale(previous)):.1f}")
         steps.append(f"{px(s):.1f},{y_total(scale(total)):.1f}")
         previous = total
     steps.append(f"{x.end:.1f},{y_total(scale(previous)):.1f}")
-    body.append(f'<polyline class="total" fill="none" stroke="{_CURVE_TOTAL}" stroke-width="2" points="{" ".join(steps)}"/>')
+    body.append(_line("total", _CURVE_TOTAL, steps))
 
     for s, p, total in zip(seconds, ordered, totals, strict=True):
         after = f"{format_number(time_scale(s), sig=3)} {time_scale.unit} after {since_label}"
         when = f"{p.submitted_at.isoformat(timespec='minutes')} ({after})"
-        shown = f"{metric} {format_number(p.performance, sig=4)}" if p.performance is not None else f"no {metric}"
-        cost = (
-            f"this job {scale.format(p.footprint)}" if p.footprint is not None else f"{footprint_label} not measured yet"
+        shown = f"no {metric}" if p.performance is None else f"{metric} {format_number(p.performance, sig=4)}"
+        cost = f"this job {scale.format(p.footprint)}" if p.footprint is not None else None
+        tip = (
+            f"{team_name}, submission {p.submission_id} at {when}: {shown}; "
+            f"{cost or f'{footprint_label} not measured yet'}; total so far {scale.format(total)}"
         )
-        tip = f"{team_name}, submission {p.submission_id} at {when}: {shown}; {cost}; total so far {scale.format(total)}"
         href = escape(link.format(id=p.submission_id))
         marks = []
         if p.performance is not None:
