@@ -1223,8 +1223,8 @@ def event_summary(config: EventConfig) -> list[str]:
         if phase.per_team is not None:
             own.append(f"per team: {phase.per_team}")
         if phase.limits is not None:
-            written = sorted(phase.limits.model_fields_set)
-            own.append("limits " + ", ".join(f"{key}={getattr(phase.limits, key)}" for key in written))
+            written = phase.limits.model_dump(include=phase.limits.model_fields_set, mode="json")
+            own.append("limits " + ", ".join(f"{key}={value}" for key, value in sorted(written.items())))
         span = f"{when(phase.opens)} → {when(phase.closes)}"
         lines.append(f"phase      {phase.name}: {span} ({'; '.join(own)})")
     group = config.gitlab.group if config.gitlab is not None else None
