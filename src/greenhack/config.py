@@ -55,6 +55,7 @@ __all__ = [
     "ImpactSection",
     "LabelSelector",
     "LimitsSection",
+    "PerTeam",
     "PerformanceSection",
     "PhaseSection",
     "RankingSection",
@@ -282,6 +283,16 @@ class _Section(BaseModel):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _check_window(
+    opens_at: datetime, closes_at: datetime, freeze_at: datetime | None, *, opens: str, span: str
+) -> None:
+    """An event's or a phase's times in order: closes after ``opens``, the freeze within ``span``."""
+    if closes_at <= opens_at:
+        raise ValueError(f"@closes: must be after {opens}")
+    if freeze_at is not None and not (opens_at <= freeze_at <= closes_at):
+        raise ValueError(f"@freeze: must lie between {span}")
+
+
 class EventSection(_Section):
     """When the event runs; all times carry a UTC offset."""
 
@@ -294,10 +305,8 @@ class EventSection(_Section):
 
     @model_validator(mode="after")
     def _ordered(self) -> EventSection:
-        if self.closes <= self.opens:
-            raise ValueError("@closes: must be after event.opens")
-        if self.freeze is not None and not (self.opens <= self.freeze <= self.closes):
-            raise ValueError("@freeze: must lie between event.opens and event.closes")
+        span = "event.opens and event.closes"
+        _check_window(self.opens, self.closes, self.freeze, opens="event.opens", span=span)
         return self
 
     @property
@@ -365,6 +374,10 @@ class ImpactSection(_Section):
         return {"gwp": "kgCO2e", "adpe": "kgSbeq", "pe": "MJ", "energy": "kWh"}[self.criterion]
 
 
+PerTeam = Literal["best", "latest", "selected"]
+"""Which submission of a team a board ranks (see greenhack.scoring.ranking)."""
+
+
 class RankingWeights(_Section):
     performance: float = Field(ge=0.0)
     impact: float = Field(ge=0.0)
@@ -374,7 +387,7 @@ class RankingSection(_Section):
     method: Literal["weighted", "ratio", "pareto", "threshold", "expression"]
     weights: RankingWeights | None = None
     expression: str | None = None
-    per_team: Literal["best", "latest", "selected"] = "best"
+    per_team: PerTeam = "best"
     # significant: neighbours the measurement cannot tell apart at `confidence` share a rank (see scoring.ranking)
     ties: Literal["none", "significant"] = "none"
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
@@ -515,14 +528,12 @@ class PhaseSection(_Section):
     limits: LimitsSection | None = None
     # which submission of a team its boards rank; ``selected`` builds the phase's final board from each team's
     # selected submission
-    per_team: Literal["best", "latest", "selected"] | None = None
+    per_team: PerTeam | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> PhaseSection:
-        if self.closes <= self.opens:
-            raise ValueError("@closes: must be after the phase's opens")
-        if self.freeze is not None and not (self.opens <= self.freeze <= self.closes):
-            raise ValueError("@freeze: must lie between the phase's opens and closes")
+        span = "the phase's opens and closes"
+        _check_window(self.opens, self.closes, self.freeze, opens="the phase's opens", span=span)
         return self
 
 
