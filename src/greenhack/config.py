@@ -964,7 +964,7 @@ def _phase_checks(data: dict[str, Any], located: LocatedYaml, source: Path | Non
     if event.get("freeze") is not None:
         yield located.problem(
             ("event", "freeze"),
-            "is not read when the event has phases: give the phase(s) to freeze their own freeze "
+            "is not read when the event has phases: give each phase that freezes its own freeze "
             "(phases[].freeze)",
         )
     event_opens, event_closes = _aware(event.get("opens")), _aware(event.get("closes"))
