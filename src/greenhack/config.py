@@ -39,6 +39,7 @@ from greenhack.expression import check_expression
 __all__ = [
     "BOAVIZTA_ZONES",
     "ArtifactPath",
+    "BaselineConfig",
     "JOB_TIMEOUT_PATTERN",
     "MAX_YAML_DEPTH",
     "MAX_YAML_VALUES",
@@ -56,7 +57,9 @@ __all__ = [
     "ImpactSection",
     "LabelSelector",
     "LimitsSection",
+    "PerTeam",
     "PerformanceSection",
+    "PhaseSection",
     "RankingSection",
     "RunnerRef",
     "ServerConfig",
@@ -73,10 +76,14 @@ __all__ = [
     "Loc",
     "RankingWeights",
     "ZoneCode",
+    "KeyName",
+    "ProjectPath",
     "ContentCheck",
     "LocatedYaml",
     "format_key_path",
+    "full_project_path",
     "raw_mapping",
+    "yaml_relative_path",
 ]
 
 # Performance metrics and whether a higher value is better.
@@ -232,6 +239,42 @@ def _artifact_path(value: str) -> str:
 ArtifactPath = Annotated[str, AfterValidator(_artifact_path)]
 
 
+def _key_name(value: str) -> str:
+    # a phase or a track names boards: it goes into URLs, cache keys and the stored board key
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", value):
+        raise ValueError(
+            f"{value!r} must be 1 to 40 lower-case letters, digits, '-' or '_', starting with a letter or "
+            "digit (it names boards in URLs), e.g. practice, final, a100"
+        )
+    return value
+
+
+KeyName = Annotated[str, AfterValidator(_key_name)]
+"""The name of a phase or a track: lower case, digits, ``-`` and ``_``, at most 40 characters."""
+
+# a GitLab project or group slug (docs.gitlab.com/user/reserved_names, "Rules for usernames, project and
+# group names, and slugs"): letters, digits, '_', '.', '-', starting and ending with a letter or digit, no two
+# special characters in a row, not ending in .git or .atom
+_SLUG = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|[_.-](?=[A-Za-z0-9]))*")
+
+
+def _project_path(value: str) -> str:
+    parts = value.split("/")
+    bad = [p for p in parts if not _SLUG.fullmatch(p) or p.endswith((".git", ".atom"))]
+    if bad:
+        raise ValueError(
+            f"{value!r} is not a GitLab project path: {bad[0]!r} must be letters, digits, '_', '.' or '-', "
+            "start and end with a letter or digit, have no two of '_.-' in a row and not end in .git or "
+            ".atom; write it like baselines/logreg (below gitlab.group) or "
+            "green-ai-hack-2026/baselines/logreg"
+        )
+    return value
+
+
+ProjectPath = Annotated[str, AfterValidator(_project_path)]
+"""A GitLab project's path, one slug per namespace level (``group/subgroup/project``)."""
+
+
 class _Section(BaseModel):
     # frozen: a loaded event is a value; extra=forbid: a typo is an error, not a silent default
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -240,6 +283,16 @@ class _Section(BaseModel):
 # ---------------------------------------------------------------------------------------------------------------
 # Sections of the file
 # ---------------------------------------------------------------------------------------------------------------
+
+
+def _check_window(
+    opens_at: datetime, closes_at: datetime, freeze_at: datetime | None, *, opens: str, span: str
+) -> None:
+    """An event's or a phase's times in order: closes after ``opens``, the freeze within ``span``."""
+    if closes_at <= opens_at:
+        raise ValueError(f"@closes: must be after {opens}")
+    if freeze_at is not None and not (opens_at <= freeze_at <= closes_at):
+        raise ValueError(f"@freeze: must lie between {span}")
 
 
 class EventSection(_Section):
@@ -254,10 +307,8 @@ class EventSection(_Section):
 
     @model_validator(mode="after")
     def _ordered(self) -> EventSection:
-        if self.closes <= self.opens:
-            raise ValueError("@closes: must be after event.opens")
-        if self.freeze is not None and not (self.opens <= self.freeze <= self.closes):
-            raise ValueError("@freeze: must lie between event.opens and event.closes")
+        span = "event.opens and event.closes"
+        _check_window(self.opens, self.closes, self.freeze, opens="event.opens", span=span)
         return self
 
     @property
@@ -325,6 +376,10 @@ class ImpactSection(_Section):
         return {"gwp": "kgCO2e", "adpe": "kgSbeq", "pe": "MJ", "energy": "kWh"}[self.criterion]
 
 
+PerTeam = Literal["best", "latest", "selected"]
+"""Which submission of a team a board ranks (see greenhack.scoring.ranking)."""
+
+
 class RankingWeights(_Section):
     performance: float = Field(ge=0.0)
     impact: float = Field(ge=0.0)
@@ -334,7 +389,7 @@ class RankingSection(_Section):
     method: Literal["weighted", "ratio", "pareto", "threshold", "expression"]
     weights: RankingWeights | None = None
     expression: str | None = None
-    per_team: Literal["best", "latest", "selected"] = "best"
+    per_team: PerTeam = "best"
     # significant: neighbours the measurement cannot tell apart at `confidence` share a rank (see scoring.ranking)
     ties: Literal["none", "significant"] = "none"
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
@@ -454,6 +509,67 @@ class ServerConfig(_Section):
     idle_calibration: IdleCalibration | None = None
     # a measured idle power may be written directly instead of a calibration period
     idle_power_w: float | None = Field(default=None, ge=0.0)
+    # the hardware track whose boards rank this server's jobs (greenhack.competition.tracks): jobs on
+    # different hardware are never ranked against each other. Either every server names its track or none does
+    # (one track); the servers of one track have the same CPU and GPU, model and count
+    track: KeyName | None = None
+
+
+class PhaseSection(_Section):
+    """One phase of the event (``phases:``), e.g. a practice phase then the final one.
+
+    A submission belongs to the phase open at its GitLab ``created_at``; each phase has its own boards (live,
+    frozen, final). Keys left out are the event's: ``truth`` is task.truth, ``limits`` are the event's limits
+    key by key, ``per_team`` is ranking.per_team (greenhack.competition.phases).
+    """
+
+    name: KeyName
+    opens: AwareDatetime
+    closes: AwareDatetime
+    # the phase's public board stops changing (its frozen board); None: no freeze in this phase
+    freeze: AwareDatetime | None = None
+    # the phase's own hidden truth (relative to the YAML's folder), checked and split like task.truth
+    truth: Path | None = None
+    # overrides of the event's limits for this phase's jobs, only the keys written (the others: the event's)
+    limits: LimitsSection | None = None
+    # which submission of a team its boards rank; ``selected`` builds the phase's final board from each team's
+    # selected submission
+    per_team: PerTeam | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PhaseSection:
+        span = "the phase's opens and closes"
+        _check_window(self.opens, self.closes, self.freeze, opens="the phase's opens", span=span)
+        return self
+
+
+class BaselineConfig(_Section):
+    """An organisers' reference submission (``baselines:``): a GitLab project whose jobs run and are measured
+    on the teams' servers, shown on the boards with a badge, never ranked (greenhack.competition)."""
+
+    # the project's path below gitlab.group (baselines/logreg), or its full path starting with the group
+    project: ProjectPath
+    # the label shown with the badge; default: the project's last path segment
+    name: str | None = Field(default=None, min_length=1, max_length=60)
+
+    @staticmethod
+    def default_label(project: str) -> str:
+        """The label of a baseline given no name: its project's last path segment."""
+        return project.rsplit("/", 1)[-1]
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else self.default_label(self.project)
+
+
+def full_project_path(project: str, *, group: str | None) -> str:
+    """A project path as the YAML writes it, made full: a path that starts with the event's group (compared as
+    GitLab compares paths, case-insensitively) is already full; any other is below the group. Without a group
+    (no gitlab section), the path is kept as written."""
+    group = group.strip("/") if group else None
+    if group is None or project.casefold().startswith(group.casefold() + "/"):
+        return project
+    return f"{group}/{project}"
 
 
 class GitLabSection(_Section):
@@ -551,6 +667,10 @@ class EventConfig(_Section):
     servers: list[ServerConfig] = Field(min_length=1)
     gitlab: GitLabSection | None = None
     factsheet: FactsheetSection | None = None
+    # the organisers' reference projects, listed on the boards, never ranked; rows compare with the first
+    baselines: list[BaselineConfig] = Field(default_factory=list)
+    # the event's phases in time order; none: the whole event is one phase, as before (competition.phases)
+    phases: list[PhaseSection] = Field(default_factory=list)
 
     # where the file was read from; relative paths in it (task.truth) are relative to its folder
     source: Path | None = Field(default=None, exclude=True)
@@ -803,16 +923,16 @@ def _cross_checks(data: dict[str, Any], located: LocatedYaml, source: Path | Non
         else:
             yield from _expression_names(expression, performance.get("metric"), located)
     truth = raw_mapping(data.get("task")).get("truth")
-    if isinstance(truth, str) and truth:
-        path = Path(truth)
-        if not path.is_absolute() and source is not None:
-            path = source.parent / path
+    if isinstance(truth, str) and (path := yaml_relative_path(truth, source)) is not None:
         if not path.is_file():
             relative = "" if Path(truth).is_absolute() else " (relative to the YAML file's folder)"
             yield located.problem(("task", "truth"), f"truth file {truth!r}{relative} does not exist")
     yield from _minimum_in_range(performance, located)
     yield from _job_timeout_form(raw_mapping(data.get("limits")), located)
     yield from _factsheet_checks(raw_mapping(data.get("factsheet")), raw_mapping(data.get("task")), located)
+    yield from _phase_checks(data, located, source)
+    yield from _track_checks(servers, located)
+    yield from _baseline_checks(data, located)
 
 
 # --- checks of what would fail later (each reads the raw YAML defensively; a wrong type is reported elsewhere) --
@@ -855,8 +975,11 @@ def _minimum_in_range(performance: dict[str, Any], located: LocatedYaml) -> Iter
         )
 
 
-def _job_timeout_form(limits: dict[str, Any], located: LocatedYaml) -> Iterator[ConfigProblem]:
-    """limits.job_timeout is passed to the CI component, whose input accepts only a whole number and one unit."""
+def _job_timeout_form(
+    limits: dict[str, Any], located: LocatedYaml, at: Loc = ("limits",)
+) -> Iterator[ConfigProblem]:
+    """limits.job_timeout (``at``: the limits' key path) is passed to the CI component, whose input accepts
+    only a whole number and one unit."""
     if "job_timeout" not in limits:
         return
     value = limits["job_timeout"]
@@ -864,7 +987,7 @@ def _job_timeout_form(limits: dict[str, Any], located: LocatedYaml) -> Iterator[
         seconds = int(value)
         written = f"{seconds // 60}m or {seconds}s" if seconds % 60 == 0 and seconds else f"{max(seconds, 1)}s"
         yield located.problem(
-            ("limits", "job_timeout"),
+            (*at, "job_timeout"),
             f"{value!r} has no unit; write it as the CI component takes it, e.g. {written}",
         )
     elif isinstance(value, str) and not re.fullmatch(JOB_TIMEOUT_PATTERN, value.strip()):
@@ -876,7 +999,7 @@ def _job_timeout_form(limits: dict[str, Any], located: LocatedYaml) -> Iterator[
         if seconds == int(seconds):
             hint = f" (write {int(seconds) // 60}m)" if seconds % 60 == 0 else f" (write {int(seconds)}s)"
         yield located.problem(
-            ("limits", "job_timeout"),
+            (*at, "job_timeout"),
             f"{value!r}: the CI component accepts a whole number with one unit, s, m or h "
             f"(regex {JOB_TIMEOUT_PATTERN}){hint}",
         )
@@ -916,6 +1039,194 @@ def _factsheet_checks(
             ("factsheet", "file") if "file" in factsheet else ("factsheet",),
             f"{file!r} is also task.predictions: the fact sheet needs a file of its own",
         )
+
+
+# --- phases, tracks and baselines (greenhack.competition reads the typed sections) -------------------------
+
+
+def _aware(value: object) -> datetime | None:
+    """A time as the YAML holds it (PyYAML reads unquoted timestamps itself), or None when it is not an aware
+    one (the type check reports that)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value
+    return None
+
+
+def yaml_relative_path(value: object, source: Path | None) -> Path | None:
+    """A file the YAML names (a truth file), relative to the YAML's folder ``source``; None: not a path."""
+    if not isinstance(value, str) or not value:
+        return None
+    path = Path(value)
+    return source.parent / path if not path.is_absolute() and source is not None else path
+
+
+def _phase_checks(data: dict[str, Any], located: LocatedYaml, source: Path | None) -> Iterator[ConfigProblem]:
+    """Phases have unique names, follow one another in time order without overlapping, lie inside the event,
+    and name truth files that exist; with phases, each has its own freeze (event.freeze is ambiguous)."""
+    if "phases" not in data or not isinstance(data["phases"], list):
+        return
+    phases = data["phases"]
+    if not phases:
+        yield located.problem(
+            ("phases",), "lists no phase: list at least one, or leave phases out (one phase)"
+        )
+        return
+    event = raw_mapping(data.get("event"))
+    if event.get("freeze") is not None:
+        yield located.problem(
+            ("event", "freeze"),
+            "is not read when the event has phases: give each phase that freezes its own freeze "
+            "(phases[].freeze)",
+        )
+    event_opens, event_closes = _aware(event.get("opens")), _aware(event.get("closes"))
+    names: dict[str, int] = {}
+    previous: tuple[int, str, datetime] | None = None  # index, name, closes of the phase before
+    for index, raw in enumerate(phases):
+        phase = raw_mapping(raw)
+        loc: Loc = ("phases", index)
+        name = phase.get("name")
+        if isinstance(name, str):
+            if name in names:
+                yield located.problem(
+                    (*loc, "name"), f"phase name {name!r} is used twice (also phases[{names[name]}])"
+                )
+            names.setdefault(name, index)
+        opens, closes = _aware(phase.get("opens")), _aware(phase.get("closes"))
+        if opens is not None and event_opens is not None and opens < event_opens:
+            yield located.problem(
+                (*loc, "opens"),
+                f"is before event.opens ({event_opens.isoformat()}): a phase lies inside the event",
+            )
+        if closes is not None and event_closes is not None and closes > event_closes:
+            yield located.problem(
+                (*loc, "closes"),
+                f"is after event.closes ({event_closes.isoformat()}): a phase lies inside the event",
+            )
+        if opens is not None and previous is not None and opens < previous[2]:
+            before, before_name = previous[0], previous[1]
+            yield located.problem(
+                (*loc, "opens"),
+                f"{opens.isoformat()} is before phases[{before}] ({before_name!r}) closes "
+                f"({previous[2].isoformat()}): list the phases in time order, each opening when or after the "
+                "one before closes",
+            )
+        if closes is not None and opens is not None and closes > opens:
+            previous = (index, str(name), closes)
+        path = yaml_relative_path(phase.get("truth"), source)
+        if path is not None and not path.is_file():
+            absolute = Path(str(phase["truth"])).is_absolute()
+            relative = "" if absolute else " (relative to the YAML file's folder)"
+            yield located.problem((*loc, "truth"), f"truth file {phase['truth']!r}{relative} does not exist")
+        yield from _job_timeout_form(raw_mapping(phase.get("limits")), located, at=(*loc, "limits"))
+
+
+def _hardware_key(hardware: dict[str, Any]) -> tuple[object, ...] | None:
+    """What decides a job's energy on a server: its CPU and GPU, model and count (None when unreadable)."""
+    cpu, gpu = raw_mapping(hardware.get("cpu")), raw_mapping(hardware.get("gpu"))
+    if not isinstance(cpu.get("name"), str):
+        return None
+
+    def part(item: dict[str, Any]) -> tuple[str, object] | None:
+        name = item.get("name")
+        return (" ".join(name.split()).casefold(), item.get("units", 1)) if isinstance(name, str) else None
+
+    return (part(cpu), part(gpu) if gpu else None)
+
+
+def _hardware_text(hardware: dict[str, Any]) -> str:
+    cpu, gpu = raw_mapping(hardware.get("cpu")), raw_mapping(hardware.get("gpu"))
+    text = f"{cpu.get('units', 1)}x {cpu.get('name')}"
+    return text + (f" + {gpu.get('units', 1)}x {gpu.get('name')}" if gpu else ", no GPU")
+
+
+def _track_checks(servers: list[Any], located: LocatedYaml) -> Iterator[ConfigProblem]:
+    """Either every server names its track or none does; the servers of one track (the single implicit one
+    included) have the same CPU and GPU, model and count, since a track's boards rank their jobs together."""
+    entries = [(index, raw_mapping(raw)) for index, raw in enumerate(servers)]
+    named = [(i, s) for i, s in entries if s.get("track") is not None]
+    if named and len(named) < len(entries):
+        first = named[0][0]
+        for index, server in entries:
+            if server.get("track") is None:
+                yield located.problem(
+                    ("servers", index),
+                    f"names no track, but servers[{first}] does: when the event has hardware tracks, every "
+                    "server names its own (servers[].track)",
+                )
+        return
+    first_of: dict[object, tuple[int, str, tuple[object, ...]]] = {}
+    for index, server in entries:
+        hardware = raw_mapping(server.get("hardware"))
+        key = _hardware_key(hardware)
+        track = server.get("track")
+        if key is None or not isinstance(track, str | None):
+            continue
+        if track not in first_of:
+            first_of[track] = (index, str(server.get("name")), key)
+            continue
+        other, other_name, other_key = first_of[track]
+        if key == other_key:
+            continue
+        other_text = _hardware_text(raw_mapping(raw_mapping(servers[other]).get("hardware")))
+        if track is None:
+            yield located.problem(
+                ("servers", index, "hardware"),
+                f"{_hardware_text(hardware)} differs from server {other_name!r} ({other_text}): jobs on "
+                "different hardware must not be ranked against each other, so give each server a hardware "
+                "track (servers[].track); each track gets its own boards",
+            )
+        else:
+            yield located.problem(
+                ("servers", index, "track"),
+                f"track {track!r} also holds server {other_name!r} ({other_text}), whose CPU or GPU differs "
+                f"from this one's ({_hardware_text(hardware)}): the servers of a track are ranked together, "
+                "so they must have the same CPU and GPU (model and count); give this server a track of its "
+                "own",
+            )
+
+
+def _baseline_checks(data: dict[str, Any], located: LocatedYaml) -> Iterator[ConfigProblem]:
+    """Baselines name distinct projects (GitLab paths compare case-insensitively) under distinct labels, and a
+    project rather than the event's group itself."""
+    baselines = data.get("baselines")
+    if not isinstance(baselines, list):
+        return
+    group = raw_mapping(data.get("gitlab")).get("group")
+    group = group.strip("/") if isinstance(group, str) and group.strip("/") else None
+    paths: dict[str, int] = {}
+    labels: dict[str, int] = {}
+    for index, raw in enumerate(baselines):
+        baseline = raw_mapping(raw)
+        project = baseline.get("project")
+        if not isinstance(project, str) or not project:
+            continue
+        loc: Loc = ("baselines", index)
+        if group is not None and project.casefold() == group.casefold():
+            yield located.problem((*loc, "project"), f"{project!r} is the event's group, not a project in it")
+            continue
+        full = full_project_path(project, group=group)
+        if full.casefold() in paths:
+            yield located.problem(
+                (*loc, "project"),
+                f"project {full!r} is listed twice (also baselines[{paths[full.casefold()]}])",
+            )
+            continue
+        paths[full.casefold()] = index
+        name = baseline.get("name")
+        label = name if isinstance(name, str) else BaselineConfig.default_label(project)
+        if label in labels:
+            where = (*loc, "name") if "name" in baseline else loc
+            yield located.problem(
+                where,
+                f"label {label!r} is also baselines[{labels[label]}]'s: give each baseline a name of its own "
+                "(baselines[].name)",
+            )
+        labels.setdefault(label, index)
 
 
 ContentCheck = Callable[[dict[str, Any], "LocatedYaml", "Path | None"], Iterable[ConfigProblem]]
@@ -1040,5 +1351,21 @@ def event_summary(config: EventConfig) -> list[str]:
             f"server     {server.name}: {hw.cpu.units}x {hw.cpu.name}{gpu}, {hw.ram_gb:g} GB RAM; "
             f"tags {', '.join(server.runner_tags)}; scrape {config.scrape_interval_for(server).total_seconds():g}s"
             + (f"; runners {', '.join(map(str, server.runners))}" if server.runners else "")
+            + (f"; track {server.track}" if server.track is not None else "")
         )
+    for phase in config.phases:
+        own = [f"freeze {when(phase.freeze)}"]
+        if phase.truth is not None:
+            own.append(f"truth {phase.truth}")
+        if phase.per_team is not None:
+            own.append(f"per team: {phase.per_team}")
+        if phase.limits is not None:
+            written = phase.limits.model_dump(include=phase.limits.model_fields_set, mode="json")
+            own.append("limits " + ", ".join(f"{key}={value}" for key, value in sorted(written.items())))
+        span = f"{when(phase.opens)} → {when(phase.closes)}"
+        lines.append(f"phase      {phase.name}: {span} ({'; '.join(own)})")
+    group = config.gitlab.group if config.gitlab is not None else None
+    for baseline in config.baselines:
+        full = full_project_path(baseline.project, group=group)
+        lines.append(f"baseline   {baseline.label}: {full} (never ranked)")
     return lines

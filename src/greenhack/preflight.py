@@ -27,6 +27,7 @@ from greenhack.config import (
     format_key_path,
     load_event,
     raw_mapping,
+    yaml_relative_path,
 )
 from greenhack.errors import ConfigError, ConfigProblem, HardwareNameError
 from greenhack.impacts.names import SHIPPED_NAMES_VERSION, offline_matcher, resolve_name, shipped_names
@@ -36,31 +37,35 @@ __all__ = ["CONTENT_CHECKS", "hardware_names", "load_checked_event", "truth_cont
 
 
 def truth_contents(data: dict[str, Any], located: LocatedYaml, source: Path | None) -> Iterator[ConfigProblem]:
-    """The truth file read by the very validator scoring uses (header, target column, duplicate ids, empty
-    labels, numbers for a regression metric); its problems point into the truth file. A missing file is
-    config's own problem (reported there)."""
+    """The truth files (task.truth and each phase's own, phases[].truth) read by the very validator scoring
+    uses (header, target column, duplicate ids, empty labels, numbers for a regression metric); their problems
+    point into the truth file. A missing file is config's own problem (reported there)."""
     task = raw_mapping(data.get("task"))
     metric = raw_mapping(data.get("performance")).get("metric")
-    truth = task.get("truth")
-    if not isinstance(metric, str) or metric not in METRICS or not isinstance(truth, str) or not truth:
-        return
-    path = Path(truth)
-    if not path.is_absolute() and source is not None:
-        path = source.parent / path
-    if not path.is_file():
+    if not isinstance(metric, str) or metric not in METRICS:
         return
     id_column, target_column = task.get("id_column", "id"), task.get("target_column", "label")
     if not (isinstance(id_column, str) and id_column and isinstance(target_column, str) and target_column):
         return
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        yield ConfigProblem(str(path), None, "task.truth", f"cannot read the truth file: {exc.strerror}")
-        return
-    try:
-        parse_truth(content, source=str(path), id_column=id_column, target_column=target_column, metric=metric)
-    except ConfigError as exc:
-        yield from exc.problems
+    phases = data.get("phases") if isinstance(data.get("phases"), list) else []
+    named: list[tuple[Loc, object]] = [(("task", "truth"), task.get("truth"))]
+    named += [(("phases", i, "truth"), raw_mapping(phase).get("truth")) for i, phase in enumerate(phases)]
+    for loc, truth in named:
+        path = yaml_relative_path(truth, source)
+        if path is None or not path.is_file():
+            continue
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            message = f"cannot read the truth file: {exc.strerror}"
+            yield ConfigProblem(str(path), None, format_key_path(loc), message)
+            continue
+        try:
+            parse_truth(
+                content, source=str(path), id_column=id_column, target_column=target_column, metric=metric
+            )
+        except ConfigError as exc:
+            yield from exc.problems
 
 
 def hardware_names(data: dict[str, Any], located: LocatedYaml, source: Path | None) -> Iterator[ConfigProblem]:

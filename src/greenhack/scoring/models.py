@@ -217,6 +217,7 @@ class RankInput:
         measurement: how far the measured energy (and the impacts that scale with it) can be off, or None.
         scored_rows: the rows its predictions were scored on (public + private), what the ``*_per_1k``
             quantities divide by; None when unknown.
+        baseline: an organisers' baseline (``baselines:``): listed with its score, never ranked among teams.
     """
 
     submission_id: int | str
@@ -238,6 +239,7 @@ class RankInput:
     performance_replicates: Sequence[float] | None = None
     measurement: MeasurementSpread | None = None
     scored_rows: int | None = None
+    baseline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +262,8 @@ class RankedRow:
             tell apart (the board shows ``=2``).
         above_next_share: with ``ranking.ties: significant``, the share of replicates in which this submission
             ranks strictly above the next ranked one; None when not tested.
+        baseline: an organisers' baseline's row (``rank`` is None: never ranked).
+        would_rank: for a baseline's counted row, the rank it would take among the teams' (None otherwise).
     """
 
     submission_id: int | str
@@ -274,6 +278,8 @@ class RankedRow:
     note: str | None
     tied: bool = False
     above_next_share: float | None = None
+    baseline: bool = False
+    would_rank: int | None = None
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,12 @@ before intervals were) keep today's order against each other. Everything is seed
 For every ranked submission, ``pareto_front`` / ``pareto_level`` say where it lies among the ranked
 submissions (whatever the method) so the board's chart can draw the front.
 
+**Baselines** (``RankInput.baseline``, the organisers' reference submissions) are listed, never ranked, and
+change nothing for the teams: the teams are ranked among themselves exactly as without them (scales, Pareto
+levels and significance included). Each baseline is then scored as if it alone had entered beside the teams
+(``ties: none``), its own submission picked by ``per_team`` like a team's: its row has no rank but the
+method's score and formula, and ``would_rank`` says where it would have placed. Its rows follow the teams'.
+
 Speed: ranking 10,000 submissions of 200 teams takes about 0.1 to 0.3 s per method on a busy two-core
 machine; significance adds the R = 200 replicates of the ranked submissions (``bench/rank_throughput.py`` prints
 both side by side).
@@ -684,6 +690,8 @@ def rank_submissions(
         ExpressionError: ``ranking.expression`` does not parse.
         ScoringError: the ranking section lacks what its method needs (weights).
     """
+    if any(row.baseline for row in inputs):
+        return _with_baselines(inputs, ranking, performance, impact=impact, seed=seed)
     board = _Board(inputs, ranking, performance, impact)
     board.classify()
     scorers: dict[str, Callable[[], None]] = {
@@ -699,3 +707,35 @@ def rank_submissions(
     if ranking.ties == "significant":
         board.share_ranks(ranked, seed=seed)
     return board.rows(ranked)
+
+
+def _with_baselines(
+    inputs: Sequence[RankInput],
+    ranking: RankingSection,
+    performance: PerformanceSection,
+    *,
+    impact: ImpactSection | None,
+    seed: str,
+) -> list[RankedRow]:
+    """The teams ranked without the baselines, then each baseline's rows as it would stand beside them (module
+    docstring, "Baselines")."""
+    teams = [row for row in inputs if not row.baseline]
+    rows = rank_submissions(teams, ranking, performance, impact=impact, seed=seed)
+    baselines: dict[str, list[RankInput]] = defaultdict(list)
+    for row in inputs:
+        if row.baseline:
+            baselines[row.team].append(row)
+    plain = ranking.model_copy(update={"ties": "none"})
+    for label, own in baselines.items():
+        alone = f"\0baseline {label}"  # its own pick even when a team has the same name
+        entered = [*teams, *(replace(row, team=alone, baseline=False) for row in own)]
+        beside = rank_submissions(entered, plain, performance, impact=impact)
+        for row in beside:
+            if row.team != alone:
+                continue
+            where = f"; it would place {row.rank} among the teams" if row.rank is not None else ""
+            note = f"baseline, never ranked{where}" + (f"; {row.note}" if row.note else "")
+            rows.append(
+                replace(row, team=label, rank=None, tied=False, baseline=True, would_rank=row.rank, note=note)
+            )
+    return rows

@@ -34,11 +34,13 @@ __all__ = [
     "BOTTOM",
     "ChartPoint",
     "HEIGHT",
+    "LearningPoint",
     "PALETTE",
     "RIGHT",
     "TimelineSeries",
     "WIDTH",
     "chart_point",
+    "learning_curve_chart",
     "nice_ticks",
     "pareto_chart",
     "timeline_chart",
@@ -478,3 +480,199 @@ def timeline_chart(series: Sequence[TimelineSeries], *, start: datetime, end: da
             f'<text x="{left + 24:.1f}" y="{16 + 14 + 22 * i}">{escape(s.name)}</text>'
         )
     return _svg(body, label, "timeline-chart")
+
+
+@dataclass(frozen=True)
+class LearningPoint:
+    """One submission of a team on its learning curve.
+
+    Attributes:
+        submission_id: what the point links to.
+        submitted_at: when GitLab created the job (timezone-aware).
+        performance: the event metric on the public rows, None when the submission has none (failed, invalid,
+            not scored yet): it is drawn on the footprint panel only, since it cost all the same.
+        footprint: the job's footprint in the chart's unit (``footprint_unit``), None while unmeasured.
+    """
+
+    submission_id: int
+    submitted_at: datetime
+    performance: float | None
+    footprint: float | None
+
+
+# the learning curve's colours (Okabe-Ito, as PALETTE): submissions, the best so far, the cumulative footprint
+_CURVE_POINT, _CURVE_BEST, _CURVE_TOTAL, _CURVE_BASELINE = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[6]
+_PANEL_GAP = 18.0
+_GRID = 'class="grid" stroke="#e2e2e2"'
+
+
+def _panel(x: Axis, y: Axis, x_ticks: Sequence[float], yt: _Ticks, y_label: str) -> list[str]:
+    """One panel of a chart whose panels share the x axis: frame, grid and y ticks (the x ticks are drawn
+    once, under the lowest panel)."""
+    top, bottom = y.end, y.start
+    out = [
+        f'<rect x="{x.start:.1f}" y="{top:.1f}" width="{x.end - x.start:.1f}" height="{bottom - top:.1f}" '
+        'class="chart-bg" fill="#fbfbfb" stroke="#999"/>'
+    ]
+    for tick in x_ticks:
+        px = x(tick)
+        out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" {_GRID}/>')
+    for tick, label in zip(yt.values, yt.labels, strict=True):
+        py = y(tick)
+        out.append(f'<line x1="{x.start:.1f}" x2="{x.end:.1f}" y1="{py:.1f}" y2="{py:.1f}" {_GRID}/>')
+        out.append(f'<text x="{x.start - 6:.1f}" y="{py + 4:.1f}" text-anchor="end">{escape(label)}</text>')
+    out.append(
+        f'<text transform="translate(16 {(top + bottom) / 2:.0f}) rotate(-90)" text-anchor="middle" '
+        f'class="axis-label">{escape(y_label)}</text>'
+    )
+    return out
+
+
+def _line(css: str, colour: str, points: Sequence[str]) -> str:
+    joined = " ".join(points)
+    return f'<polyline class="{css}" fill="none" stroke="{colour}" stroke-width="2" points="{joined}"/>'
+
+
+def _best_so_far(points: Sequence[tuple[float, float]], higher_is_better: bool) -> list[tuple[float, float]]:
+    """The running best of (time, performance) points in time order, as the steps of a line."""
+    out: list[tuple[float, float]] = []
+    for t, value in points:
+        if not out or (value > out[-1][1] if higher_is_better else value < out[-1][1]):
+            out.append((t, value))
+    return out
+
+
+def learning_curve_chart(
+    points: Sequence[LearningPoint],
+    *,
+    team_name: str,
+    metric: str,
+    higher_is_better: bool,
+    footprint_label: str,
+    footprint_unit: str,
+    since: datetime | None = None,
+    since_label: str = "the first submission",
+    baseline_performance: float | None = None,
+    baseline_label: str = "baseline",
+    link: str = "/submissions/{id}",
+) -> Markup:
+    """A team's submissions over time: the metric of each (with the best so far), and below it the cumulative
+    footprint of every job, what the team's trial and error cost (each step is one job).
+
+    Args:
+        points: the team's submissions, any order; those without a performance are on the footprint panel
+            only.
+        team_name: the team (the chart's accessible name).
+        metric / higher_is_better: the event metric and its direction.
+        footprint_label / footprint_unit: the footprint's name (``gwp``) and the unit the values are in
+            (``kgCO2e``); the axis writes every value in one unit picked from the cumulative values.
+        since / since_label: time zero of the x axis and how the axis names it (default: the first
+            submission).
+        baseline_performance / baseline_label: the baseline's metric on the same rows, drawn as a dashed line.
+        link: a submission's page, ``{id}`` being its id; every point links there and names itself
+            (``<title>``).
+    """
+    label = (
+        f"Learning curve of {team_name}: {metric} of each submission over time, and the cumulative "
+        f"{footprint_label}"
+    )
+    if not points:
+        return _empty("No submission yet", label, "learning-curve-chart")
+    ordered = sorted(points, key=lambda p: (p.submitted_at, p.submission_id))
+    zero = since if since is not None else ordered[0].submitted_at
+    seconds = [(p.submitted_at - zero).total_seconds() for p in ordered]
+    time_scale = pick_scale([max(abs(s) for s in seconds) or 1.0], "s")
+    totals: list[float] = []
+    running = 0.0
+    for p in ordered:
+        running += p.footprint if p.footprint is not None and p.footprint > 0 else 0.0
+        totals.append(running)
+    scale = pick_scale(totals, footprint_unit)
+
+    scored = [(s, p) for s, p in zip(seconds, ordered, strict=True) if p.performance is not None]
+    perf_values = [p.performance for _, p in scored if p.performance is not None]
+    if baseline_performance is not None:
+        perf_values.append(baseline_performance)
+    p_lo, p_hi = _padded(min(perf_values), max(perf_values), False) if perf_values else (0.0, 1.0)
+    p_ticks = nice_ticks(p_lo, p_hi, 4)
+    p_labels = [format_number(v, sig=3) for v in p_ticks]
+    f_top = scale(totals[-1]) * 1.1 if totals[-1] > 0 else 1.0
+    f_ticks = nice_ticks(0.0, f_top, 4)
+    f_labels = [format_number(v, sig=3) for v in f_ticks]
+    left = _left_margin([*p_labels, *f_labels])
+
+    items = [
+        _LegendItem("submission", "submission", "dot"),
+        _LegendItem("best", f"best so far ({'higher' if higher_is_better else 'lower'} is better)", "line"),
+        _LegendItem("total", f"cumulative {footprint_label}", "line"),
+    ]
+    if baseline_performance is not None:
+        items.append(_LegendItem("baseline", baseline_label, "line"))
+    top = _legend_height(items, left=left)
+    body = _legend(items, left=left)
+    t_lo, t_hi = min(0.0, *seconds), max(seconds)
+    x = Axis(time_scale(t_lo), time_scale(t_hi if t_hi > t_lo else t_lo + 1.0), left, WIDTH - RIGHT)
+    x_ticks = nice_ticks(x.lo, x.hi)
+    split = top + (HEIGHT - BOTTOM - top - _PANEL_GAP) * 0.5
+    y_perf = Axis(p_lo, p_hi, split, top)
+    y_total = Axis(0.0, f_top, HEIGHT - BOTTOM, split + _PANEL_GAP)
+    body += _panel(x, y_perf, x_ticks, _Ticks(p_ticks, p_labels), metric)
+    body += _panel(x, y_total, x_ticks, _Ticks(f_ticks, f_labels), f"{footprint_label} ({scale.unit})")
+    for tick in x_ticks:
+        body.append(_x_tick_text(x(tick), format_number(tick, sig=3), y_total.start + 20))
+    words = {"h": "hours", "min": "minutes", "s": "seconds", "ms": "milliseconds"}
+    body.append(
+        f'<text x="{(left + x.end) / 2:.0f}" y="{HEIGHT - 10}" text-anchor="middle" class="axis-label">'
+        f"{escape(f'{words.get(time_scale.unit, time_scale.unit)} since {since_label}')}</text>"
+    )
+
+    def px(second: float) -> float:
+        return x(time_scale(second))
+
+    if baseline_performance is not None:
+        by = y_perf(baseline_performance)
+        named = f"{baseline_label}: {metric} {format_number(baseline_performance, sig=4)}"
+        body.append(
+            f'<line class="baseline" x1="{x.start:.1f}" x2="{x.end:.1f}" y1="{by:.1f}" y2="{by:.1f}" '
+            f'stroke="{_CURVE_BASELINE}" stroke-dasharray="6 4" stroke-width="1.5">'
+            f"<title>{escape(named)}</title></line>"
+        )
+    best = _best_so_far(
+        [(s, p.performance) for s, p in scored if p.performance is not None], higher_is_better
+    )
+    if best:
+        steps = [f"{px(best[0][0]):.1f},{y_perf(best[0][1]):.1f}"]
+        for (t, value), (_, before) in zip(best[1:], best, strict=False):
+            steps.append(f"{px(t):.1f},{y_perf(before):.1f}")
+            steps.append(f"{px(t):.1f},{y_perf(value):.1f}")
+        steps.append(f"{x.end:.1f},{y_perf(best[-1][1]):.1f}")
+        body.append(_line("best", _CURVE_BEST, steps))
+    steps, previous = [f"{x.start:.1f},{y_total(0.0):.1f}"], 0.0
+    for s, total in zip(seconds, totals, strict=True):
+        steps.append(f"{px(s):.1f},{y_total(scale(previous)):.1f}")
+        steps.append(f"{px(s):.1f},{y_total(scale(total)):.1f}")
+        previous = total
+    steps.append(f"{x.end:.1f},{y_total(scale(previous)):.1f}")
+    body.append(_line("total", _CURVE_TOTAL, steps))
+
+    for s, p, total in zip(seconds, ordered, totals, strict=True):
+        after = f"{format_number(time_scale(s), sig=3)} {time_scale.unit} after {since_label}"
+        when = f"{p.submitted_at.isoformat(timespec='minutes')} ({after})"
+        shown = f"no {metric}" if p.performance is None else f"{metric} {format_number(p.performance, sig=4)}"
+        cost = f"this job {scale.format(p.footprint)}" if p.footprint is not None else None
+        tip = (
+            f"{team_name}, submission {p.submission_id} at {when}: {shown}; "
+            f"{cost or f'{footprint_label} not measured yet'}; total so far {scale.format(total)}"
+        )
+        href = escape(link.format(id=p.submission_id))
+        marks = []
+        if p.performance is not None:
+            marks.append((y_perf(p.performance), _CURVE_POINT, "point"))
+        marks.append((y_total(scale(total)), _CURVE_TOTAL if p.footprint is not None else "#ffffff", "step"))
+        for cy, fill, css in marks:
+            body.append(
+                f'<a href="{href}"><circle class="{css}" cx="{px(s):.1f}" cy="{cy:.1f}" r="4" fill="{fill}" '
+                f'stroke="#1a1a1a" stroke-width="0.75" data-submission="{p.submission_id}">'
+                f"<title>{escape(tip)}</title></circle></a>"
+            )
+    return _svg(body, label, "learning-curve-chart")
