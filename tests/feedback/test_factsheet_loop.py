@@ -133,7 +133,7 @@ def test_fact_sheets_are_read_validated_stored_ranked_by_the_yaml_and_shown(
     # the board's columns: the per-1k figures and the answers of the questions the YAML shows on the board
     headers = [h.strip() for h in re.findall(r'<th scope="col"[^>]*>\s*(?:<a [^>]*>)?([^<]+)', page)]
     assert headers[-4:] == ["Energy / 1k predictions", "Impact / 1k predictions", "Family", "parameters"]
-    assert re.search(r'data-factsheet="model_family">linear</td>\s*<td data-label="parameters" '
+    assert re.search(r'data-factsheet="model_family">linear</td>\s*<td class="cell-factsheet" data-label="parameters" '
                      r'data-factsheet="parameters">650</td>', page)  # fmt: skip
     assert "quantised" not in re.findall(r'data-factsheet="(\w+)"', page)  # not a board question
     # the submission page: every question with its answer, the problems located in the team's file
