@@ -365,7 +365,8 @@ def evaluate_cmd(
                             created_at=outcome.job.created_at,
                         )
                     ],
-                )
+                    trusted=True,  # the job and the project's path were read from GitLab's API
+                ).queued
             engine.dispose()
         except StoreError as exc:
             fail(str(exc), EXIT_UNAVAILABLE)
