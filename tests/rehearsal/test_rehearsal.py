@@ -56,6 +56,8 @@ def test_subgroup_twins_are_two_teams_with_their_own_jobs(rehearsal: RehearsalRe
     assert len({o.project_id for o in twins}) == 2
     assert all(o.stored_team == (o.project_id, o.team_path) for o in twins)
     assert "misattributed (stored as another team's)" in rehearsal.table()
+    probe = next(p for p in rehearsal.probes if p.name.startswith("subgroup twins"))
+    assert probe.passed, probe.detail
 
 
 def test_nothing_lost_nothing_twice_nothing_forged(rehearsal: RehearsalResult) -> None:
@@ -88,7 +90,6 @@ def test_every_fault_was_injected_and_survived(rehearsal: RehearsalResult) -> No
         "Prometheus restarted",
         "worker SIGKILL",
         "PostgreSQL connections dropped",
-        "subgroup twins",
     }
     kill = next(f for f in rehearsal.faults if f.name == "worker SIGKILL")
     assert "mid-evaluation" in kill.detail

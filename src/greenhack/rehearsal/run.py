@@ -423,16 +423,6 @@ def run_rehearsal(
             for match in _DONE.finditer(text):
                 completions[int(match.group(1))] = completions.get(int(match.group(1)), 0) + 1
         paths = team_paths(scenario)
-        twins = [p for p in paths if p.startswith("track")]
-        if twins:
-            driver.faults.append(
-                FaultRecord(
-                    "subgroup twins",
-                    0.0,
-                    played_s,
-                    f"{len(twins)} teams in subgroups whose projects share a name ({', '.join(twins)})",
-                )
-            )
         outcomes = []
         for gid, item in driver.announced.items():
             row = rows.get(gid)
@@ -458,6 +448,18 @@ def run_rehearsal(
                     project_id=stack.projects[item.job.team],
                     team_path=paths[item.job.team],
                     stored_team=None if row is None else (int(row["team_project_id"]), str(row["team_name"])),
+                )
+            )
+        twins = [o for o in outcomes if o.team_path.startswith("track")]
+        if twins:
+            # not a fault in time (it lasts the whole event): a check of where the twins' jobs were stored
+            wrong = sorted(o.gitlab_job_id for o in twins if o.misattributed or o.status is None)
+            names = sorted({o.team_path for o in twins})
+            driver.probes.append(
+                ProbeResult(
+                    "subgroup twins (projects of one name in two subgroups) kept apart",
+                    not wrong,
+                    f"{len(twins)} jobs of {', '.join(names)}; lost or stored as another team's: {wrong or 'none'}",
                 )
             )
         return summarise(
