@@ -121,7 +121,9 @@ def test_the_samples_parse_into_jobs() -> None:
         "foo/bar", True, "script_failure",
     )  # fmt: skip
     assert with_archive.runner is not None and with_archive.runner.runner_type == "instance_type"
-    assert (without.has_archive, without.runner, without.failure_reason) == (False, None, "stuck_or_timeout_failure")
+    assert (without.has_archive, without.runner, without.failure_reason) == (
+        False, None, "stuck_or_timeout_failure",
+    )  # fmt: skip
     client = CiJob.from_api(CLIENT_JOB)
     assert (client.id, client.project_id, client.status, client.tag_list) == (
         1, 1, "failed", ("docker runner", "macos-10.15"),

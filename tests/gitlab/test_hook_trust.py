@@ -50,7 +50,11 @@ def _post(platform: Platform, body: dict[str, Any]) -> int:
     answer = platform.client.post(
         HOOK_URL,
         content=json.dumps(body).encode(),
-        headers={"X-Gitlab-Event": "Job Hook", "X-Gitlab-Token": WEBHOOK_SECRET, "Content-Type": "application/json"},
+        headers={
+            "X-Gitlab-Event": "Job Hook",
+            "X-Gitlab-Token": WEBHOOK_SECRET,
+            "Content-Type": "application/json",
+        },
     )
     return answer.status_code
 

@@ -203,7 +203,9 @@ class _Listing:
     def group_projects(self, group: str) -> list[ProjectRef]:
         return [ProjectRef(id=41, path=f"{group}/track1/alpha")]
 
-    def jobs_created_after(self, project: int, *, statuses: frozenset[str], created_after: datetime) -> list[CiJob]:
+    def jobs_created_after(
+        self, project: int, *, statuses: frozenset[str], created_after: datetime
+    ) -> list[CiJob]:
         return self.jobs
 
 
@@ -234,3 +236,39 @@ def test_a_job_that_cannot_be_queued_is_reported_and_the_others_are_queued(
     assert any("job 11" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
     with sessions() as session:
         assert sorted(session.execute(sa.select(Submission.gitlab_job_id)).scalars()) == [10, 12]
+
+
+def test_two_deliveries_racing_for_a_new_project_share_one_team(
+    event: EventConfig, sessions: SessionFactory, clean_db: None
+) -> None:
+    """A Job Hook and a Pipeline Hook of a new project arrive together: the second insert waits for the first
+    transaction, fails on the unique project id, and reads the first's team back instead of failing (a 503)."""
+    import threading
+
+    with transaction(sessions, "event") as session:
+        event_id = crud.ensure_event(session=session, name=event.event.name).id
+    first = sessions()
+    first.begin()
+    mine = crud.ensure_team(session=first, event_id=event_id, name="track1/alpha", gitlab_project_id=77)
+    found: list[tuple[int, str]] = []
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with transaction(sessions, "second delivery") as session:
+                team = crud.ensure_team(
+                    session=session, event_id=event_id, name="track1/alpha", gitlab_project_id=77
+                )
+                found.append((team.id, team.name))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=1.0)
+    assert thread.is_alive()  # blocked on the first transaction's uncommitted row
+    mine_id = mine.id
+    first.commit()
+    first.close()
+    thread.join(timeout=10.0)
+    assert errors == [] and found == [(mine_id, "track1/alpha")]

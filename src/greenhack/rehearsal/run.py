@@ -459,7 +459,8 @@ def run_rehearsal(
                 ProbeResult(
                     "subgroup twins (projects of one name in two subgroups) kept apart",
                     not wrong,
-                    f"{len(twins)} jobs of {', '.join(names)}; lost or stored as another team's: {wrong or 'none'}",
+                    f"{len(twins)} jobs of {', '.join(names)}; "
+                    f"lost or stored as another team's: {wrong or 'none'}",
                 )
             )
         return summarise(

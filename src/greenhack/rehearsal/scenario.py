@@ -144,7 +144,9 @@ def team_paths(scenario: Scenario) -> tuple[str, ...]:
     """Each team's project path below the event's group: the first ``2 * subgroup_twins`` teams are twins in the
     subgroups ``track1`` and ``track2`` (same project name, two projects), the others ``team-NN`` at the top."""
     if not 0 <= 2 * scenario.subgroup_twins <= scenario.teams:
-        raise ValueError(f"{scenario.subgroup_twins} pairs of subgroup twins need {2 * scenario.subgroup_twins} teams")
+        raise ValueError(
+            f"{scenario.subgroup_twins} pairs of subgroup twins need {2 * scenario.subgroup_twins} teams"
+        )
     twins = 2 * scenario.subgroup_twins
     return tuple(
         f"track{t % 2 + 1}/twin-{t // 2 + 1:02d}" if t < twins else f"team-{t + 1:02d}"

@@ -167,7 +167,8 @@ def ensure_team(
         if project_url and team.project_url != project_url:
             team.project_url = project_url
         # a path seen before keeps its name (a suffixed twin stays suffixed: names do not flap between passes)
-        if rename and gitlab_path and (team.gitlab_path != gitlab_path or not team.name.startswith(_fitting(name))):
+        moved = team.gitlab_path != gitlab_path or not team.name.startswith(_fitting(name))
+        if rename and gitlab_path and moved:
             team.name = _free_name(
                 session, event_id=event_id, name=name, project_id=gitlab_project_id, team_id=team.id
             )
