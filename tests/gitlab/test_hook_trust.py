@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,15 @@ pytestmark = pytest.mark.slow
 
 GROUP = "green-ai-hack-2026"
 HOOK_URL = "http://testserver/api/v1/hooks/gitlab"
+
+
+@pytest.fixture
+def event_yaml(event_yaml: Path, windows: Windows) -> Path:
+    """The loop's event, frozen an hour before the jobs of this module were created."""
+    freeze = (windows.a[0] - timedelta(hours=1)).isoformat()
+    text = event_yaml.read_text(encoding="utf-8")
+    event_yaml.write_text(text.replace("  closes: ", f"  freeze: {freeze}\n  closes: ", 1), encoding="utf-8")
+    return event_yaml
 
 
 def _project(fake: FakeGitLab, full_path: str) -> int:
@@ -108,6 +118,15 @@ def test_the_submission_time_is_the_api_jobs_created_at_not_the_hooks(
     (sub,) = platform.submissions()
     assert sub.status == "scored", sub.reason
     assert sub.created_at == created
+    # created after the freeze: on the live board, not on the frozen one its forged time would have put it on
+    assert platform.config.event.freeze is not None and forged_time < platform.config.event.freeze < created
+    with platform.sessions() as session:
+        boards = dict(
+            session.execute(
+                sa.select(Score.board, Score.rank).where(Score.submission_id == sub.id, Score.rank.is_not(None))
+            ).all()
+        )
+    assert "live" in boards and "frozen" not in boards, boards
 
 
 def test_a_hook_without_a_project_object_names_the_team_from_the_api(
