@@ -42,7 +42,7 @@ from greenhack.errors import (
     TelemetryNotReady,
 )
 from greenhack.factsheet import MAX_FACTSHEET_BYTES, FactsheetResult, oversized_factsheet, read_factsheet
-from greenhack.gitlab.models import CiJob, JobTrace
+from greenhack.gitlab.models import CiJob, JobTrace, ProjectRef
 from greenhack.gitlab.script_window import ScriptWindow, WindowFallback, api_window, script_window
 from greenhack.gitlab.server_choice import choose_server
 from greenhack.impacts import ImpactSource, JobImpacts
@@ -89,6 +89,8 @@ class GitLabJobs(Protocol):
     """What an evaluation asks GitLab (:class:`~greenhack.gitlab.gateway.GitLabGateway` implements it)."""
 
     def job(self, project: int | str, job_id: int) -> CiJob: ...
+
+    def project(self, project: int | str) -> ProjectRef: ...
 
     def download_artifact(self, project: int | str, job_id: int, path: str, *, max_bytes: int) -> bytes: ...
 

@@ -3,8 +3,11 @@
 For every project of the event's GitLab group it lists the recently created finished jobs in one paginated request
 (``GET /projects/:id/jobs?scope[]=success&scope[]=failed&scope[]=canceled``, newest first, paging stopped at the
 look-back's horizon) and queues every submission job that finished in the look-back through
-:mod:`greenhack.intake`, idempotently: a job the webhook already queued keeps its row. A pass costs about one
-request per project (plus one per 100 projects for the group listing), whatever the number of pipelines.
+:mod:`greenhack.intake`, idempotently: a job the webhook already queued keeps its row. Each job is queued on its
+own: one the store refuses is logged, named in the pass's report and skipped. The group listing also renames
+the team of every project whose path changed (teams are their projects' ids; names are paths below the group).
+A pass costs about one request per project (plus one per 100 projects for the group listing), whatever the number
+of pipelines.
 
 Run it every few minutes (``greenhack worker`` does, on its own schedule, whatever the queue holds). Several
 workers sharing a PostgreSQL database take turns: :func:`greenhack.store.locks.try_lock` lets one pass run at a
@@ -22,7 +25,7 @@ from greenhack.config import EventConfig
 from greenhack.errors import GitLabError
 from greenhack.gitlab.models import CiJob, ProjectRef
 from greenhack.gitlab.webhooks import EVALUATED_STATUSES, HookJob
-from greenhack.intake import enqueue_hook_jobs, submission_jobs
+from greenhack.intake import enqueue_hook_jobs, rename_teams, submission_jobs
 from greenhack.store.db import SessionFactory, transaction
 
 __all__ = ["RECONCILE_LOCK", "GitLabListing", "ReconcileReport", "reconcile"]
@@ -45,8 +48,9 @@ class GitLabListing(Protocol):
 
 @dataclass(frozen=True)
 class ReconcileReport:
-    """One pass: projects looked at, finished submission jobs seen, newly queued job ids, and the projects GitLab
-    could not list (retried on the next pass)."""
+    """One pass: projects looked at, finished submission jobs seen, newly queued job ids, and what went wrong: the
+    projects GitLab could not list (retried on the next pass) and the jobs the store refused to queue (each
+    skipped, the others queued)."""
 
     projects: int
     jobs_seen: int
@@ -104,7 +108,10 @@ def reconcile(
             ),
         )
     with transaction(sessions, "reconciling finished jobs") as session:
-        queued = enqueue_hook_jobs(session=session, config=config, jobs=seen)
-    if queued:
-        log.info("reconciler queued %d job(s) no webhook had: %s", len(queued), queued)
-    return ReconcileReport(len(projects), len(seen), tuple(queued), tuple(errors))
+        intake = enqueue_hook_jobs(session=session, config=config, jobs=seen, trusted=True)
+        # every project's team takes its project's current path (a rename renames it), jobs or not
+        rename_teams(session=session, config=config, projects=projects)
+    errors += intake.refused  # each logged by intake; the others were queued
+    if intake.queued:
+        log.info("reconciler queued %d job(s) no webhook had: %s", len(intake.queued), list(intake.queued))
+    return ReconcileReport(len(projects), len(seen), intake.queued, tuple(errors))

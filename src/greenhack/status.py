@@ -98,6 +98,10 @@ class ReasonCode(StrEnum):
     EVALUATION_REFUSED = "evaluation_refused"
     GAVE_UP = "gave_up"
     REFUSED_BEFORE_RUNNING = "refused_before_running"
+    # the job GitLab's API describes is not the event's to score, whatever its webhook said: its project is not
+    # in gitlab.group, or its real name is not one of gitlab.submission_jobs (not ranked, uses no submission)
+    NOT_EVENT_PROJECT = "not_event_project"
+    NOT_SUBMISSION_JOB = "not_submission_job"
     # a reason stored before codes were (or written without one): read as private
     UNCLASSIFIED = "unclassified"
 
@@ -177,13 +181,16 @@ PLATFORM_FAILURE_REASONS: Final = frozenset(
 )
 
 # a submission whose reason has one of these codes gives its team's submission back: the budget check refused it,
-# the platform failed it (GitLab's failure reason or the evaluation's retries), or it never started
+# the platform failed it (GitLab's failure reason or the evaluation's retries), it never started, or it was never
+# the event's submission (a webhook named a job of another project, or a job that is not a submission)
 GIVE_BACK_CODES: Final = frozenset(
     {
         ReasonCode.REFUSED_BEFORE_RUNNING,
         ReasonCode.PLATFORM_JOB_FAILURE,
         ReasonCode.GAVE_UP,
         ReasonCode.JOB_NOT_STARTED,
+        ReasonCode.NOT_EVENT_PROJECT,
+        ReasonCode.NOT_SUBMISSION_JOB,
     }
 )
 

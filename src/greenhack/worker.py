@@ -1,7 +1,10 @@
 """The evaluation worker: claim a queued job, evaluate it, store the outcome, re-rank; any number of them.
 
-The worker only sequences: claim (:mod:`greenhack.store.queue`) -> fetch the finished job from GitLab, keep its
-commit and tell the team it is being measured -> measure, price and score
+The worker only sequences: claim (:mod:`greenhack.store.queue`) -> fetch the finished job and its project from
+GitLab's API (a webhook only named it), keep its commit and its ``created_at`` (the submission's time), name the
+team after the project's path, and stop there, ``invalid`` and unranked, when the job is not the event's
+(:func:`greenhack.intake.origin_problem`: a project outside ``gitlab.group``, a job that is not a submission job)
+-> tell the team it is being measured -> measure, price and score
 (:func:`greenhack.evaluation.evaluate_job`) -> record the outcome (:func:`greenhack.store.outcomes.record_outcome`,
 the store owns every write) -> tell the team.
 
@@ -49,9 +52,10 @@ from greenhack.errors import (
     TelemetryNotReady,
 )
 from greenhack.evaluation import EvaluationContext, EvaluationOutcome, evaluate_job, fetch_finished_job
-from greenhack.gitlab.models import CiJob
+from greenhack.gitlab.models import CiJob, ProjectRef
+from greenhack.intake import origin_problem, team_name_of
 from greenhack.status import Reason, ReasonCode, Status
-from greenhack.store import queue
+from greenhack.store import crud, queue
 from greenhack.store.boards import boards_refresh_due, refresh_if_stale
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import utcnow
@@ -238,6 +242,14 @@ class Worker:
             job = fetch_finished_job(
                 self.ctx.gitlab, project_id=claimed.gitlab_project_id, job_id=claimed.gitlab_job_id
             )
+            project = self.ctx.gitlab.project(claimed.gitlab_project_id)
+            not_ours = origin_problem(self.ctx.config, job, project)
+            self._adopt(claimed, job, project)
+            if not_ours is not None:
+                # whatever the webhook said: never measured, ranked or reported on the project's commit
+                log.warning("job %s: %s", claimed.gitlab_job_id, not_ours.text)
+                self._finish_without_outcome(claimed, Status.INVALID, not_ours)
+                return True
             self._measuring(claimed, job)
             outcome = evaluate_job(self.ctx, job=job)
         except RETRYABLE as exc:
@@ -304,19 +316,35 @@ class Worker:
 
     # --- the steps ---------------------------------------------------------------------------------------------
 
+    def _adopt(self, claimed: queue.ClaimedEvaluation, job: CiJob, project: ProjectRef) -> None:
+        """What GitLab's API says replaces what the webhook said: the row keeps the job's commit (the final
+        report needs it) and its ``created_at`` (the submission's time: freeze, limits, phases), and the team
+        takes its project's path (a hook without one, or a renamed project).
+
+        Raises:
+            StoreError: the database refused (retried: the time decides the freeze).
+        """
+        group = self.ctx.config.gitlab.group if self.ctx.config.gitlab is not None else None
+        with transaction(self.sessions, "recording the job's origin") as session:
+            record_job_origin(
+                session=session,
+                submission_id=claimed.submission_id,
+                commit_sha=job.sha,
+                ref=job.ref,
+                job_url=job.web_url,
+                submitted_at=job.created_at,
+            )
+            crud.ensure_team(
+                session=session,
+                event_id=self.event_id,
+                name=team_name_of(project.path, project.id, group=group),
+                gitlab_project_id=project.id,
+                gitlab_path=project.path,
+                rename=True,
+            )
+
     def _measuring(self, claimed: queue.ClaimedEvaluation, job: CiJob) -> None:
-        """Measuring starts: keep the job's commit on the row (the final report needs it), tell GitLab."""
-        try:
-            with transaction(self.sessions, "recording the job's commit") as session:
-                record_job_origin(
-                    session=session,
-                    submission_id=claimed.submission_id,
-                    commit_sha=job.sha,
-                    ref=job.ref,
-                    job_url=job.web_url,
-                )
-        except StoreError as exc:
-            log.warning("job %s: could not record its commit (%s)", claimed.gitlab_job_id, exc)
+        """Measuring starts: tell GitLab."""
         if self.feedback is not None:
             self.feedback.measuring(submission_id=claimed.submission_id, job=job)
 

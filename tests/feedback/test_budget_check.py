@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from fb_world import World, write_event
+from fb_world import GROUP, TAG, World, write_event
 
 from greenhack.config import EventConfig
 from greenhack.feedback.job_auth import JobTokenVerifier
@@ -25,6 +25,7 @@ from greenhack.store import crud, queue
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import Submission, Team
 from greenhack.telemetry import PrometheusClient
+from greenhack.testing.fake_gitlab import FakeGitLab
 from greenhack.web import create_app
 
 # inside the event, 10:00 in the event's time zone (+01:00)
@@ -261,3 +262,38 @@ def test_the_team_page_and_the_budget_check_give_one_account(
     assert page["gwp_g"] == pytest.approx(gate["gwp_g"])
     assert page["budget_left_g"] == pytest.approx(gate["budget_left_g"])
     assert page["day_starts_at"] == gate["day_starts_at"]
+
+
+def test_gitlab_under_a_relative_url_root_checks_budgets(tmp_path: Path, sessions: SessionFactory) -> None:
+    """GitLab at ``https://host/gitlab``: every web_url starts with ``/gitlab/``, which is not part of any project
+    path; the job of a team in a subgroup is the event's and its team is its path below the group."""
+    with FakeGitLab(relative_url_root="/gitlab") as fake, httpx.Client(timeout=5.0) as http:
+        subgroup = fake.find_or_create_group(f"{GROUP}/track1")
+        project = fake.create_project("alpha", namespace_id=subgroup["id"])
+        assert fake.project_json(project["id"])["web_url"].endswith(f"/gitlab/{GROUP}/track1/alpha")
+        world = World(fake, int(project["id"]), str(project["path_with_namespace"]), fake.add_runner(
+            "gpu-1 runner", tags=[TAG]))  # fmt: skip
+        config = write_event(tmp_path, gitlab_url=fake.url, budget_g=50.0, per_day=3)
+        assert str(config.gitlab.url).rstrip("/").endswith("/gitlab")  # type: ignore[union-attr]
+        job, token = world.running_job()
+        verified = JobTokenVerifier(config, http=http).verify(token)
+        assert (verified.job.project_path, verified.team_name) == (f"{GROUP}/track1/alpha", "track1/alpha")
+        gateway = GitLabGateway(make_gitlab_client(fake.url, fake.token, timeout_s=5.0))
+        assert gateway.job(world.project_id, int(job["id"])).project_path == f"{GROUP}/track1/alpha"
+        with PrometheusClient("http://127.0.0.1:9") as prometheus:
+            boavizta = BoaviztaClient("http://127.0.0.1:9")
+            services = FeedbackServices(
+                verifier=JobTokenVerifier(config, http=http),
+                telemetry=prometheus,
+                impacts=ImpactCalculator(boavizta, FactorCache(None)),
+                gitlab=gateway,
+                sessions=sessions,
+                now=lambda: NOW,
+            )
+            app = FastAPI()
+            app.include_router(make_feedback_router(config=config, services=lambda: services))
+            with TestClient(app) as client:
+                answer = check(client, token)
+            boavizta.close()
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["team"] == "track1/alpha"

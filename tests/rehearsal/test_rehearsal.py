@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from greenhack.rehearsal import RehearsalResult, make_plan, run_rehearsal, short_scenario
-from greenhack.rehearsal.scenario import BAD_KINDS
+from greenhack.rehearsal.scenario import BAD_KINDS, team_paths
 from greenhack.services.boavizta import BoaviztaServer
 from greenhack.services.prometheus import PrometheusServer
 
@@ -43,15 +43,27 @@ def test_the_short_plan_has_every_fault_and_bad_input_kind() -> None:
     assert any(j.exporter_down and not j.live for j in plan.jobs)
     assert any(j.exporter_down and j.live for j in plan.jobs)
     assert sum(j.live for j in plan.jobs) == 2
+    assert team_paths(short_scenario())[:3] == ("track1/twin-01", "track2/twin-01", "team-03")
     assert len(plan.jobs) == 24
     for server in range(2):  # windows of one server never overlap
         windows = sorted((j.start_s, j.end_s) for j in plan.jobs if j.server == server and not j.live)
         assert all(a[1] < b[0] for a, b in itertools.pairwise(windows))
 
 
+def test_subgroup_twins_are_two_teams_with_their_own_jobs(rehearsal: RehearsalResult) -> None:
+    twins = [o for o in rehearsal.outcomes if o.team_path.startswith("track")]
+    assert {o.team_path for o in twins} == {"track1/twin-01", "track2/twin-01"}
+    assert len({o.project_id for o in twins}) == 2
+    assert all(o.stored_team == (o.project_id, o.team_path) for o in twins)
+    assert "misattributed (stored as another team's)" in rehearsal.table()
+    probe = next(p for p in rehearsal.probes if p.name.startswith("subgroup twins"))
+    assert probe.passed, probe.detail
+
+
 def test_nothing_lost_nothing_twice_nothing_forged(rehearsal: RehearsalResult) -> None:
     assert rehearsal.submitted == 24
     assert rehearsal.lost == []
+    assert rehearsal.misattributed == []
     assert rehearsal.unfinished == []
     assert rehearsal.evaluated == 24
     assert rehearsal.duplicated == 0

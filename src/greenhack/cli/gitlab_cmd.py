@@ -253,10 +253,12 @@ def worker_cmd(
                     config=event, gitlab=gateway, sessions=sessions, now=utcnow(), lookback=look
                 )
             log.info(
-                "reconciled %d project(s), %d job(s) seen, %d queued",
+                "reconciled %d project(s), %d job(s) seen, %d queued, %d problem(s)%s",
                 report.projects,
                 report.jobs_seen,
                 len(report.queued),
+                len(report.errors),
+                "".join(f"; {e}" for e in report.errors[:5]),
             )
         except GreenhackError as exc:  # GitLab or the database down: the next pass catches up
             log.warning("reconciler: %s", exc)
@@ -365,7 +367,8 @@ def evaluate_cmd(
                             created_at=outcome.job.created_at,
                         )
                     ],
-                )
+                    trusted=True,  # the job and the project's path were read from GitLab's API
+                ).queued
             engine.dispose()
         except StoreError as exc:
             fail(str(exc), EXIT_UNAVAILABLE)

@@ -28,7 +28,7 @@ from greenhack.config import EventConfig, ServerConfig
 from greenhack.errors import GitLabError, GitLabUnavailable, JobTokenError
 from greenhack.gitlab.models import CiJob
 from greenhack.gitlab.server_choice import choose_server
-from greenhack.intake import submission_job_names, team_name_of
+from greenhack.intake import in_group, submission_job_names, team_name_of
 from greenhack.scoring.phases import Phase, phase_of
 
 __all__ = ["JobTokenVerifier", "VerifiedJob"]
@@ -42,7 +42,7 @@ class VerifiedJob:
 
     Attributes:
         job: the job (id, status, started_at, tags, runner, pipeline, project).
-        team_name: the team's name (its project's last path segment, as the webhook names it).
+        team_name: the team's name (its project's path below the event's group).
         server: the measured server it runs on.
         phase: train, predict or single (from the job's name).
     """
@@ -129,7 +129,7 @@ class JobTokenVerifier:
             )
         try:
             raw = answer.json()
-            return CiJob.from_api(raw)
+            return CiJob.from_api(raw, base_url=self._gitlab_url)
         except (ValueError, KeyError, TypeError) as exc:
             raise GitLabError(f"GitLab {url}: not a job: {exc}") from exc
 
@@ -139,7 +139,7 @@ class JobTokenVerifier:
                 f"job {job.id} is {job.status}, not running: only a running job can ask about itself",
                 status_code=403,
             )
-        if not job.project_path.startswith(self._group + "/"):
+        if not in_group(job.project_path, self._group):
             raise JobTokenError(
                 f"job {job.id} belongs to project {job.project_path or job.project_id}, which is not a team "
                 f"project of {self._config.event.name} (group {self._group})",
@@ -158,7 +158,7 @@ class JobTokenVerifier:
         server = choice.server
         return VerifiedJob(
             job=job,
-            team_name=team_name_of(job.project_path, job.project_id),
+            team_name=team_name_of(job.project_path, job.project_id, group=self._group),
             server=server,
             phase=phase_of(job.name),
         )

@@ -91,7 +91,11 @@ class FeedbackNotifier:
             pipeline_id=job.pipeline_id or None,
             job_id=job.id,
             job_url=job.web_url or None,
-            team=team_name_of(job.project_path, job.project_id),
+            team=team_name_of(
+                job.project_path,
+                job.project_id,
+                group=self._config.gitlab.group if self._config.gitlab is not None else None,
+            ),
             status="measuring",
             page_url=submission_page_url(self._public_url, submission_id),
         )

@@ -83,7 +83,9 @@ class GitLabGateway:
 
         def call() -> CiJob:
             raw = self._gl.projects.get(project, lazy=True).jobs.get(job_id).asdict()
-            return CiJob.from_api(raw, project_id=project if isinstance(project, int) else None)
+            return CiJob.from_api(
+                raw, project_id=project if isinstance(project, int) else None, base_url=self.url
+            )
 
         return _translate(f"job {job_id} of project {project}", call)
 
@@ -125,7 +127,7 @@ class GitLabGateway:
         def call() -> list[CiJob]:
             pipeline = self._gl.projects.get(project, lazy=True).pipelines.get(pipeline_id, lazy=True)
             return [
-                CiJob.from_api(j.asdict(), project_id=project)
+                CiJob.from_api(j.asdict(), project_id=project, base_url=self.url)
                 for j in pipeline.jobs.list(iterator=True, include_retried=True)
             ]
 
@@ -157,7 +159,7 @@ class GitLabGateway:
             )
             found: dict[int, CiJob] = {}
             for item in items:
-                job = CiJob.from_api(item.asdict(), project_id=project)
+                job = CiJob.from_api(item.asdict(), project_id=project, base_url=self.url)
                 if job.created_at is not None and job.created_at < created_after:
                     break  # every later one is older still
                 found.setdefault(job.id, job)
@@ -170,7 +172,7 @@ class GitLabGateway:
 
         def call() -> list[CiJob]:
             items = self._gl.projects.get(project, lazy=True).jobs.list(iterator=True, scope="running")
-            return [CiJob.from_api(j.asdict(), project_id=project) for j in items]
+            return [CiJob.from_api(j.asdict(), project_id=project, base_url=self.url) for j in items]
 
         return _translate(f"running jobs of project {project}", call)
 

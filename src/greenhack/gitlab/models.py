@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = [
     "FINISHED_STATUSES",
@@ -64,12 +65,21 @@ def parse_gitlab_time(value: object, *, field: str) -> datetime | None:
     return moment
 
 
-def project_path_from_web_url(web_url: str) -> str:
-    """``https://gitlab.example.org/grp/sub/team-a/-/jobs/7`` → ``grp/sub/team-a`` (the project's full path)."""
+def project_path_from_web_url(web_url: str, *, base_url: str | None = None) -> str:
+    """``https://gitlab.example.org/grp/sub/team-a/-/jobs/7`` → ``grp/sub/team-a`` (the project's full path).
+
+    GitLab served under a relative URL root (``base_url`` ``https://host/gitlab``) writes it in every address
+    (``https://host/gitlab/grp/team-a/-/jobs/7``); it is not part of the project's path and is dropped. Only the
+    root's path is compared, not the host: the platform may reach GitLab by another name than its external URL.
+    """
     match = re.match(r"^[a-z]+://[^/]+/(.+?)/-/(?:jobs|pipelines)/\d+/?$", web_url)
     if match is None:
         raise ValueError(f"web_url {web_url!r} is not a GitLab job or pipeline address")
-    return match.group(1)
+    path = match.group(1)
+    root = urlsplit(base_url).path.strip("/") if base_url else ""
+    if root and path.casefold().startswith(root.casefold() + "/"):
+        path = path[len(root) + 1 :]
+    return path
 
 
 @dataclass(frozen=True)
@@ -144,10 +154,13 @@ class CiJob:
         return any(a.file_type == "archive" for a in self.artifacts)
 
     @classmethod
-    def from_api(cls, raw: Mapping[str, Any], *, project_id: int | None = None) -> CiJob:
+    def from_api(
+        cls, raw: Mapping[str, Any], *, project_id: int | None = None, base_url: str | None = None
+    ) -> CiJob:
         """Build from the JSON of ``GET /projects/:id/jobs/:job_id`` (or a list/pipeline-jobs item).
 
-        ``project_id`` comes from the caller when the entity lacks ``pipeline.project_id``.
+        ``project_id`` comes from the caller when the entity lacks ``pipeline.project_id``; ``base_url`` is
+        GitLab's address (its relative URL root is not part of the project path read from ``web_url``).
         """
         pipeline = raw.get("pipeline") or {}
         pid = pipeline.get("project_id", project_id)
@@ -173,7 +186,7 @@ class CiJob:
             runner=RunnerInfo.from_api(runner) if isinstance(runner, Mapping) else None,
             pipeline_id=int(pipeline.get("id") or 0),
             project_id=int(pid),
-            project_path=project_path_from_web_url(web_url) if web_url else "",
+            project_path=project_path_from_web_url(web_url, base_url=base_url) if web_url else "",
             web_url=web_url,
             failure_reason=raw.get("failure_reason") if isinstance(raw.get("failure_reason"), str) else None,
             artifacts=tuple(

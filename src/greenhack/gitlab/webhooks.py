@@ -57,6 +57,7 @@ class HookJob:
     """One job named by a webhook: enough to queue it, nothing to trust."""
 
     project_id: int
+    # the project's full path ("" when the hook does not say: GitLab's API is asked)
     project_path: str
     job_id: int
     name: str
@@ -130,9 +131,10 @@ def _mapping(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 def _parse_job_hook(body: Mapping[str, Any]) -> JobHook:
     project = _mapping(body, "project")
     project_id = _int(body, "project_id", "")
-    # project.path_with_namespace is the path; project_name is the display "Group / Name" on older GitLab
+    # project.path_with_namespace is the path. Without it the path is unknown here (empty): project_name is
+    # the display name ("Owner / name", Project#full_name), no path; the worker asks GET /projects/:id
     path = project.get("path_with_namespace")
-    project_path = path if isinstance(path, str) and path else _str(body, "project_name", "", required=False)
+    project_path = path if isinstance(path, str) else ""
     return JobHook(
         HookJob(
             project_id=project_id,

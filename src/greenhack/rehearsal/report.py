@@ -6,6 +6,8 @@ Definitions:
   unfinished: a job with a row still queued or measuring when the drain timed out (a backlog, not a loss);
 * duplicated evaluations: a job stored as final more than once (worker logs), two rows for one GitLab job, or two
   score rows for one submission and board;
+* misattributed: a job stored under a team other than its project's, or a team named other than its project's
+  path below the group (the subgroup twins, ``track1/twin-01`` and ``track2/twin-01``, must stay two teams);
 * forged results accepted: a forged-window job stored with a window other than GitLab's or an energy nearer the
   forged window's; a wrong-token webhook that queued anything; a bad-input job that ended ``scored``;
 * latency: from the moment GitLab shows the job finished (its webhook is sent then) to the moment the job's final
@@ -71,6 +73,15 @@ class JobOutcome:
     true_energy_j: float
     completions: int
     hook_codes: tuple[int | None, ...]
+    # the job's GitLab project and its path below the group, and the team its row is stored under (that team's
+    # project id and name; None: no row)
+    project_id: int = 0
+    team_path: str = ""
+    stored_team: tuple[int, str] | None = None
+
+    @property
+    def misattributed(self) -> bool:
+        return self.stored_team is not None and self.stored_team != (self.project_id, self.team_path)
 
     @property
     def latency_s(self) -> float | None:
@@ -116,6 +127,7 @@ class RehearsalResult:
     flagged: int
     by_status: dict[str, int]
     lost: list[int]
+    misattributed: list[int]
     unfinished: list[int]
     duplicated: int
     forged_accepted: int
@@ -158,6 +170,8 @@ class RehearsalResult:
             ("jobs evaluated (final row)", str(self.evaluated), ", ".join(f"{k} {v}" for k, v in sorted(self.by_status.items()))),
             ("jobs flagged (needs_review)", str(self.flagged), ""),
             ("lost (no row at the end)", str(len(self.lost)), verdict(not self.lost) + " (must be 0)"),
+            ("misattributed (stored as another team's)", str(len(self.misattributed)),
+             verdict(not self.misattributed) + f" (must be 0; {2 * sc.subgroup_twins} subgroup twins)"),
             ("unfinished when the drain timed out", str(len(self.unfinished)),
              verdict(not self.unfinished) + f" (queued/measuring after {self.scenario.drain_timeout_s:g} s)"),
             ("duplicated evaluations", str(self.duplicated), verdict(self.duplicated == 0) + " (must be 0)"),
@@ -209,6 +223,8 @@ class RehearsalResult:
             lines += [f"  {u}" for u in self.unexpected[:20]]
         if self.lost:
             lines.append(f"lost GitLab jobs: {self.lost[:20]}")
+        if self.misattributed:
+            lines.append(f"misattributed GitLab jobs: {self.misattributed[:20]}")
         lines.append("what is real and what is simulated:")
         lines += [f"  {n}" for n in self.notes]
         return "\n".join(lines)
@@ -217,6 +233,7 @@ class RehearsalResult:
     def passed(self) -> bool:
         return (
             not self.lost
+            and not self.misattributed
             and not self.unfinished
             and self.duplicated == 0
             and self.forged_accepted == 0
@@ -263,6 +280,7 @@ def summarise(
         key = o.status or "(no row)"
         by_status[key] = by_status.get(key, 0) + 1
     lost = sorted(o.gitlab_job_id for o in outcomes if o.status is None)
+    misattributed = sorted(o.gitlab_job_id for o in outcomes if o.misattributed)
     unfinished = sorted(
         o.gitlab_job_id for o in outcomes if o.status is not None and o.status not in FINAL_STATUSES
     )
@@ -354,6 +372,7 @@ def summarise(
         flagged=sum(1 for o in outcomes if o.status == Status.NEEDS_REVIEW),
         by_status=by_status,
         lost=lost,
+        misattributed=misattributed,
         unfinished=unfinished,
         duplicated=duplicated,
         forged_accepted=forged,

@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from greenhack.rehearsal.observe import BoardLoad, BoardWatcher, MemorySampler
 from greenhack.rehearsal.report import FaultRecord, JobOutcome, ProbeResult, RehearsalResult, summarise
-from greenhack.rehearsal.scenario import JobPlan, Scenario, make_plan
+from greenhack.rehearsal.scenario import JobPlan, Scenario, make_plan, team_paths
 from greenhack.rehearsal.stack import ADMIN_TOKEN, WEBHOOK_SECRET, PrometheusMaker, Stack, job_energy_j
 from greenhack.services.boavizta import BoaviztaServer
 from greenhack.services.postgres import DEFAULT_ADMIN_URL
@@ -338,8 +338,10 @@ def _db_rows(engine: sa.Engine) -> tuple[dict[int, dict[str, Any]], int, int]:
         rows = (
             conn.execute(
                 sa.text(
-                    "SELECT gitlab_project_id, gitlab_job_id, status, reason, attempts, window_start, window_end, "
-                    "energy_j, server, evaluation_duration_s FROM submissions ORDER BY finished_at NULLS LAST"
+                    "SELECT s.gitlab_project_id, s.gitlab_job_id, s.status, s.reason, s.attempts, s.window_start, "
+                    "s.window_end, s.energy_j, s.server, s.evaluation_duration_s, t.name AS team_name, "
+                    "t.gitlab_project_id AS team_project_id FROM submissions s JOIN teams t ON t.id = s.team_id "
+                    "ORDER BY s.finished_at NULLS LAST"
                 )
             )
             .mappings()
@@ -420,6 +422,7 @@ def run_rehearsal(
         for text in stack.worker_logs().values():
             for match in _DONE.finditer(text):
                 completions[int(match.group(1))] = completions.get(int(match.group(1)), 0) + 1
+        paths = team_paths(scenario)
         outcomes = []
         for gid, item in driver.announced.items():
             row = rows.get(gid)
@@ -442,6 +445,22 @@ def run_rehearsal(
                     true_energy_j=job_energy_j(stack.sims, item.job),
                     completions=completions.get(gid, 0),
                     hook_codes=tuple(item.hook_codes),
+                    project_id=stack.projects[item.job.team],
+                    team_path=paths[item.job.team],
+                    stored_team=None if row is None else (int(row["team_project_id"]), str(row["team_name"])),
+                )
+            )
+        twins = [o for o in outcomes if o.team_path.startswith("track")]
+        if twins:
+            # not a fault in time (it lasts the whole event): a check of where the twins' jobs were stored
+            wrong = sorted(o.gitlab_job_id for o in twins if o.misattributed or o.status is None)
+            names = sorted({o.team_path for o in twins})
+            driver.probes.append(
+                ProbeResult(
+                    "subgroup twins (projects of one name in two subgroups) kept apart",
+                    not wrong,
+                    f"{len(twins)} jobs of {', '.join(names)}; "
+                    f"lost or stored as another team's: {wrong or 'none'}",
                 )
             )
         return summarise(

@@ -32,6 +32,7 @@ __all__ = [
     "bench_scenario",
     "make_plan",
     "short_scenario",
+    "team_paths",
 ]
 
 JobKind = Literal["good", "corrupt", "empty", "huge", "binary", "crashed", "forged_window"]
@@ -54,6 +55,8 @@ class Scenario:
         scrape_interval_s: Prometheus' scrape interval of every exporter (the event's telemetry.scrape_interval).
         drop_rate, duplicate_rate: fraction of job webhooks never delivered / delivered twice.
         bad_each: jobs of each bad-input kind.
+        subgroup_twins: pairs of teams in two subgroups whose projects share a name (``track1/twin-01`` and
+            ``track2/twin-01``): each must stay its own team, with none of its jobs stored as the other's.
         outage_jobs: replayed jobs of one server during which its GPU exporter is down (one live job too).
         boavizta_down_s: BoaviztAPI's outage (a five-minute outage, scaled).
         pg_drops: times every connection of the workers and the board is terminated.
@@ -79,6 +82,7 @@ class Scenario:
     drop_rate: float = 0.05
     duplicate_rate: float = 0.05
     bad_each: int = 3
+    subgroup_twins: int = 2
     outage_jobs: int = 3
     boavizta_down_s: float = 60.0
     pg_drops: int = 2
@@ -122,6 +126,7 @@ def short_scenario() -> Scenario:
         drop_rate=0.0,  # the plan forces one dropped and one duplicated webhook
         duplicate_rate=0.0,
         bad_each=1,
+        subgroup_twins=1,
         outage_jobs=1,
         boavizta_down_s=8.0,
         pg_drops=1,
@@ -132,6 +137,20 @@ def short_scenario() -> Scenario:
         drain_timeout_s=120.0,
         truth_rows=60,
         seed=7,
+    )
+
+
+def team_paths(scenario: Scenario) -> tuple[str, ...]:
+    """Each team's project path below the event's group: the first ``2 * subgroup_twins`` teams are twins in the
+    subgroups ``track1`` and ``track2`` (same project name, two projects), the others ``team-NN`` at the top."""
+    if not 0 <= 2 * scenario.subgroup_twins <= scenario.teams:
+        raise ValueError(
+            f"{scenario.subgroup_twins} pairs of subgroup twins need {2 * scenario.subgroup_twins} teams"
+        )
+    twins = 2 * scenario.subgroup_twins
+    return tuple(
+        f"track{t % 2 + 1}/twin-{t // 2 + 1:02d}" if t < twins else f"team-{t + 1:02d}"
+        for t in range(scenario.teams)
     )
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from greenhack.rehearsal.scenario import DAY_S, JobPlan, Plan
+from greenhack.rehearsal.scenario import DAY_S, JobPlan, Plan, team_paths
 from greenhack.services._process import ManagedProcess
 from greenhack.services.boavizta import BoaviztaServer
 from greenhack.services.ports import free_port
@@ -336,8 +336,9 @@ class Stack:
             "pipeline_events": False,
             "push_events": False,
         }
-        for t in range(self.plan.scenario.teams):
-            project = self.fake.create_project(f"team-{t + 1:02d}", namespace_id=group["id"])
+        for path in team_paths(self.plan.scenario):
+            subgroup, _, name = f"{group['full_path']}/{path}".rpartition("/")
+            project = self.fake.create_project(name, namespace_id=self.fake.find_or_create_group(subgroup)["id"])
             self.fake.add_hook(project["id"], hook)
             self.projects.append(int(project["id"]))
         for s in range(self.plan.scenario.servers):

@@ -7,6 +7,7 @@ a board shows bumps the event's ``data_version`` (see :func:`bump_data_version`)
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -45,8 +46,11 @@ __all__ = [
     "record_measurement",
     "record_performance",
     "replace_scores",
+    "savepoint",
+    "savepoints_supported",
     "set_excluded",
     "set_frozen_override",
+    "teams_of_projects",
 ]
 
 
@@ -74,6 +78,42 @@ def ensure_event(*, session: Session, name: str) -> Event:
     return event
 
 
+# Team.name's width; a longer display name keeps its end (the project's own name) behind an ellipsis
+_TEAM_NAME_CHARS = 200
+
+
+def _fitting(name: str, suffix: str = "") -> str:
+    room = _TEAM_NAME_CHARS - len(suffix)
+    return (name if len(name) <= room else "…" + name[-(room - 1) :]) + suffix
+
+
+def _free_name(session: Session, *, event_id: int, name: str, project_id: int | None, team_id: int | None) -> str:
+    """``name``, or, when another team of the event holds it (a deleted project's team, a twin renamed onto it),
+    ``name (project <id>)``: display names stay unique and each says which project it is."""
+    taken = sa.select(Team.id).where(Team.event_id == event_id, Team.name == sa.bindparam("candidate"))
+    if team_id is not None:
+        taken = taken.where(Team.id != team_id)
+    candidates = [_fitting(name)]
+    if project_id is not None:
+        candidates.append(_fitting(name, f" (project {project_id})"))
+    for candidate in candidates:
+        if session.execute(taken, {"candidate": candidate}).first() is None:
+            return candidate
+    return _fitting(name, f" (team {team_id or 'new'} {utcnow():%Y%m%d%H%M%S%f})")
+
+
+def savepoints_supported(session: Session) -> bool:
+    """Whether :func:`savepoint` really makes one: on PostgreSQL. On SQLite (one worker; pysqlite's SAVEPOINT
+    outside a begun transaction would end the caller's) the statements run as they are."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def savepoint(session: Session) -> AbstractContextManager[object]:
+    """A SAVEPOINT around a few writes (PostgreSQL): an error inside undoes them alone, and the caller's
+    transaction goes on."""
+    return session.begin_nested() if savepoints_supported(session) else nullcontext()
+
+
 def ensure_team(
     *,
     session: Session,
@@ -81,8 +121,16 @@ def ensure_team(
     name: str,
     gitlab_project_id: int | None = None,
     project_url: str | None = None,
+    gitlab_path: str | None = None,
+    rename: bool = False,
 ) -> Team:
-    """The team of ``event_id`` with this GitLab project (or, without one, this name), created on first use."""
+    """The team of ``event_id`` with this GitLab project (or, without one, this name), created on first use.
+
+    A team is its GitLab project: ``name`` is only its display name (the project's path below the event's group,
+    :func:`greenhack.intake.team_name_of`), made unique in the event when another team holds it. With ``rename``
+    (the name and ``gitlab_path`` come from GitLab's API, not from a webhook), an existing team whose project
+    was renamed takes the new name; its submissions and its place on the boards stay.
+    """
     with store_errors(f"loading team {name!r}"):
         stmt = sa.select(Team).where(Team.event_id == event_id)
         if gitlab_project_id is not None:
@@ -91,14 +139,54 @@ def ensure_team(
             stmt = stmt.where(Team.name == name)
         team = session.execute(stmt).scalar_one_or_none()
         if team is None:
-            team = Team(
-                event_id=event_id, name=name, gitlab_project_id=gitlab_project_id, project_url=project_url
-            )
-            session.add(team)
-            session.flush()
-        elif project_url and team.project_url != project_url:
+            # a savepoint: a concurrent intake creating the same project's team (or taking the same name) makes
+            # this insert fail without failing the caller's transaction; the other's row is then read back
+            for _ in range(3):
+                unique = _free_name(
+                    session, event_id=event_id, name=name, project_id=gitlab_project_id, team_id=None
+                )
+                try:
+                    with savepoint(session):
+                        team = Team(
+                            event_id=event_id,
+                            name=unique,
+                            gitlab_project_id=gitlab_project_id,
+                            gitlab_path=gitlab_path or None,
+                            project_url=project_url,
+                        )
+                        session.add(team)
+                        session.flush()
+                    break
+                except sa.exc.IntegrityError:
+                    team = session.execute(stmt).scalar_one_or_none()
+                    if team is not None:
+                        break
+            if team is None:
+                raise StoreError(f"team {name!r} of project {gitlab_project_id}: could not be created")
+            return team
+        if project_url and team.project_url != project_url:
             team.project_url = project_url
+        # a path seen before keeps its name (a suffixed twin stays suffixed: names do not flap between passes)
+        moved = team.gitlab_path != gitlab_path or not team.name.startswith(_fitting(name))
+        if rename and gitlab_path and moved:
+            team.name = _free_name(
+                session, event_id=event_id, name=name, project_id=gitlab_project_id, team_id=team.id
+            )
+            team.gitlab_path = gitlab_path
+            session.flush()
     return team
+
+
+def teams_of_projects(*, session: Session, event_id: int, project_ids: Collection[int]) -> list[Team]:
+    """The event's teams of these GitLab projects (those that have one)."""
+    if not project_ids:
+        return []
+    with store_errors("loading the teams of the event's projects"):
+        return list(
+            session.execute(
+                sa.select(Team).where(Team.event_id == event_id, Team.gitlab_project_id.in_(list(project_ids)))
+            ).scalars()
+        )
 
 
 def get_submission(*, session: Session, submission_id: int) -> Submission:

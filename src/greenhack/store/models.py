@@ -131,7 +131,11 @@ class Event(Base):
 
 
 class Team(Base):
-    """A team, identified in GitLab by its project."""
+    """A team: one GitLab project of the event, identified by the project's id (``gitlab_project_id``).
+
+    ``name`` is what pages show: the project's path below the event's group (``track1/alpha``), unique in the
+    event (a second project at a taken path gets ``(project <id>)`` after it), and renamed with the project.
+    """
 
     __tablename__ = "teams"
     __table_args__ = (
@@ -143,6 +147,9 @@ class Team(Base):
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     gitlab_project_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    # the project's full path as GitLab's API last named it (``name`` is its display form, below the event's
+    # group); None until the API was asked (a team created from a webhook alone)
+    gitlab_path: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     project_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

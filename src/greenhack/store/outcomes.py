@@ -47,15 +47,25 @@ class RecordedOutcome:
 
 
 def record_job_origin(
-    *, session: Session, submission_id: int, commit_sha: str | None, ref: str | None, job_url: str | None
+    *,
+    session: Session,
+    submission_id: int,
+    commit_sha: str | None,
+    ref: str | None,
+    job_url: str | None,
+    submitted_at: datetime | None = None,
 ) -> None:
-    """Keep on the row the commit, ref and page of the job as GitLab describes it (the final report needs them);
-    empty values are stored as missing."""
+    """Keep on the row the commit, ref and page of the job as GitLab's API describes it (the final report needs
+    them; empty values are stored as missing) and, when given, its ``created_at`` as the submission's time (the
+    freeze, the limits and ties read it; a webhook's time is never kept)."""
+    values: dict[str, object] = {"commit_sha": commit_sha or None, "ref": ref or None, "job_url": job_url or None}
+    if submitted_at is not None:
+        values["created_at"] = submitted_at
     with store_errors(f"recording the commit of submission {submission_id}"):
         session.execute(
             sa.update(Submission)
             .where(Submission.id == submission_id)
-            .values(commit_sha=commit_sha or None, ref=ref or None, job_url=job_url or None)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
 

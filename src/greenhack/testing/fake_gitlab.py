@@ -11,7 +11,8 @@ Served under ``/api/v4`` with ``PRIVATE-TOKEN`` (or ``Authorization: Bearer``) c
               ``GET /projects/:id/jobs/:job_id/trace`` (the job log as ``text/plain``; empty when none was set)
 - pipelines:  ``GET /projects/:id/pipelines`` (updated_after, order_by, sort), ``GET .../pipelines/:id/jobs``
 - groups:     ``GET /groups/:id``, ``POST /groups``, ``GET /groups/:id/projects`` (include_subgroups)
-- projects:   ``GET /projects/:id``, ``POST /projects``, ``PUT /projects/:id``
+- projects:   ``GET /projects/:id``, ``POST /projects``, ``PUT /projects/:id``; renamed and deleted with
+              :meth:`FakeGitLab.rename_project` and :meth:`FakeGitLab.delete_project`
 - users:      ``GET /users?username=``
 - members:    ``GET|POST /projects/:id/members``, ``PUT /projects/:id/members/:user_id``
 - hooks:      ``GET|POST /projects/:id/hooks``, ``PUT /projects/:id/hooks/:hook_id``
@@ -29,7 +30,10 @@ Served under ``/api/v4`` with ``PRIVATE-TOKEN`` (or ``Authorization: Bearer``) c
 - files:      ``GET /projects/:id/repository/files/:file_path?ref=`` (the path URL-encoded; ``ref`` required, as in
               GitLab: 400 without it, 404 ``File Not Found``), files added with :meth:`FakeGitLab.add_file`
 
-``:id`` is a number or a URL-encoded full path, as in GitLab. Lists are paginated with ``page``/``per_page``,
+``:id`` is a number or a URL-encoded full path, as in GitLab. Boolean parameters are read as Grape reads them
+(``True``, as python-gitlab sends a Python bool, as well as ``true``, ``1``, ``yes``; anything else is a 400).
+With ``relative_url_root`` (``/gitlab``) everything is served below that path, as GitLab is under
+``gitlab_relative_url_root``. Lists are paginated with ``page``/``per_page``,
 ``Link`` and ``X-Next-Page`` headers. Faults are injected with :meth:`FakeGitLab.fail`.
 """
 
@@ -191,8 +195,18 @@ class FakeGitLab:
         admin_username: the user the token belongs to (owner of everything it creates).
     """
 
-    def __init__(self, *, token: str = "glpat-platform-token", admin_username: str = "greenhack-bot") -> None:
+    def __init__(
+        self,
+        *,
+        token: str = "glpat-platform-token",
+        admin_username: str = "greenhack-bot",
+        relative_url_root: str = "",
+    ) -> None:
         self.token = token
+        # GitLab served below a path (``gitlab_rails['gitlab_relative_url_root']``, e.g. ``/gitlab``): the API is
+        # then at ``<root>/api/v4`` and every ``web_url`` starts with the root
+        self.relative_url_root = "/" + relative_url_root.strip("/") if relative_url_root.strip("/") else ""
+        self._web = f"http://gitlab.invalid{self.relative_url_root}"
         self._lock = threading.RLock()
         self._state = _State()
         self._faults: list[Fault] = []
@@ -230,11 +244,17 @@ class FakeGitLab:
         self.stop()
 
     @property
-    def url(self) -> str:
+    def origin(self) -> str:
+        """``http://host:port``, without the relative URL root."""
         if self._server is None:
             raise RuntimeError("the fake GitLab is not started")
         host, port = cast(tuple[str, int], self._server.server_address[:2])
         return f"http://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        """The instance's address, with its relative URL root (what ``gitlab.url`` names)."""
+        return self.origin + self.relative_url_root
 
     # --- faults ------------------------------------------------------------------------------------------------
 
@@ -288,7 +308,7 @@ class FakeGitLab:
                 "state": "active",
                 "locked": False,
                 "avatar_url": None,
-                "web_url": f"http://gitlab.invalid/{username}",
+                "web_url": f"{self._web}/{username}",
             }
             return uid
 
@@ -320,7 +340,9 @@ class FakeGitLab:
 
     def add_hook(self, project_id: int, settings: Mapping[str, Any]) -> dict[str, Any]:
         """Register a project webhook as ``POST /projects/:id/hooks`` would (``token`` is its secret)."""
-        return self.handle("POST", f"/api/v4/projects/{project_id}/hooks", {}, dict(settings))[1]  # type: ignore[no-any-return]
+        return self.handle(  # type: ignore[no-any-return]
+            "POST", f"{self.relative_url_root}/api/v4/projects/{project_id}/hooks", {}, dict(settings)
+        )[1]
 
     def runner_id(self, description: str, *, tags: Iterable[str], runner_type: str = "group_type") -> int:
         """The id of the runner with this description, registered on first use."""
@@ -401,9 +423,6 @@ class FakeGitLab:
                 "erased_at": None,
                 "duration": (finished_at - started_at).total_seconds() if finished_at else None,
                 "queued_duration": 1.5,
-                "artifacts_file": {"filename": "artifacts.zip", "size": sum(map(len, files.values()))}
-                if files
-                else None,
                 "artifacts": (
                     [
                         {
@@ -426,7 +445,8 @@ class FakeGitLab:
                 "artifacts_expire_at": _iso((finished_at or started_at) + timedelta(days=90))
                 if files
                 else None,
-                "tag_list": list(tags),
+                # GitLab returns the tags sorted by name (ActsAsTaggableOn's tag_list, as Ci::Build#tag_list)
+                "tag_list": sorted(tags),
                 "id": job_id,
                 "name": name,
                 "pipeline": {
@@ -455,7 +475,6 @@ class FakeGitLab:
                 ),
                 "stage": stage,
                 "status": status,
-                "failure_reason": failure_reason,
                 "tag": False,
                 "web_url": f"{project['web_url']}/-/jobs/{job_id}",
                 "project": {"ci_job_token_scope_enabled": False},
@@ -465,9 +484,14 @@ class FakeGitLab:
                     "username": "team",
                     "state": "active",
                     "avatar_url": None,
-                    "web_url": "http://gitlab.invalid/team",
+                    "web_url": f"{self._web}/team",
                 },
             }
+            job = self._state.jobs[job_id]
+            if files:
+                # Entities::Ci::Job exposes artifacts_file only for a job that has an archive
+                job["artifacts_file"] = {"filename": "artifacts.zip", "size": sum(map(len, files.values()))}
+            _set_failure_reason(job, status, failure_reason)
             pipeline["updated_at"] = _iso(datetime.now(UTC))
             if log is not None:
                 self.set_job_log(job_id, log)
@@ -486,6 +510,7 @@ class FakeGitLab:
         with self._lock:
             job = self._state.jobs[job_id]
             job["status"] = status
+            _set_failure_reason(job, status, job.get("failure_reason"))
             if finished_at is not None:
                 job["finished_at"] = _iso(finished_at)
                 started = datetime.fromisoformat(job["started_at"])
@@ -509,13 +534,46 @@ class FakeGitLab:
                 finished_at=_iso(at),
                 duration=None,
                 runner=None,
-                failure_reason=failure_reason,
             )
+            _set_failure_reason(job, status, failure_reason)
             self._state.pipelines[job["pipeline"]["id"]]["updated_at"] = _iso(datetime.now(UTC))
 
     def project_json(self, project: int | str) -> dict[str, Any]:
         with self._lock:
             return _copy(self._project(str(project)))
+
+    def rename_project(self, project: int | str, path: str) -> dict[str, Any]:
+        """Change a project's path (and name) in its namespace, as ``PUT /projects/:id`` with ``path`` does: its
+        id stays, its ``path_with_namespace`` and every address change."""
+        with self._lock:
+            found = self._project(str(project))
+            full = f"{found['namespace']['full_path']}/{path}"
+            if any(p["path_with_namespace"] == full for p in self._state.projects.values()):
+                raise ValueError(f"{full} has already been taken")
+            found.update(
+                path=path,
+                name=path,
+                path_with_namespace=full,
+                name_with_namespace=f"{found['namespace']['name']} / {path}",
+                web_url=f"{self._web}/{full}",
+            )
+            for job in self._state.jobs.values():
+                if job["pipeline"]["project_id"] == found["id"]:
+                    job["web_url"] = f"{found['web_url']}/-/jobs/{job['id']}"
+            return _copy(found)
+
+    def delete_project(self, project: int | str) -> None:
+        """Delete a project with its jobs and pipelines (``DELETE /projects/:id``, once GitLab has run it); its
+        id is never given again."""
+        with self._lock:
+            pid = self._project(str(project))["id"]
+            del self._state.projects[pid]
+            for jid in [j for j, job in self._state.jobs.items() if job["pipeline"]["project_id"] == pid]:
+                del self._state.jobs[jid]
+            for plid in [p for p, pl in self._state.pipelines.items() if pl["project_id"] == pid]:
+                del self._state.pipelines[plid]
+            self._state.hooks.pop(pid, None)
+            self._state.members.pop(pid, None)
 
     def members_of(self, project_id: int) -> dict[int, int]:
         with self._lock:
@@ -724,7 +782,7 @@ class FakeGitLab:
                 "build_duration": (finished - started).total_seconds() if started and finished else None,
                 "build_queued_duration": job["queued_duration"],
                 "build_allow_failure": False,
-                "build_failure_reason": job["failure_reason"] or "unknown_failure",
+                "build_failure_reason": job.get("failure_reason") or "unknown_failure",
                 "retries_count": 0,
                 "pipeline_id": pipeline["id"],
                 "project_id": project["id"],
@@ -802,7 +860,7 @@ class FakeGitLab:
                         "finished_at": _hook_time(_parse(job["finished_at"])),
                         "duration": job["duration"],
                         "queued_duration": job["queued_duration"],
-                        "failure_reason": job["failure_reason"],
+                        "failure_reason": job.get("failure_reason"),
                         "when": "on_success",
                         "manual": False,
                         "allow_failure": False,
@@ -922,7 +980,7 @@ class FakeGitLab:
                     "Content-Type": "application/json",
                     "User-Agent": "GitLab/17.11.0",
                     "X-Gitlab-Event": event,
-                    "X-Gitlab-Instance": self.url if self._server else "http://gitlab.invalid",
+                    "X-Gitlab-Instance": self.origin if self._server else "http://gitlab.invalid",
                     "X-Gitlab-Webhook-UUID": f"{self._new_id():08d}-0000-4000-8000-000000000000",
                     "X-Gitlab-Event-UUID": f"{self._new_id():08d}-0000-4000-8000-000000000000",
                 }
@@ -988,7 +1046,7 @@ class FakeGitLab:
                 "description": "",
                 "visibility": str(data.get("visibility") or "private"),
                 "parent_id": parent["id"] if parent else None,
-                "web_url": f"http://gitlab.invalid/groups/{full_path}",
+                "web_url": f"{self._web}/groups/{full_path}",
                 "created_at": _iso(datetime.now(UTC)),
             }
             self._state.groups[gid] = group
@@ -1021,7 +1079,7 @@ class FakeGitLab:
                     "full_path": namespace["full_path"],
                     "parent_id": namespace["parent_id"],
                 },
-                "web_url": f"http://gitlab.invalid/{full}",
+                "web_url": f"{self._web}/{full}",
                 "ci_config_path": data.get("ci_config_path") or None,
                 "ci_pipeline_variables_minimum_override_role": "developer",
                 "created_at": _iso(datetime.now(UTC)),
@@ -1034,6 +1092,10 @@ class FakeGitLab:
 
     def handle(self, method: str, raw_path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         """Route one API request; returns (status, JSON or bytes)."""
+        if self.relative_url_root:
+            if not raw_path.startswith(self.relative_url_root + "/"):
+                raise _NotFound("404 Not Found")
+            raw_path = raw_path[len(self.relative_url_root) :]
         parts = [unquote(p) for p in raw_path.split("/") if p]
         if parts[:2] != ["api", "v4"]:
             raise _NotFound("404 Not Found")
@@ -1118,15 +1180,20 @@ class FakeGitLab:
                     return 200, project
                 case ("GET", ["groups", gid, "projects"]):
                     group = self._group(gid)
-                    subgroups = q.get("include_subgroups") == "true"
+                    subgroups = _flag(q.get("include_subgroups", False), "include_subgroups")
+                    archived = _flag(q["archived"], "archived") if "archived" in q else None
                     return 200, sorted(
                         (
                             x
                             for x in s.projects.values()
-                            if x["namespace"]["id"] == group["id"]
-                            or (
-                                subgroups and x["namespace"]["full_path"].startswith(group["full_path"] + "/")
+                            if (
+                                x["namespace"]["id"] == group["id"]
+                                or (
+                                    subgroups
+                                    and x["namespace"]["full_path"].startswith(group["full_path"] + "/")
+                                )
                             )
+                            and (archived is None or x["archived"] == archived)
                         ),
                         key=lambda x: x["id"],
                     )
@@ -1343,8 +1410,29 @@ def _copy(value: dict[str, Any]) -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(json.dumps(value)))
 
 
-def _flag(value: Any) -> bool:
-    return value is True or str(value).lower() == "true"
+# Grape's Boolean parameters (dry-types Params::Bool): python-gitlab sends a Python bool as ``True``/``False``,
+# curl users write ``true``, ``1`` or ``yes``; anything else is a 400
+_TRUE_WORDS = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE_WORDS = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _flag(value: Any, name: str = "value") -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise _BadRequest(f"{name} is invalid")
+
+
+def _set_failure_reason(job: dict[str, Any], status: str, reason: str | None) -> None:
+    """Entities::Ci::Job exposes ``failure_reason`` only for a failed job (``script_failure`` unless told)."""
+    if status == "failed":
+        job["failure_reason"] = reason or "script_failure"
+    else:
+        job.pop("failure_reason", None)
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -1383,7 +1471,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             self._respond(fault, {"message": f"{fault} injected fault"})
             return
-        if method == "GET" and split.path.rstrip("/") == "/api/v4/job":
+        if method == "GET" and split.path.rstrip("/") == f"{self.owner.relative_url_root}/api/v4/job":
             job_token = self.headers.get("JOB-TOKEN") or parse_qs(split.query).get("job_token", [""])[-1]
             job = self.owner.job_for_token(job_token) if job_token else None
             if job is None:
@@ -1437,7 +1525,7 @@ class _Handler(BaseHTTPRequestHandler):
             # repeated parameters (``scope[]=success&scope[]=failed``) stay repeated in the next page's address
             params = [(k, v) for k, values in query.items() if k not in ("page", "per_page") for v in values]
             params += [("page", str(page + 1)), ("per_page", str(per_page))]
-            headers["Link"] = f'<{self.owner.url}{quote(path, safe="/%")}?{urlencode(params)}>; rel="next"'
+            headers["Link"] = f'<{self.owner.origin}{quote(path, safe="/%")}?{urlencode(params)}>; rel="next"'
         self._respond(200, chunk, headers)
 
     def do_GET(self) -> None:

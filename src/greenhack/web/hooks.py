@@ -97,7 +97,7 @@ def make_hook_router(
             )
         try:
             with transaction(sessions(), "queueing webhook jobs") as session:
-                created = enqueue_hook_jobs(session=session, config=config, jobs=wanted)
+                intake = enqueue_hook_jobs(session=session, config=config, jobs=wanted)
         except StoreError as exc:
             log.error("webhook: could not queue jobs %s: %s", [j.job_id for j in wanted], exc)
             return JSONResponse(
@@ -106,9 +106,11 @@ def make_hook_router(
         answer: dict[str, Any] = {
             "status": "queued",
             "jobs": [j.job_id for j in wanted],
-            "new": created,
+            "new": list(intake.queued),
             "kind": "pipeline" if isinstance(hook, PipelineHook) else "job",
         }
+        if intake.refused:  # the store refused these (logged); the reconciler tries them again
+            answer["refused"] = list(intake.refused)
         return JSONResponse(answer, status_code=202)
 
     return router
