@@ -211,11 +211,12 @@ def known_pipelines(session: Session, *, team: Team | None) -> set[int]:
 
 
 def budget_verdict(
-    config: EventConfig, account: TeamAccount, *, now: datetime, in_flight: int
+    config: EventConfig, account: TeamAccount, *, now: datetime, in_flight: int, baseline: bool = False
 ) -> BudgetVerdict:
     """Refuse a job when the event is not open, the team's carbon budget is spent, one of its submission limits
     is used up or too many of its submissions are in flight (pure: the caller reads the account, ``in_flight``
-    running jobs included)."""
+    running jobs included). A ``baseline``'s job (the organisers', ``baselines:``) uses no quota and no carbon
+    budget: only the event's times apply to it."""
     reasons: list[str] = []
     if now < config.event.opens:
         reasons.append(
@@ -223,6 +224,14 @@ def budget_verdict(
         )
     if now >= config.event.closes:
         reasons.append(f"the event closed at {config.event.closes.isoformat()}; no more submissions are run")
+    if baseline:
+        return BudgetVerdict(
+            allowed=not reasons,
+            reasons=tuple(reasons),
+            account=account,
+            in_flight=in_flight,
+            limit_per_day=config.limits.submissions_per_day,
+        )
     if account.budget_g is not None and account.gwp_g >= account.budget_g:
         reasons.append(
             f"your team's carbon budget is spent ({account.gwp_g:.1f} of {account.budget_g:g} gCO2e): no more "
@@ -273,6 +282,7 @@ def record_refusal(
     created_at: datetime | None,
     reasons: Iterable[str],
     now: datetime,
+    baseline: bool | None = None,
 ) -> int:
     """Record a refused job as a finished, not-counted submission, so the evaluation never runs it and it never
     uses a submission (the webhook of its end finds the row and leaves it). Returns the submission id."""
@@ -283,6 +293,7 @@ def record_refusal(
         name=team_name,
         gitlab_project_id=project_id,
         project_url=project_url,
+        baseline=baseline,
     )
     result = queue.enqueue(
         session=session,

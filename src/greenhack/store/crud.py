@@ -81,8 +81,12 @@ def ensure_team(
     name: str,
     gitlab_project_id: int | None = None,
     project_url: str | None = None,
+    baseline: bool | None = None,
 ) -> Team:
-    """The team of ``event_id`` with this GitLab project (or, without one, this name), created on first use."""
+    """The team of ``event_id`` with this GitLab project (or, without one, this name), created on first use.
+
+    ``baseline`` (None: leave it) flags the project as one of the organisers' baselines, or clears the flag, as
+    the YAML says now: the intake passes it for every job it takes in."""
     with store_errors(f"loading team {name!r}"):
         stmt = sa.select(Team).where(Team.event_id == event_id)
         if gitlab_project_id is not None:
@@ -92,12 +96,19 @@ def ensure_team(
         team = session.execute(stmt).scalar_one_or_none()
         if team is None:
             team = Team(
-                event_id=event_id, name=name, gitlab_project_id=gitlab_project_id, project_url=project_url
+                event_id=event_id,
+                name=name,
+                gitlab_project_id=gitlab_project_id,
+                project_url=project_url,
+                baseline=bool(baseline),
             )
             session.add(team)
             session.flush()
-        elif project_url and team.project_url != project_url:
-            team.project_url = project_url
+        else:
+            if project_url and team.project_url != project_url:
+                team.project_url = project_url
+            if baseline is not None and team.baseline != baseline:
+                team.baseline = baseline
     return team
 
 

@@ -131,7 +131,8 @@ class Event(Base):
 
 
 class Team(Base):
-    """A team, identified in GitLab by its project."""
+    """A team, identified in GitLab by its project. ``baseline``: the project is one of the organisers' baselines
+    (``baselines:``, flagged at intake): its submissions are scored and listed, never ranked, and use no quota."""
 
     __tablename__ = "teams"
     __table_args__ = (
@@ -144,6 +145,7 @@ class Team(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     gitlab_project_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     project_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    baseline: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     event: Mapped[Event] = relationship(back_populates="teams")
