@@ -29,6 +29,7 @@ from greenhack.store.boards import refresh_boards
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import Score, Submission, Team
 from greenhack.store.synthetic import synthetic_factors, synthetic_job, write_synthetic_submission
+from greenhack.units import format_number
 from greenhack.web import create_app
 
 GROUP = "web-hack"
@@ -153,6 +154,9 @@ def test_a_baseline_is_flagged_at_intake_listed_with_a_badge_and_never_ranked(
 
     # the team page says how the team compares; the baseline's page is no competing team's
     assert alpha["vs_baselines"][0]["text"] in team_page
+    # its learning curve draws the headline baseline's public-rows accuracy as the dashed reference
+    reference = f"<title>baseline Logistic regression: accuracy {format_number(base['performance'], sig=4)}</title>"
+    assert reference in team_page and "chart learning-curve-chart" in team_page
     assert "carbon budget" in team_page.lower()
     assert "The organisers' baseline: its jobs run, are measured and scored like a team's" in baseline_page
     assert "uses no submission quota and no carbon budget" in baseline_page
