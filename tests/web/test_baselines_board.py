@@ -116,6 +116,9 @@ def test_a_baseline_is_flagged_at_intake_listed_with_a_badge_and_never_ranked(
         alpha = next(r for r in board["rows"] if r["team_name"] == "alpha")
         baseline_page = client.get(f"/teams/{base['team_id']}").text
         team_page = client.get(f"/teams/{alpha['team_id']}").text
+        totals = client.get("/api/v1/event").json()["totals"]
+        event_page = client.get("/event").text
+        submissions = client.get("/api/v1/submissions").json()
 
     assert base["team_name"] == "Logistic regression" and base["rank"] is None and base["vs_baselines"] == []
     assert "baseline, never ranked" in base["note"]
@@ -161,3 +164,10 @@ def test_a_baseline_is_flagged_at_intake_listed_with_a_badge_and_never_ranked(
     assert "The organisers' baseline: its jobs run, are measured and scored like a team's" in baseline_page
     assert "uses no submission quota and no carbon budget" in baseline_page
     assert "Carbon budget" not in baseline_page and "left today" not in baseline_page
+
+    # the event's totals count the baseline's jobs and show them apart; it is no team
+    mine = [x for x in submissions if x["id"] in baseline_subs]
+    assert totals["teams"] == 3 and totals["baseline_jobs"] == 2
+    assert totals["baseline_energy_j"] == pytest.approx(sum(x["energy_j"] for x in mine))
+    assert totals["energy_j"] == pytest.approx(sum(x["energy_j"] for x in submissions))
+    assert "of it the organisers' baselines: 2 jobs" in event_page

@@ -411,8 +411,18 @@ def event_totals(*, session: Session, event_id: int) -> EventTotals:
             ).where(Submission.event_id == event_id)
         ).one()
         teams = session.execute(
-            sa.select(sa.func.count()).select_from(Team).where(Team.event_id == event_id)
+            sa.select(sa.func.count()).select_from(Team).where(Team.event_id == event_id, Team.baseline.is_(False))
         ).scalar_one()
+        # the organisers' baselines: counted in the totals above, and shown apart
+        baselines = session.execute(
+            sa.select(
+                sa.func.count(Submission.energy_j).label("jobs"),
+                sa.func.coalesce(sa.func.sum(Submission.energy_j), 0.0).label("energy_j"),
+                sa.func.coalesce(sa.func.sum(Submission.gwp_kgco2e), 0.0).label("gwp_kgco2e"),
+            )
+            .join(Team, Team.id == Submission.team_id)
+            .where(Submission.event_id == event_id, Team.baseline.is_(True))
+        ).one()
     return EventTotals(
         event_name=event.name,
         teams=int(teams),
@@ -424,4 +434,7 @@ def event_totals(*, session: Session, event_id: int) -> EventTotals:
         duration_s=float(sums.duration_s),
         overhead_energy_j=float(sums.overhead_energy_j),
         overhead_jobs=int(sums.overhead_jobs),
+        baseline_jobs=int(baselines.jobs),
+        baseline_energy_j=float(baselines.energy_j),
+        baseline_gwp_kgco2e=float(baselines.gwp_kgco2e),
     )

@@ -285,3 +285,8 @@ class EventTotals(_View):
     # ``overhead_jobs`` jobs: energy the organisers pay for, apart from the teams' ``energy_j``
     overhead_energy_j: float = 0.0
     overhead_jobs: int = 0
+    # the organisers' baselines' measured jobs (``baseline_jobs``), their energy (J) and carbon (kgCO2e): counted in
+    # ``energy_j`` and ``gwp_kgco2e`` above and shown apart; ``teams`` counts the competing teams only
+    baseline_jobs: int = 0
+    baseline_energy_j: float = 0.0
+    baseline_gwp_kgco2e: float = 0.0
