@@ -1,5 +1,6 @@
 """A baseline's jobs (the organisers' reference submissions, ``baselines:``) use no quota and no carbon budget
-(issue 19): a team with the same usage is refused, the baseline's job runs; the event's times still apply.
+(issue 19): a team with the same usage is refused, the baseline's job runs; the event's times still apply; the
+report in GitLab of a baseline's job tells no quota nor budget.
 
 PostgreSQL, the fake GitLab at its HTTP API (the job token and the running jobs), the platform's route."""
 
@@ -15,8 +16,10 @@ from fastapi.testclient import TestClient
 from fb_world import GROUP, World, write_event
 
 from greenhack.config import EventConfig
+from greenhack.feedback.gitlab_report import comment_body
 from greenhack.feedback.job_auth import JobTokenVerifier
 from greenhack.feedback.router import FeedbackServices, make_feedback_router
+from greenhack.feedback.summary import load_report
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
 from greenhack.impacts import BoaviztaClient, FactorCache, ImpactCalculator
 from greenhack.store import crud, queue
@@ -83,3 +86,27 @@ def test_a_baselines_job_uses_no_quota_nor_budget_where_a_teams_is_refused(
     with sessions() as session:
         flags = dict(session.execute(sa.select(Team.name, Team.baseline)).all())
     assert flags == {"team-a": False, "Logistic regression": True}
+
+
+def test_the_gitlab_report_of_a_baselines_job_tells_no_quota_nor_budget(
+    tmp_path: Path, world: World, sessions: SessionFactory
+) -> None:
+    config = write_event(tmp_path, gitlab_url=world.fake.url, budget_g=50.0, per_day=3, extra_sections=BASELINES)
+    ids = {}
+    with transaction(sessions, "seeding") as session:
+        event = crud.ensure_event(session=session, name=config.event.name)
+        for name, project, baseline in (("team-a", 1, False), ("Logistic regression", 2, True)):
+            team = crud.ensure_team(session=session, event_id=event.id, name=name, gitlab_project_id=project,
+                                    baseline=baseline)  # fmt: skip
+            row = queue.enqueue(session=session, event_id=event.id, team_id=team.id, gitlab_project_id=project,
+                                gitlab_job_id=30 + project, gitlab_pipeline_id=40 + project, commit_sha="ab" * 20,
+                                submitted_at=NOW - timedelta(hours=1))  # fmt: skip
+            ids[name] = row.submission_id
+    with sessions() as session:
+        team = load_report(session, config=config, submission_id=ids["team-a"], public_url="http://b", now=NOW)
+        base = load_report(session, config=config, submission_id=ids["Logistic regression"], public_url="http://b",
+                           now=NOW)  # fmt: skip
+    assert (team.budget_g, team.submissions_left_today) == (50.0, 2)
+    assert (base.budget_g, base.submissions_left_today, base.submissions_left_total) == (None, None, None)
+    body = comment_body(base)
+    assert "submissions left today" not in body and "budget" not in body
