@@ -112,6 +112,7 @@ def test_a_baseline_is_flagged_at_intake_listed_with_a_badge_and_never_ranked(
         board = client.get("/api/v1/leaderboard").json()
         text = client.get("/api/v1/leaderboard.csv").text
         page = client.get("/").text
+        screen = client.get("/screen").text
         (base,) = [r for r in board["rows"] if r["baseline"]]
         alpha = next(r for r in board["rows"] if r["team_name"] == "alpha")
         baseline_page = client.get(f"/teams/{base['team_id']}").text
@@ -154,6 +155,7 @@ def test_a_baseline_is_flagged_at_intake_listed_with_a_badge_and_never_ranked(
     squares = re.findall(r'<rect class="point baseline-point"[^>]*data-submission="(\d+)"', page)
     assert sorted(int(s) for s in squares) == sorted(baseline_subs)
     assert "Baseline (never ranked)" in page
+    assert 'Logistic regression <span class="badge badge-baseline">Baseline</span></th>' in screen  # projector view
 
     # the team page says how the team compares; the baseline's page is no competing team's
     assert alpha["vs_baselines"][0]["text"] in team_page
