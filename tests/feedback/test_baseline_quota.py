@@ -76,13 +76,20 @@ def test_a_baselines_job_uses_no_quota_nor_budget_where_a_teams_is_refused(
     _, baseline_token = world.running_job(project_id=int(baseline["id"]))
     allowed = client.post("/api/v1/jobs/self/budget-check", headers={"JOB-TOKEN": baseline_token})
     assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["baseline"] is True and refused.json()["baseline"] is False
+    assert allowed.json()["message"] == (
+        "greenhack: submission allowed for the baseline Logistic regression: an organisers' baseline uses no "
+        "submission quota nor carbon budget (200.0 gCO2e used so far)"
+    )
 
     # outside the event's times the baseline is refused like a team, and its refusal keeps it a baseline
     late = _client(config, world, sessions, config.event.closes + timedelta(hours=1))
     _, token = world.running_job(project_id=int(baseline["id"]))
     closed = late.post("/api/v1/jobs/self/budget-check", headers={"JOB-TOKEN": token})
     assert closed.status_code == 403 and "the event closed" in closed.json()["message"], closed.text
-    assert "carbon budget" not in closed.json()["message"]
+    assert closed.json()["reasons"] == [
+        "the event closed at 2030-12-31T17:00:00+01:00; no more submissions are run"
+    ]
     with sessions() as session:
         flags = dict(session.execute(sa.select(Team.name, Team.baseline)).all())
     assert flags == {"team-a": False, "Logistic regression": True}

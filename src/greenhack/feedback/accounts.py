@@ -59,6 +59,7 @@ class BudgetVerdict:
         account: the team's totals (gCO2e, Wh, submissions today, in the event, in flight).
         in_flight: other submission pipelines of the team running now and not stored yet (counted in every limit).
         limit_per_day: ``limits.submissions_per_day``.
+        baseline: the job is an organisers' baseline's (``baselines:``): no quota nor budget applies to it.
     """
 
     allowed: bool
@@ -66,6 +67,7 @@ class BudgetVerdict:
     account: TeamAccount
     in_flight: int
     limit_per_day: int
+    baseline: bool = False
 
     @property
     def used_today(self) -> int:
@@ -81,6 +83,12 @@ class BudgetVerdict:
         )
         unmeasured = f" ({a.unmeasured_jobs} job(s) not measured yet)" if a.unmeasured_jobs else ""
         head = "greenhack: submission allowed" if self.allowed else "greenhack: submission refused"
+        if self.baseline:
+            first = (
+                f"{head} for the baseline {a.team}: an organisers' baseline uses no submission quota nor carbon "
+                f"budget ({a.gwp_g:.1f} gCO2e used so far{unmeasured})"
+            )
+            return "\n".join([first, *(f"greenhack: {reason}" for reason in self.reasons)])
         total = a.quota("submissions_total")
         in_event = f", {total.used} of {total.rule.limit} in the event" if total is not None else ""
         first = (
@@ -97,6 +105,7 @@ class BudgetVerdict:
         total = a.quota("submissions_total")
         return {
             "allowed": self.allowed,
+            "baseline": self.baseline,
             "job_id": job_id,
             "team": a.team,
             "phase": phase,
@@ -231,6 +240,7 @@ def budget_verdict(
             account=account,
             in_flight=in_flight,
             limit_per_day=config.limits.submissions_per_day,
+            baseline=True,
         )
     if account.budget_g is not None and account.gwp_g >= account.budget_g:
         reasons.append(
