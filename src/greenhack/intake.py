@@ -13,6 +13,10 @@ the event's to score at all is decided from the API too (:func:`origin_problem`)
 
 Each job is queued on its own (a SAVEPOINT on PostgreSQL): one the store refuses is reported and skipped, the
 others are queued.
+
+A project listed under ``baselines:`` is the organisers' baseline: its team row is flagged (``Team.baseline``,
+set again from the YAML at every intake) and named by the baseline's label; its jobs are evaluated like any
+team's, and the boards list them with a badge, never ranked (:mod:`greenhack.competition.baselines`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from greenhack.competition.baselines import baseline_for_project
 from greenhack.config import EventConfig
 from greenhack.errors import StoreError
 from greenhack.gitlab.models import CiJob, ProjectRef
@@ -35,6 +40,7 @@ __all__ = [
     "enqueue_hook_jobs",
     "in_group",
     "origin_problem",
+    "project_team",
     "rename_teams",
     "submission_job_names",
     "submission_jobs",
@@ -68,6 +74,18 @@ def team_name_of(project_path: str, project_id: int, *, group: str | None) -> st
     if group and in_group(path, group):
         return path[len(group.strip("/")) + 1 :]
     return path
+
+
+def project_team(config: EventConfig, project_path: str, project_id: int) -> tuple[str, bool | None]:
+    """The name of a project's team row, and whether the project is one of the event's baselines (then named by
+    its label); None when the path is unknown (the stored flag is then left as it is)."""
+    group = _group_of(config)
+    if not project_path:
+        return team_name_of(project_path, project_id, group=group), None
+    baseline = baseline_for_project(config, project_path)
+    if baseline is not None:
+        return baseline.label, True
+    return team_name_of(project_path, project_id, group=group), False
 
 
 def submission_jobs(config: EventConfig, jobs: Iterable[HookJob]) -> list[HookJob]:
@@ -118,7 +136,6 @@ def enqueue_hook_jobs(
     if not jobs:
         return Intake()
     event = crud.ensure_event(session=session, name=config.event.name)
-    group = _group_of(config)
     created: list[int] = []
     refused: list[str] = []
     teams: dict[int, int] = {}
@@ -127,10 +144,12 @@ def enqueue_hook_jobs(
             with crud.savepoint(session):
                 team_id = teams.get(job.project_id)
                 if team_id is None:
+                    name, baseline = project_team(config, job.project_path, job.project_id)
                     team_id = crud.ensure_team(
                         session=session,
                         event_id=event.id,
-                        name=team_name_of(job.project_path, job.project_id, group=group),
+                        name=name,
+                        baseline=baseline,
                         gitlab_project_id=job.project_id,
                         gitlab_path=job.project_path if trusted else None,
                         rename=trusted,
@@ -161,16 +180,17 @@ def rename_teams(*, session: Session, config: EventConfig, projects: Iterable[Pr
     """Give the existing team of each project (paths from GitLab's API) its project's current name; teams are
     never created here. Returns how many were renamed."""
     event = crud.ensure_event(session=session, name=config.event.name)
-    group = _group_of(config)
     by_id = {p.id: p for p in projects}
     renamed = 0
     for team in crud.teams_of_projects(session=session, event_id=event.id, project_ids=by_id):
         project = by_id[int(team.gitlab_project_id or 0)]
         before = team.name
+        name, baseline = project_team(config, project.path, project.id)
         crud.ensure_team(
             session=session,
             event_id=event.id,
-            name=team_name_of(project.path, project.id, group=group),
+            name=name,
+            baseline=baseline,
             gitlab_project_id=project.id,
             gitlab_path=project.path,
             rename=True,

@@ -53,7 +53,7 @@ from greenhack.errors import (
 )
 from greenhack.evaluation import EvaluationContext, EvaluationOutcome, evaluate_job, fetch_finished_job
 from greenhack.gitlab.models import CiJob, ProjectRef
-from greenhack.intake import origin_problem, team_name_of
+from greenhack.intake import origin_problem, project_team
 from greenhack.status import Reason, ReasonCode, Status
 from greenhack.store import crud, queue
 from greenhack.store.boards import boards_refresh_due, refresh_if_stale
@@ -324,7 +324,6 @@ class Worker:
         Raises:
             StoreError: the database refused (retried: the time decides the freeze).
         """
-        group = self.ctx.config.gitlab.group if self.ctx.config.gitlab is not None else None
         with transaction(self.sessions, "recording the job's origin") as session:
             record_job_origin(
                 session=session,
@@ -334,10 +333,12 @@ class Worker:
                 job_url=job.web_url,
                 submitted_at=job.created_at,
             )
+            name, baseline = project_team(self.ctx.config, project.path, project.id)
             crud.ensure_team(
                 session=session,
                 event_id=self.event_id,
-                name=team_name_of(project.path, project.id, group=group),
+                name=name,
+                baseline=baseline,
                 gitlab_project_id=project.id,
                 gitlab_path=project.path,
                 rename=True,

@@ -11,7 +11,8 @@ import pytest
 from greenhack.config import load_event
 from greenhack.demo.dataset import digits_split, write_public_data, write_truth
 from greenhack.demo.stack import FACTORS_SNAPSHOT, target_labels
-from greenhack.demo.teams import DEMO_TEAMS, demo_event_dir, team_script
+from greenhack.competition import baseline_for_project
+from greenhack.demo.teams import DEMO_BASELINE, DEMO_TEAMS, demo_event_dir, team_script
 from greenhack.demo.telemetry import (
     LiveScaphandre,
     MeasuredPowerTrace,
@@ -42,9 +43,12 @@ def test_the_split_is_deterministic_and_is_the_shipped_truth(tmp_path: Path) -> 
 
 def test_every_team_has_a_submission_and_the_event_is_valid() -> None:
     assert len(DEMO_TEAMS) >= 3
-    for team in DEMO_TEAMS:
+    for team in (*DEMO_TEAMS, DEMO_BASELINE):
         assert "model.fit(" in team_script(EVENT_DIR, team).read_text()
     config = load_event(EVENT_DIR / "event.yaml")
+    # the organisers' baseline is the project the demo creates for it, in the event's group
+    assert baseline_for_project(config, f"greenhack-demo/{DEMO_BASELINE.name}") is not None
+    assert all(baseline_for_project(config, f"greenhack-demo/{t.name}") is None for t in DEMO_TEAMS)
     assert target_labels(config.servers[0]) == {"job": "scaphandre", "instance": "demo-1:8080"}
 
 

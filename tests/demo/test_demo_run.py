@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from demo_support import assert_serves
 from fastapi.testclient import TestClient
 
 from greenhack.config import load_event
-from greenhack.demo.teams import DEMO_TEAMS, demo_event_dir
+from greenhack.demo.teams import DEMO_BASELINE, DEMO_TEAMS, demo_event_dir
 from greenhack.services.ports import free_port
 from greenhack.settings import Settings
 from greenhack.web.app import create_app
@@ -87,7 +88,7 @@ def test_the_demo_runs_the_event_and_its_board_is_served_by_the_api(tmp_path: Pa
         submissions = client.get("/api/v1/submissions").json()
         board = client.get("/api/v1/leaderboard").json()
 
-    assert sorted(s["team_name"] for s in submissions) == sorted(t.name for t in DEMO_TEAMS)
+    assert sorted(s["team_name"] for s in submissions) == sorted(t.name for t in (*DEMO_TEAMS, DEMO_BASELINE))
     assert all(s["status"] in ("scored", "needs_review") for s in submissions), submissions
     assert sum(s["status"] == "scored" for s in submissions) >= 4, submissions
     for sub in submissions:  # measured, turned into impacts, scored against the hidden truth
@@ -112,6 +113,20 @@ def test_the_demo_runs_the_event_and_its_board_is_served_by_the_api(tmp_path: Pa
     with TestClient(create_app(settings, config)) as client:
         page = client.get(f"/submissions/{lean['submission_id']}").text
     assert "Fact sheet</h2>" in page and "How many trainable parameters?" in page
+    # issue 19: the organisers' baseline ran like a team's job, is listed with its badge and never ranked; every
+    # ranked team's line says how it compares with it, on the board and in the terminal
+    (baseline,) = [row for row in board["rows"] if row["baseline"]]
+    assert baseline["team_name"] == DEMO_BASELINE.name and baseline["rank"] is None
+    assert baseline["energy_j"] > 0 and baseline["performance"] > 0.9
+    assert "baseline, never ranked" in baseline["note"]
+    assert all(row["vs_baselines"] and "the baseline" in row["vs_baselines"][0]["text"] for row in ranked)
+    assert f"[Baseline] {DEMO_BASELINE.name}: the organisers' reference, listed, never ranked" in result.stdout
+    (against,) = [line for line in result.stdout.splitlines() if line.startswith("  against the baseline: ")]
+    assert f"{lean['team_name']} {lean['vs_baselines'][0]['text']}" in against, (against, board["rows"])
+    with TestClient(create_app(settings, config)) as client:
+        html = client.get("/").text
+    assert re.search(r'<tr class="baseline-row">.*?' + DEMO_BASELINE.name + r'</a>.*?>Baseline</span>', html, re.S)
+    assert 'class="point baseline-point"' in html
 
 
 @pytest.mark.slow

@@ -48,6 +48,7 @@ from greenhack.gitlab.credentials import gitlab_token, webhook_secret
 from greenhack.gitlab.provisioning import (
     OfflineGitLab,
     ProvisioningGitLab,
+    baseline_clashes,
     pipeline_line,
     provision,
     read_teams_csv,
@@ -111,8 +112,8 @@ def provision_cmd(
     """Create the event's GitLab group, one project per team, Developer members, CI config path and webhook.
 
     Checks first what would go wrong later (webhook address GitLab cannot reach, users in two teams, team names
-    that lose characters in their project path, the organisers' CI project and its component) and ends with a
-    one-line summary. --dry-run needs no secret, nor a token (then GitLab is not read).
+    that lose characters in their project path, the organisers' CI project and its component; a team whose
+    project is one of the baselines stops it before any change) and ends with a one-line summary. --dry-run needs no secret, nor a token (then GitLab is not read).
     """
     event = load_config_or_exit(config)
     settings = Settings()
@@ -122,6 +123,9 @@ def provision_cmd(
         fail(str(exc), EXIT_BAD_INPUT)
     if event.gitlab is None:
         fail("the event YAML has no gitlab section (url, group)", EXIT_BAD_INPUT)
+    clashes = baseline_clashes(event, specs, source=teams)
+    if clashes:  # before GitLab is asked anything: a team's project must not be a baseline
+        fail("\n".join(str(p) for p in clashes), EXIT_BAD_INPUT)
     url = str(event.gitlab.url).rstrip("/")
     notes: list[str] = []
     gateway: ProvisioningGitLab

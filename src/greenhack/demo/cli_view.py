@@ -96,6 +96,12 @@ def board_lines(outcome: DemoOutcome) -> list[str]:
                      f"{score:>6}  {entry.note or ''}")
     if not outcome.board:
         lines.append("  (no submission could be ranked)")
+    for entry in outcome.board:
+        if entry.baseline:
+            lines.append(f"  [Baseline] {entry.team_name}: the organisers' reference, listed, never ranked")
+    compared = [f"{e.team_name} {e.vs_baselines[0].text}" for e in outcome.board if e.vs_baselines]
+    if compared:
+        lines.append(f"  against the baseline: {'; '.join(compared)}")
     lines += _per_1k_and_factsheet_lines(outcome)
     return lines
 

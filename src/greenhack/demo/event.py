@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from greenhack.demo.dataset import digits_split, write_public_data
 from greenhack.demo.stack import DemoStack
-from greenhack.demo.teams import DemoTeam, team_factsheet, team_script
+from greenhack.demo.teams import DEMO_BASELINE, DemoTeam, team_factsheet, team_script
 from greenhack.demo.telemetry import SimulatedPrometheus
 from greenhack.errors import ServiceError
 from greenhack.measure import MeasureOptions, MeasureReport, Progress, run_measured
@@ -38,6 +38,7 @@ from greenhack.store.models import utcnow
 from greenhack.store.views import BoardEntry, SubmissionSummary
 from greenhack.telemetry import TelemetrySource
 from greenhack.testing.runner_log import LogTimes, runner_log
+from greenhack.web.boards import compare_with_board_baselines
 from greenhack.wiring import build_services
 from greenhack.worker import Worker, WorkerOptions
 
@@ -219,7 +220,8 @@ def evaluate_jobs(stack: DemoStack, runs: Sequence[TeamRun], *, say: Say) -> Dem
         services.close()
         with transaction(sessions, "reading the demo board") as session:
             submissions = tuple(queries.list_submissions(session=session, event_id=event_id))
-            board = tuple(queries.board(session=session, event_id=event_id, board_name="live"))
+            rows = queries.board(session=session, event_id=event_id, board_name="live")
+            board = tuple(compare_with_board_baselines(rows, config))  # each team against the baseline
     finally:
         engine.dispose()
     impacts_from = (f"BoaviztAPI at {stack.boavizta.url}" if stack.boavizta is not None
@@ -227,8 +229,11 @@ def evaluate_jobs(stack: DemoStack, runs: Sequence[TeamRun], *, say: Say) -> Dem
     return DemoOutcome(tuple(runs), submissions, board, telemetry_kind, impacts_from, event_id)
 
 
-def run_demo_event(stack: DemoStack, teams: Sequence[DemoTeam], *, say: Say) -> DemoOutcome:
-    """Write the teams' data, run every team's job measured, then let the platform evaluate and rank them."""
+def run_demo_event(
+    stack: DemoStack, teams: Sequence[DemoTeam], *, say: Say, baselines: Sequence[DemoTeam] = (DEMO_BASELINE,)
+) -> DemoOutcome:
+    """Write the teams' data, run the organisers' baselines' jobs and then every team's, measured, then let the
+    platform evaluate and rank them (the baselines listed, never ranked)."""
     split = digits_split()
     write_public_data(split, stack.options.workdir / "public")
     group = stack.gitlab.create_group(stack.config.gitlab.group if stack.config.gitlab else "greenhack-demo")
@@ -237,7 +242,7 @@ def run_demo_event(stack: DemoStack, teams: Sequence[DemoTeam], *, say: Say) -> 
     say(f"teams push; each job runs measured on {stack.server.name} (this machine):")
     runs: list[TeamRun] = []
     gap_s = _GAP_INTERVALS * stack.config.scrape_interval_for(stack.server).total_seconds()
-    for index, team in enumerate(teams):
+    for index, team in enumerate([*baselines, *teams]):
         if index:
             time.sleep(gap_s)
         project = stack.gitlab.create_project(team.name, namespace_id=int(group["id"]))

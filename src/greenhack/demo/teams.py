@@ -9,7 +9,7 @@ from greenhack.config import EventConfig
 from greenhack.errors import ServiceError
 from greenhack.shipped import demo_event_dir
 
-__all__ = ["DEMO_TEAMS", "DemoTeam", "demo_event_dir", "team_factsheet", "team_script"]
+__all__ = ["DEMO_BASELINE", "DEMO_TEAMS", "DemoTeam", "demo_event_dir", "team_factsheet", "team_script"]
 
 @dataclass(frozen=True)
 class DemoTeam:
@@ -18,10 +18,12 @@ class DemoTeam:
     Attributes:
         name: the team (its GitLab project's path).
         model: what its submission trains, in words.
+        folder: where its files are in the event's folder (``teams``; ``baselines`` for the organisers').
     """
 
     name: str
     model: str
+    folder: str = "teams"
 
 
 # In the order they "push"; from cheap to costly, plus one below the event's minimum accuracy.
@@ -33,6 +35,9 @@ DEMO_TEAMS: tuple[DemoTeam, ...] = (
     DemoTeam("naive-bayesics", "Gaussian naive Bayes"),
 )
 
+# The organisers' baseline (event.yaml's baselines:): pushed first, run and measured like a team's job, never ranked.
+DEMO_BASELINE = DemoTeam("baseline-logreg", "organisers' baseline: logistic regression", folder="baselines")
+
 
 def team_script(event_dir: Path, team: DemoTeam) -> Path:
     """The team's ``submission.py``.
@@ -40,7 +45,7 @@ def team_script(event_dir: Path, team: DemoTeam) -> Path:
     Raises:
         ServiceError: the file is missing.
     """
-    path = event_dir / "teams" / team.name / "submission.py"
+    path = event_dir / team.folder / team.name / "submission.py"
     if not path.is_file():
         raise ServiceError(f"the demo team {team.name!r} has no submission at {path}")
     return path
@@ -51,5 +56,5 @@ def team_factsheet(event_dir: Path, team: DemoTeam, config: EventConfig) -> dict
     event asks none or the team wrote none."""
     if config.factsheet is None:
         return {}
-    path = event_dir / "teams" / team.name / config.factsheet.file
+    path = event_dir / team.folder / team.name / config.factsheet.file
     return {config.factsheet.file: path.read_bytes()} if path.is_file() else {}

@@ -59,6 +59,7 @@ class BudgetVerdict:
         account: the team's totals (gCO2e, Wh, submissions today, in the event, in flight).
         in_flight: other submission pipelines of the team running now and not stored yet (counted in every limit).
         limit_per_day: ``limits.submissions_per_day``.
+        baseline: the job is an organisers' baseline's (``baselines:``): no quota nor budget applies to it.
     """
 
     allowed: bool
@@ -66,6 +67,7 @@ class BudgetVerdict:
     account: TeamAccount
     in_flight: int
     limit_per_day: int
+    baseline: bool = False
 
     @property
     def used_today(self) -> int:
@@ -81,6 +83,12 @@ class BudgetVerdict:
         )
         unmeasured = f" ({a.unmeasured_jobs} job(s) not measured yet)" if a.unmeasured_jobs else ""
         head = "greenhack: submission allowed" if self.allowed else "greenhack: submission refused"
+        if self.baseline:
+            first = (
+                f"{head} for the baseline {a.team}: an organisers' baseline uses no submission quota nor carbon "
+                f"budget ({a.gwp_g:.1f} gCO2e used so far{unmeasured})"
+            )
+            return "\n".join([first, *(f"greenhack: {reason}" for reason in self.reasons)])
         total = a.quota("submissions_total")
         in_event = f", {total.used} of {total.rule.limit} in the event" if total is not None else ""
         first = (
@@ -97,6 +105,7 @@ class BudgetVerdict:
         total = a.quota("submissions_total")
         return {
             "allowed": self.allowed,
+            "baseline": self.baseline,
             "job_id": job_id,
             "team": a.team,
             "phase": phase,
@@ -211,11 +220,12 @@ def known_pipelines(session: Session, *, team: Team | None) -> set[int]:
 
 
 def budget_verdict(
-    config: EventConfig, account: TeamAccount, *, now: datetime, in_flight: int
+    config: EventConfig, account: TeamAccount, *, now: datetime, in_flight: int, baseline: bool = False
 ) -> BudgetVerdict:
     """Refuse a job when the event is not open, the team's carbon budget is spent, one of its submission limits
     is used up or too many of its submissions are in flight (pure: the caller reads the account, ``in_flight``
-    running jobs included)."""
+    running jobs included). A ``baseline``'s job (the organisers', ``baselines:``) uses no quota and no carbon
+    budget: only the event's times apply to it."""
     reasons: list[str] = []
     if now < config.event.opens:
         reasons.append(
@@ -223,6 +233,15 @@ def budget_verdict(
         )
     if now >= config.event.closes:
         reasons.append(f"the event closed at {config.event.closes.isoformat()}; no more submissions are run")
+    if baseline:
+        return BudgetVerdict(
+            allowed=not reasons,
+            reasons=tuple(reasons),
+            account=account,
+            in_flight=in_flight,
+            limit_per_day=config.limits.submissions_per_day,
+            baseline=True,
+        )
     if account.budget_g is not None and account.gwp_g >= account.budget_g:
         reasons.append(
             f"your team's carbon budget is spent ({account.gwp_g:.1f} of {account.budget_g:g} gCO2e): no more "
@@ -273,6 +292,7 @@ def record_refusal(
     created_at: datetime | None,
     reasons: Iterable[str],
     now: datetime,
+    baseline: bool | None = None,
 ) -> int:
     """Record a refused job as a finished, not-counted submission, so the evaluation never runs it and it never
     uses a submission (the webhook of its end finds the row and leaves it). Returns the submission id."""
@@ -283,6 +303,7 @@ def record_refusal(
         name=team_name,
         gitlab_project_id=project_id,
         project_url=project_url,
+        baseline=baseline,
     )
     result = queue.enqueue(
         session=session,

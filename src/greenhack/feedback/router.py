@@ -45,7 +45,7 @@ from greenhack.feedback.job_auth import JobTokenVerifier, VerifiedJob
 from greenhack.feedback.live import live_footprint
 from greenhack.gitlab.models import CiJob
 from greenhack.impacts.source import ImpactSource
-from greenhack.intake import submission_job_names
+from greenhack.intake import project_team, submission_job_names
 from greenhack.settings import Settings
 from greenhack.store import crud
 from greenhack.store.db import SessionFactory, transaction
@@ -164,6 +164,7 @@ def make_feedback_router(*, config: EventConfig, services: Callable[[], Feedback
         if isinstance(verified, Response):
             return verified
         job, now = verified.job, svc.now()
+        team_name, baseline = project_team(config, job.project_path, job.project_id)
         try:
             with transaction(svc.sessions, f"budget check of job {job.id}") as session:
                 event_id = crud.ensure_event(session=session, name=config.event.name).id
@@ -176,18 +177,18 @@ def make_feedback_router(*, config: EventConfig, services: Callable[[], Feedback
                     session,
                     config=config,
                     team=find_team(session, event_id=event_id, project_id=job.project_id),
-                    team_name=verified.team_name,
+                    team_name=team_name,
                     now=now,
                     current_pipeline_id=job.pipeline_id,
                     running=running,
                 )
-            verdict = budget_verdict(config, account, now=now, in_flight=running)
+            verdict = budget_verdict(config, account, now=now, in_flight=running, baseline=bool(baseline))
             if not verdict.allowed:
                 with transaction(svc.sessions, f"recording the refusal of job {job.id}") as session:
                     record_refusal(
                         session,
                         config=config,
-                        team_name=verified.team_name,
+                        team_name=team_name,
                         project_id=job.project_id,
                         project_url=None,
                         job_id=job.id,
@@ -195,6 +196,7 @@ def make_feedback_router(*, config: EventConfig, services: Callable[[], Feedback
                         created_at=job.created_at,
                         reasons=verdict.reasons,
                         now=now,
+                        baseline=baseline,
                     )
         except StoreError as exc:
             return _refusal(request, 503, f"the platform's database is unavailable ({exc}); try again")

@@ -83,6 +83,7 @@ def load_report(
     name = team.name if team is not None else f"project-{sub.gitlab_project_id}"
     account = team_account(session, config=config, team=team, team_name=name, now=now)
     total = account.quota("submissions_total")
+    baseline = team is not None and team.baseline  # the organisers': no quota nor budget to report
     phases: tuple[PhaseLine, ...] = ()
     lifecycle_text = None
     if sub.gitlab_pipeline_id is not None:
@@ -142,9 +143,9 @@ def load_report(
         ranked=int(ranked) if ranked else None,
         rank_note=note,
         team_gwp_g=account.gwp_g,
-        budget_g=account.budget_g,
-        submissions_left_today=account.submissions_left_today,
-        submissions_left_total=total.left if total is not None else None,
+        budget_g=None if baseline else account.budget_g,
+        submissions_left_today=None if baseline else account.submissions_left_today,
+        submissions_left_total=total.left if total is not None and not baseline else None,
         factsheet_reason=(
             factsheet_reason(file=factsheet.file, present=factsheet.present, problems=factsheet.problems)
             if factsheet is not None

@@ -9,7 +9,9 @@ secret (nor a GitLab token: :class:`OfflineGitLab` then plans as if nothing exis
 Before anything is changed, :func:`preflight` says what would go wrong later: a webhook address GitLab cannot
 reach (localhost, a private network), a user in two teams, team names that lose characters in their project path
 (``Les Éclairs!`` → ``les-clairs``), and an organisers' CI project that is missing or does not hold the pipeline
-file and the CI component the team projects' CI configuration path points to.
+file and the CI component the team projects' CI configuration path points to. A team whose project would be one
+of the event's baselines (``baselines:``, never ranked) is refused before anything changes, located at its line
+of the teams CSV (:func:`baseline_clashes`).
 
 The teams CSV has a header ``team,username`` and one row per member (a team without members: an empty
 username). GitLab never returns a webhook's secret, so an existing hook with the right URL and events is left as
@@ -29,7 +31,8 @@ from pathlib import Path
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
-from greenhack.config import ServerConfig
+from greenhack.competition.baselines import team_clashes
+from greenhack.config import EventConfig, ServerConfig
 from greenhack.errors import ConfigError, ConfigProblem
 from greenhack.gitlab.models import GroupInfo, HookInfo, ProjectInfo, UserInfo
 
@@ -42,6 +45,7 @@ __all__ = [
     "ProvisionReport",
     "ProvisioningGitLab",
     "TeamSpec",
+    "baseline_clashes",
     "check_ci_project",
     "hook_url_warnings",
     "parse_ci_config_path",
@@ -91,11 +95,13 @@ class ProvisioningGitLab(Protocol):
 
 @dataclass(frozen=True)
 class TeamSpec:
-    """One team of the CSV: its display name, project path segment, and members' GitLab usernames."""
+    """One team of the CSV: its display name, project path segment, members' GitLab usernames, and the line of its
+    first row (None when not read from a file)."""
 
     name: str
     slug: str
     usernames: tuple[str, ...]
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +180,7 @@ def read_teams_csv(path: Path) -> list[TeamSpec]:
     problems: list[ConfigProblem] = []
     members: dict[str, list[str]] = {}
     slugs: dict[str, str] = {}
+    first_line: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
         values = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
@@ -197,12 +204,26 @@ def read_teams_csv(path: Path) -> list[TeamSpec]:
             )
             continue
         names = members.setdefault(team, [])
+        first_line.setdefault(team, line)
         username = values.get("username", "").lstrip("@")
         if username and username not in names:
             names.append(username)
     if problems:
         raise ConfigError(problems)
-    return [TeamSpec(name, project_slug(name), tuple(users)) for name, users in members.items()]
+    return [
+        TeamSpec(name, project_slug(name), tuple(users), first_line[name]) for name, users in members.items()
+    ]
+
+
+def baseline_clashes(config: EventConfig, teams: Sequence[TeamSpec], *, source: Path) -> list[ConfigProblem]:
+    """A located problem (``teams.csv:LINE: team: ...``) for each team whose project would be one of the event's
+    baselines (``baselines:``): a baseline is never ranked, so provisioning it as a team's project would take a
+    team off the boards (:func:`greenhack.competition.baselines.team_clashes`)."""
+    out = []
+    for team in teams:
+        for message in team_clashes(config, [team.slug]):
+            out.append(ConfigProblem(str(source), team.line, "team", f"{team.name!r}: {message}"))
+    return out
 
 
 # --- before anything changes: what would go wrong later ------------------------------------------------------

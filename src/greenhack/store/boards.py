@@ -84,6 +84,7 @@ def _rankable_rows(*, session: Session, event_id: int, cut: datetime | None = No
             Submission.id,
             Submission.team_id,
             Team.name,
+            Team.baseline,
             Submission.created_at,
             Submission.performance_public,
             Submission.performance_private,
@@ -142,6 +143,7 @@ def _rank_input(r: Any, performance: float | None) -> RankInput:
         team_energy_j=r.team_energy_j,
         team_jobs=int(r.team_jobs) if r.team_jobs is not None else None,
         scored_rows=int(r.scored_rows) if r.scored_rows is not None else None,
+        baseline=bool(r.baseline),  # the organisers' (Team.baseline): listed, never ranked
     )
 
 
@@ -162,11 +164,12 @@ def board_inputs(*, session: Session, event_id: int, board: str, cut: datetime |
 
 
 def _chart_front(inputs: Sequence[RankInput], higher_is_better: bool) -> set[int | str]:
-    """Submissions on the Pareto front among every usable submission of the board (the chart's front)."""
+    """Submissions on the Pareto front among every usable submission of the teams on the board (the chart's
+    front; a baseline moves no team off it)."""
     usable: list[tuple[RankInput, float, float]] = [
         (i, i.performance, i.impact)
         for i in inputs
-        if i.excluded is None and i.performance is not None and i.impact is not None
+        if i.excluded is None and i.performance is not None and i.impact is not None and not i.baseline
     ]
     points = [(perf if higher_is_better else -perf, impact) for _, perf, impact in usable]
     return {

@@ -123,13 +123,16 @@ def ensure_team(
     project_url: str | None = None,
     gitlab_path: str | None = None,
     rename: bool = False,
+    baseline: bool | None = None,
 ) -> Team:
     """The team of ``event_id`` with this GitLab project (or, without one, this name), created on first use.
 
     A team is its GitLab project: ``name`` is only its display name (the project's path below the event's group,
     :func:`greenhack.intake.team_name_of`), made unique in the event when another team holds it. With ``rename``
     (the name and ``gitlab_path`` come from GitLab's API, not from a webhook), an existing team whose project
-    was renamed takes the new name; its submissions and its place on the boards stay.
+    was renamed takes the new name; its submissions and its place on the boards stay. ``baseline`` (None:
+    leave it) flags the project as one of the organisers' baselines, or clears the flag, as the YAML says now
+    (on an existing team, with ``rename`` only).
     """
     with store_errors(f"loading team {name!r}"):
         stmt = sa.select(Team).where(Team.event_id == event_id)
@@ -153,6 +156,7 @@ def ensure_team(
                             gitlab_project_id=gitlab_project_id,
                             gitlab_path=gitlab_path or None,
                             project_url=project_url,
+                            baseline=bool(baseline),
                         )
                         session.add(team)
                         session.flush()
@@ -166,6 +170,9 @@ def ensure_team(
             return team
         if project_url and team.project_url != project_url:
             team.project_url = project_url
+        # like the name, the flag follows GitLab's API (a webhook's path only names and flags a new team)
+        if rename and baseline is not None and team.baseline != baseline:
+            team.baseline = baseline
         # a path seen before keeps its name (a suffixed twin stays suffixed: names do not flap between passes)
         moved = team.gitlab_path != gitlab_path or not team.name.startswith(_fitting(name))
         if rename and gitlab_path and moved:

@@ -135,6 +135,8 @@ class Team(Base):
 
     ``name`` is what pages show: the project's path below the event's group (``track1/alpha``), unique in the
     event (a second project at a taken path gets ``(project <id>)`` after it), and renamed with the project.
+    ``baseline``: the project is one of the organisers' baselines (``baselines:``, flagged at intake): its
+    submissions are scored and listed, never ranked, and use no quota; it is named by the baseline's label.
     """
 
     __tablename__ = "teams"
@@ -151,6 +153,7 @@ class Team(Base):
     # group); None until the API was asked (a team created from a webhook alone)
     gitlab_path: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     project_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    baseline: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     event: Mapped[Event] = relationship(back_populates="teams")

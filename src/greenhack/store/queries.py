@@ -139,6 +139,7 @@ def board(
             Score.note,
             Team.id.label("team_id"),
             Team.name.label("team_name"),
+            Team.baseline,
             Submission.id.label("submission_id"),
             performance.label("performance"),
             Submission.impact_total,
@@ -190,6 +191,7 @@ def pareto_points(*, session: Session, event_id: int, board_name: str) -> list[P
             Submission.id.label("submission_id"),
             Team.id.label("team_id"),
             Team.name.label("team_name"),
+            Team.baseline,
             performance.label("performance"),
             Submission.impact_total,
             Submission.impact_min,
@@ -346,6 +348,7 @@ def _team_summaries(session: Session, event_id: int, team_id: int | None) -> lis
             Team.name,
             Team.gitlab_project_id,
             Team.project_url,
+            Team.baseline,
             sa.func.coalesce(stats.c.submissions_count, 0).label("submissions_count"),
             sa.func.coalesce(stats.c.team_energy_j, 0.0).label("energy_j"),
             sa.func.coalesce(stats.c.team_gwp_kgco2e, 0.0).label("gwp_kgco2e"),
@@ -408,8 +411,18 @@ def event_totals(*, session: Session, event_id: int) -> EventTotals:
             ).where(Submission.event_id == event_id)
         ).one()
         teams = session.execute(
-            sa.select(sa.func.count()).select_from(Team).where(Team.event_id == event_id)
+            sa.select(sa.func.count()).select_from(Team).where(Team.event_id == event_id, Team.baseline.is_(False))
         ).scalar_one()
+        # the organisers' baselines: counted in the totals above, and shown apart
+        baselines = session.execute(
+            sa.select(
+                sa.func.count(Submission.energy_j).label("jobs"),
+                sa.func.coalesce(sa.func.sum(Submission.energy_j), 0.0).label("energy_j"),
+                sa.func.coalesce(sa.func.sum(Submission.gwp_kgco2e), 0.0).label("gwp_kgco2e"),
+            )
+            .join(Team, Team.id == Submission.team_id)
+            .where(Submission.event_id == event_id, Team.baseline.is_(True))
+        ).one()
     return EventTotals(
         event_name=event.name,
         teams=int(teams),
@@ -421,4 +434,7 @@ def event_totals(*, session: Session, event_id: int) -> EventTotals:
         duration_s=float(sums.duration_s),
         overhead_energy_j=float(sums.overhead_energy_j),
         overhead_jobs=int(sums.overhead_jobs),
+        baseline_jobs=int(baselines.jobs),
+        baseline_energy_j=float(baselines.energy_j),
+        baseline_gwp_kgco2e=float(baselines.gwp_kgco2e),
     )

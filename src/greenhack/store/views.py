@@ -14,6 +14,7 @@ from greenhack.factsheet import factsheet_reason
 from greenhack.quantities import per_thousand
 
 __all__ = [
+    "BaselineComparisonView",
     "BoardEntry",
     "EventTotals",
     "FactsheetView",
@@ -33,8 +34,28 @@ class _View(BaseModel):
     model_config = ConfigDict(frozen=True, from_attributes=True)
 
 
+class BaselineComparisonView(_View):
+    """How a team's line compares with one baseline of its board (greenhack.competition.BaselineComparison):
+    ``energy_change`` and ``impact_change`` as fractions (−0.41: 41% less), ``performance_delta`` in the
+    metric's units, ``text`` the sentence shown (``41% less energy than the baseline at +2.1 points of
+    accuracy``), ``detail`` both energies in one unit."""
+
+    baseline: str
+    energy_change: float | None
+    impact_change: float | None
+    performance_delta: float | None
+    performance_better: bool | None
+    text: str
+    detail: str
+
+
 class BoardEntry(_View):
-    """One team's line on a board: its selected submission and the team's totals."""
+    """One team's line on a board: its selected submission and the team's totals.
+
+    ``baseline``: the line is an organisers' baseline (``baselines:``): listed with a badge, never ranked;
+    ``vs_baselines``: a team's line compared with the board's baselines, the headline first (empty for a
+    baseline's line, or when the board has none).
+    """
 
     rank: int | None
     score: float | None
@@ -67,6 +88,8 @@ class BoardEntry(_View):
     scored_rows: int | None = None
     # the fact sheet's valid answers by question key (None when none was read), for the board's fact sheet columns
     factsheet_answers: dict[str, Any] | None = None
+    baseline: bool = False
+    vs_baselines: list[BaselineComparisonView] = []
 
     # per 1,000 predictions (the scored rows), computed as the ranking's *_per_1k quantities are
     @computed_field  # type: ignore[prop-decorator]
@@ -96,6 +119,7 @@ class ParetoPoint(_View):
     impact_min: float | None
     impact_max: float | None
     pareto: bool
+    baseline: bool = False  # an organisers' baseline: drawn with its own mark, never on the teams' front
 
 
 class SubmissionSummary(_View):
@@ -235,6 +259,7 @@ class TeamSummary(_View):
     submissions_count: int
     energy_j: float
     gwp_kgco2e: float
+    baseline: bool = False  # the organisers' baseline (baselines:), not a competing team
 
 
 class TeamDetail(_View):
@@ -260,3 +285,8 @@ class EventTotals(_View):
     # ``overhead_jobs`` jobs: energy the organisers pay for, apart from the teams' ``energy_j``
     overhead_energy_j: float = 0.0
     overhead_jobs: int = 0
+    # the organisers' baselines' measured jobs (``baseline_jobs``), their energy (J) and carbon (kgCO2e): counted in
+    # ``energy_j`` and ``gwp_kgco2e`` above and shown apart; ``teams`` counts the competing teams only
+    baseline_jobs: int = 0
+    baseline_energy_j: float = 0.0
+    baseline_gwp_kgco2e: float = 0.0

@@ -12,9 +12,17 @@ from greenhack.status import Status
 from greenhack.store import queries
 from greenhack.store.models import MAX_ID
 from greenhack.store.queue import queue_length
-from greenhack.store.views import EventTotals, SubmissionDetail, SubmissionSummary, TeamDetail, TeamSummary
+from greenhack.store.views import (
+    BaselineComparisonView,
+    EventTotals,
+    SubmissionDetail,
+    SubmissionSummary,
+    TeamDetail,
+    TeamSummary,
+)
 from greenhack.web.boards import BoardResponse, ParetoResponse, board_csv, board_for, board_response
 from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
+from greenhack.web.learning import team_standing
 from greenhack.web.openapi import OPTIONAL_BEARER, errors
 from greenhack.web.presenting import TeamAccountView, redact_detail, redact_submission, redact_team, team_account
 from greenhack.web.visibility import BoardName
@@ -59,6 +67,8 @@ class TeamResponse(BaseModel):
 
     detail: TeamDetail
     account: TeamAccountView
+    # how the team's line on the board this visitor sees compares with its baselines, the headline first
+    vs_baselines: list[BaselineComparisonView] = []
 
 
 @router.get(
@@ -201,7 +211,14 @@ def team(
     """A team: its submissions, cumulative footprint, carbon budget and submissions left today."""
     detail = queries.team_detail(session=session, event_id=context.event_id, team_id=team_id)
     detail = redact_team(detail, state=context.freeze(), admin=admin)
-    return TeamResponse(detail=detail, account=team_account(context=context, session=session, detail=detail))
+    standing = team_standing(
+        context=context, session=session, choice=board_for(context, admin=admin, asked=None), team_id=team_id
+    )
+    return TeamResponse(
+        detail=detail,
+        account=team_account(context=context, session=session, detail=detail),
+        vs_baselines=list(standing.vs_baselines),
+    )
 
 
 class EventResponse(BaseModel):

@@ -16,10 +16,11 @@ from fastapi import HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from greenhack.competition.baselines import Standing, compare_with_baselines, event_baselines
 from greenhack.config import EventConfig
 from greenhack.store import queries
 from greenhack.store.db import transaction
-from greenhack.store.views import BoardEntry, ParetoPoint
+from greenhack.store.views import BaselineComparisonView, BoardEntry, ParetoPoint
 from greenhack.units import Scale, format_number, pick_scale
 from greenhack.web.caching import cached_response
 from greenhack.web.context import AppContext
@@ -35,6 +36,7 @@ __all__ = [
     "board_response",
     "build_board",
     "build_pareto",
+    "compare_with_board_baselines",
     "read_board_view",
 ]
 
@@ -88,6 +90,7 @@ def build_board(
         until=until,
         impact_criterion=config.impact.criterion,
     )
+    rows = compare_with_board_baselines(rows, config)
     return BoardResponse(
         event=config.event.name,
         board=choice.name,
@@ -102,6 +105,30 @@ def build_board(
         data_version=version,
         rows=rows,
     )
+
+
+def _standing(row: BoardEntry) -> Standing:
+    return Standing(row.team_name, row.performance, row.energy_j, row.impact_total)
+
+
+def compare_with_board_baselines(rows: list[BoardEntry], config: EventConfig) -> list[BoardEntry]:
+    """Each team's line with how it compares with the board's baselines (``vs_baselines``, the headline first;
+    the baselines in the YAML's order, by their label), the lines' order kept."""
+    baselines = [row for row in rows if row.baseline]
+    if not baselines:
+        return rows
+    order = {b.label: b.position for b in event_baselines(config)}
+    baselines.sort(key=lambda row: (order.get(row.team_name, len(order)), row.team_name))
+    references = [_standing(row) for row in baselines]
+    out = []
+    for row in rows:
+        if row.baseline:
+            out.append(row)
+            continue
+        found = compare_with_baselines(_standing(row), references, metric=config.performance.metric)
+        views = [BaselineComparisonView.model_validate(c) for c in found]
+        out.append(row.model_copy(update={"vs_baselines": views}))
+    return out
 
 
 def build_pareto(*, session: Session, config: EventConfig, event_id: int, board: BoardName) -> ParetoResponse:
@@ -265,8 +292,17 @@ def _csv_columns(board: BoardResponse) -> list[_CsvColumn]:
         _CsvColumn(f"team_energy_{team_energy.unit}", _in(team_energy, "team_energy_j")),
         _CsvColumn(f"team_gwp_{team_gwp.unit}", _in(team_gwp, "team_gwp_kgco2e")),
         _CsvColumn("note", _attr("note")),
+        _CsvColumn("baseline", _attr("baseline")),
+        _CsvColumn("vs_baseline", _headline("text")),
+        _CsvColumn("vs_baseline_energy_change", _headline("energy_change")),
+        _CsvColumn("vs_baseline_performance_delta", _headline("performance_delta")),
     ]
     return columns
+
+
+def _headline(attr: str) -> Callable[[BoardEntry], object]:
+    """A cell of the row's headline comparison with the baselines (empty when it has none)."""
+    return lambda row: getattr(row.vs_baselines[0], attr) if row.vs_baselines else None
 
 
 def _cell(value: object) -> str:

@@ -118,6 +118,7 @@ class ChartPoint:
             measurement's uncertainty), when known.
         range_min / range_max: BoaviztAPI's min-max range of the impact (shared by every job on a server).
         pareto: on the Pareto front.
+        baseline: an organisers' baseline: drawn as a labelled square, never on the teams' front.
     """
 
     submission_id: int
@@ -131,6 +132,7 @@ class ChartPoint:
     performance_high: float | None = None
     range_min: float | None = None
     range_max: float | None = None
+    baseline: bool = False
 
 
 def chart_point(
@@ -154,6 +156,7 @@ def chart_point(
         performance_high=performance_interval[1] if performance_interval else None,
         range_min=point.impact_min,
         range_max=point.impact_max,
+        baseline=point.baseline,
     )
 
 
@@ -246,7 +249,7 @@ def _name_and_unit(impact_label: str, impact_unit: str | None) -> tuple[str, str
 class _LegendItem:
     css: str
     text: str
-    shape: str  # dot | line | bar
+    shape: str  # dot | square | line | bar
 
 
 def _legend(items: Sequence[_LegendItem], *, left: float) -> list[str]:
@@ -256,7 +259,10 @@ def _legend(items: Sequence[_LegendItem], *, left: float) -> list[str]:
         width = 22 + _text_width(item.text)
         if x + width > WIDTH - 4 and x > left:
             x, y = left, y + 22
-        if item.shape == "dot":
+        if item.shape == "square":
+            out.append(f'<rect class="legend-swatch {item.css}" x="{x:.1f}" y="{y - 10:.1f}" width="10" '
+                       'height="10"/>')  # fmt: skip
+        elif item.shape == "dot":
             out.append(f'<rect class="legend-swatch {item.css}" x="{x:.1f}" y="{y - 10:.1f}" width="10" '
                        'height="10" rx="5"/>')  # fmt: skip
         elif item.shape == "line":
@@ -339,6 +345,8 @@ def pareto_chart(
         items.append(_LegendItem("range", "BoaviztAPI range", "line"))
     if has_bars:
         items.append(_LegendItem("error-bar", "measurement interval", "bar"))
+    if any(p.baseline for p in pts):
+        items.append(_LegendItem("baseline-point", "Baseline (never ranked)", "square"))
     top = _legend_height(items, left=left)
     if log:
         x = Axis(x_lo, x_hi, left, WIDTH - RIGHT, log=True)
@@ -387,6 +395,23 @@ def pareto_chart(
     labelled: list[tuple[float, float]] = []
     for p in sorted(pts, key=lambda p: p.pareto):
         cx, cy = px(p.impact), y(p.performance)
+        if p.baseline:  # the organisers' reference: a labelled square, apart from the teams' points
+            tip = (
+                f"Baseline {p.team_name} (never ranked), submission {p.submission_id}: {metric} "
+                f"{format_number(p.performance, sig=4)}, {name} {impact_text(p.impact)}"
+            )
+            body.append(
+                f'<a href="{escape(link.format(id=p.submission_id))}"><rect class="point baseline-point" '
+                f'x="{cx - 5:.1f}" y="{cy - 5:.1f}" width="10" height="10" data-submission="{p.submission_id}" '
+                f'data-baseline="true"><title>{escape(tip)}</title></rect></a>'
+            )
+            text = "Baseline: " + (p.team_name if len(p.team_name) <= 16 else p.team_name[:15] + "…")
+            anchor, dx = ("end", -8) if cx + 8 + _text_width(text, 12.0) > WIDTH - 2 else ("start", 8)
+            body.append(
+                f'<text class="point-label baseline-label" x="{cx + dx:.1f}" y="{cy + 16:.1f}" '
+                f'text-anchor="{anchor}" aria-hidden="true">{escape(text)}</text>'
+            )
+            continue
         where = "on the Pareto front" if p.pareto else "behind the front"
         tip = (
             f"{p.team_name}, submission {p.submission_id}: {metric} {format_number(p.performance, sig=4)}, "

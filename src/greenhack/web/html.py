@@ -21,6 +21,7 @@ from greenhack.telemetry.models import JobEnergy
 from greenhack.web.boards import BoardView, board_for, board_response
 from greenhack.web.charts import TimelineSeries, pareto_chart, timeline_chart
 from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
+from greenhack.web.learning import learning_curve, team_standing, trial_and_error_cost
 from greenhack.web.presenting import redact_detail, redact_team, team_account
 from greenhack.web.visibility import BoardName
 
@@ -156,6 +157,9 @@ def team_page(
     detail = queries.team_detail(session=session, event_id=context.event_id, team_id=team_id)
     detail = redact_team(detail, state=context.freeze(), admin=admin)
     account = team_account(context=context, session=session, detail=detail)
+    standing = team_standing(
+        context=context, session=session, choice=board_for(context, admin=admin, asked=None), team_id=team_id
+    )
     return context.templates.TemplateResponse(
         request,
         "team.html",
@@ -165,6 +169,9 @@ def team_page(
             "t": detail,
             "account": account,
             "admin": admin,
+            "standing": standing,
+            "curve": learning_curve(context, detail, standing),
+            "trial_cost": trial_and_error_cost(detail),
         },
     )
 
