@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 
 import pytest
 
@@ -85,15 +86,27 @@ def test_a_gauge_alone_at_5_s_holds_the_truth_in_its_95_percent_interval(kind: s
     for energy, truth in outcomes:
         assert energy.uncertainty is not None
         inside += abs(energy.energy_j - truth) <= energy.uncertainty.measurement_j
-    assert inside / len(outcomes) >= 0.9
-    # and no wider than the information lets it be: a few percent once the window is a few minutes long
+    assert inside / len(outcomes) >= 0.95  # the coverage target at 95% confidence
+    # and no wider than the information lets it be: under 5% for every 5-minute window, under the 3% in
+    # the median (a 1 s gauge scraped every 5 s leaves 4 s of each 5 unobserved: a 30 s window's honest half-width
+    # is far wider, see bench/uncertainty_coverage.py)
     long = [e for (e, t), seed in zip(outcomes, range(40), strict=True) if seed % 4 == 3]
-    assert all(e.uncertainty is not None and e.uncertainty.measurement_j / e.energy_j < 0.05 for e in long)
+    widths = [e.uncertainty.measurement_j / e.energy_j for e in long if e.uncertainty is not None]
+    assert len(widths) == len(long) and max(widths) < 0.05 and statistics.median(widths) <= 0.03
+
+
+@pytest.mark.parametrize("window_s", [30.0, 120.0])
+def test_a_gauge_scraped_every_second_is_narrow_and_holds_the_truth(window_s: float) -> None:
+    outcomes = [gauge_estimate("realistic", 1.0, window_s, seed) for seed in range(20)]
+    assert all(e.uncertainty is not None for e, _ in outcomes)
+    inside = sum(abs(e.energy_j - t) <= e.uncertainty.measurement_j for e, t in outcomes if e.uncertainty)
+    assert inside / len(outcomes) >= 0.95
+    assert statistics.median(e.uncertainty.measurement_j / e.energy_j for e, _ in outcomes if e.uncertainty) <= 0.03
 
 
 def test_a_counter_interval_is_narrow_and_holds_the_truth() -> None:
     rng = random.Random(5)
-    misses = 0
+    misses, widths = 0, []
     for seed in range(30):
         start = 20_000.0 + rng.uniform(0.0, 5.0)
         end = start + 120.0
@@ -107,7 +120,9 @@ def test_a_counter_interval_is_narrow_and_holds_the_truth() -> None:
         truth = trace.energy_j(start, end)
         misses += abs(energy.energy_j - truth) > energy.uncertainty.measurement_j
         assert energy.uncertainty.integration_j / truth < 0.01
-    assert misses <= 2
+        widths.append(energy.uncertainty.measurement_j / energy.energy_j)
+    assert misses <= 1  # at least 95% of the 30 windows hold the truth
+    assert statistics.median(widths) <= 0.01  # the width target where a counter exists
 
 
 def test_a_window_with_no_sample_around_an_edge_counts_what_the_gap_could_hold() -> None:
