@@ -35,6 +35,7 @@ from pydantic import (
 
 from greenhack.errors import ConfigError, ConfigProblem, ExpressionError
 from greenhack.expression import check_expression
+from greenhack.units import CRITERION_UNITS
 
 __all__ = [
     "BOAVIZTA_ZONES",
@@ -373,7 +374,7 @@ class ImpactSection(_Section):
 
     @property
     def unit(self) -> str:
-        return {"gwp": "kgCO2e", "adpe": "kgSbeq", "pe": "MJ", "energy": "kWh"}[self.criterion]
+        return CRITERION_UNITS[self.criterion]
 
 
 PerTeam = Literal["best", "latest", "selected"]

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
+    "CRITERION_UNITS",
     "Scale",
     "UnitFamily",
     "family_of",
@@ -30,6 +31,10 @@ __all__ = [
     "pick_scale",
     "tick_label",
 ]
+
+
+# the unit each impact criterion is stored and ranked in (BoaviztAPI's own units; energy in kWh)
+CRITERION_UNITS: dict[str, str] = {"gwp": "kgCO2e", "adpe": "kgSbeq", "pe": "MJ", "energy": "kWh"}
 
 
 @dataclass(frozen=True)

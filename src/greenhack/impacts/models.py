@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from greenhack.units import CRITERION_UNITS
+
 __all__ = [
     "BOAVIZTA_CRITERIA",
     "CRITERIA",
@@ -36,7 +38,6 @@ Criterion = Literal["gwp", "adpe", "pe", "energy"]
 BoaviztaCriterion = Literal["gwp", "adpe", "pe"]
 CRITERIA: tuple[Criterion, ...] = ("gwp", "adpe", "pe", "energy")
 BOAVIZTA_CRITERIA: tuple[BoaviztaCriterion, ...] = ("gwp", "adpe", "pe")
-CRITERION_UNITS: dict[str, str] = {"gwp": "kgCO2e", "adpe": "kgSbeq", "pe": "MJ", "energy": "kWh"}
 
 
 class _Frozen(BaseModel):
