@@ -293,9 +293,13 @@ def record_refusal(
     reasons: Iterable[str],
     now: datetime,
     baseline: bool | None = None,
+    gitlab_path: str | None = None,
 ) -> int:
     """Record a refused job as a finished, not-counted submission, so the evaluation never runs it and it never
-    uses a submission (the webhook of its end finds the row and leaves it). Returns the submission id."""
+    uses a submission (the webhook of its end finds the row and leaves it). Returns the submission id.
+
+    ``gitlab_path``: the project's full path as GitLab's API gave it with the job (the job token's own view):
+    then the team's name and baseline flag follow it, as they do in the worker."""
     event = crud.ensure_event(session=session, name=config.event.name)
     team = crud.ensure_team(
         session=session,
@@ -304,6 +308,8 @@ def record_refusal(
         gitlab_project_id=project_id,
         project_url=project_url,
         baseline=baseline,
+        gitlab_path=gitlab_path or None,
+        rename=bool(gitlab_path),
     )
     result = queue.enqueue(
         session=session,

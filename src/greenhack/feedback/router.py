@@ -197,6 +197,7 @@ def make_feedback_router(*, config: EventConfig, services: Callable[[], Feedback
                         reasons=verdict.reasons,
                         now=now,
                         baseline=baseline,
+                        gitlab_path=job.project_path,
                     )
         except StoreError as exc:
             return _refusal(request, 503, f"the platform's database is unavailable ({exc}); try again")
