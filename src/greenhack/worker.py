@@ -337,6 +337,7 @@ class Worker:
                 idle_power_w=outcome.idle_power_w,
                 impacts=outcome.impacts,
                 performance=outcome.performance,
+                replicates=outcome.replicates,
                 factsheet=outcome.factsheet,
                 now=self._now(),
             )  # marks the boards stale; run_once re-ranks them once due

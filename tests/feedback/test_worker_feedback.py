@@ -220,3 +220,36 @@ def test_train_and_predict_are_measured_apart_and_ranked_once_with_the_projected
     body = notes[marker(p.id)]
     assert f"| train job {train['id']} |" in body and f"| predict job {predict['id']} |" in body
     assert "1,000,000 inferences x predict" in body
+
+
+def test_a_scored_submission_keeps_its_interval_parts_and_replicates(loop: Loop) -> None:
+    """Issue 17: the evaluation stores each part of the energy's interval, the impact's measurement interval apart
+    from BoaviztAPI's factor range, and the performance's bootstrap replicates (real Prometheus and BoaviztAPI)."""
+    from greenhack.scoring.bootstrap import BOOTSTRAP_REPLICATES, ReplicateVector
+    from greenhack.store.models import Impact, Measurement, Performance
+
+    job = loop.finished_job("a", artifacts={"predictions.csv": GOOD})
+    loop.worker.run(until_idle=True)
+    row = loop.row(job)
+    assert row.status == "scored", row.reason
+    with loop.sessions() as session:
+        m = session.get(Measurement, row.id)
+        assert m is not None and m.energy_confidence == 0.95
+        parts = (m.energy_integration_j, m.energy_edges_j, m.energy_sensor_j)
+        assert all(p is not None and p >= 0 for p in parts) and m.energy_sensor_j > 0  # type: ignore[operator]
+        half = sum(p * p for p in parts) ** 0.5  # type: ignore[operator]
+        assert m.energy_low_j == pytest.approx(max(0.0, m.total_energy_j - half))
+        assert m.energy_high_j == pytest.approx(m.total_energy_j + half)
+        assert (row.energy_low_j, row.energy_high_j) == (m.energy_low_j, m.energy_high_j)
+        # the measurement interval of the impact, apart from the factor range (which is BoaviztAPI's)
+        assert row.impact_measurement_low is not None and row.impact_measurement_high is not None
+        assert row.impact_measurement_low < row.impact_total < row.impact_measurement_high
+        assert (row.impact_min, row.impact_max) != (row.impact_measurement_low, row.impact_measurement_high)
+        gwp = session.execute(
+            sa.select(Impact).where(Impact.submission_id == row.id, Impact.criterion == "gwp")
+        ).scalar_one()
+        assert gwp.measurement_low is not None and gwp.measurement_low < gwp.total < gwp.measurement_high
+        stored = session.execute(sa.select(Performance).where(Performance.submission_id == row.id)).scalars()
+        for perf in stored:
+            assert perf.replicates is not None
+            assert len(ReplicateVector.from_bytes(perf.replicates)) == BOOTSTRAP_REPLICATES

@@ -41,7 +41,7 @@ from greenhack.store.freeze import freeze_state
 from greenhack.store.locks import try_xact_lock
 from greenhack.store.models import BOARDS, Event, Impact, Measurement, Submission, Team, utcnow
 from greenhack.store.phases import phase_rank_inputs
-from greenhack.telemetry.idle import attributed_energy_j
+from greenhack.telemetry.idle import attributed_energy_j, attributed_interval_j
 
 __all__ = [
     "BOARDS_LOCK",
@@ -346,6 +346,8 @@ def rescore_event(
                 Measurement.total_energy_j,
                 Measurement.duration_s,
                 Measurement.idle_power_w,
+                Measurement.energy_low_j,
+                Measurement.energy_high_j,
             )
             .join(Submission, Submission.id == Measurement.submission_id)
             .where(Submission.event_id == event_id)
@@ -400,10 +402,13 @@ def _rescored(row: Any, factors: ServerFactors, config: EventConfig) -> JobImpac
         ImpactsError: factors that cannot serve the YAML; TelemetryError: ``impact.idle: subtract`` without a
             known idle power.
     """
+    idle_power_w = _idle_power_w(config, row.server, stored_w=row.idle_power_w)
     charged_j = attributed_energy_j(
-        row.total_energy_j,
-        row.duration_s,
-        idle=config.impact.idle,
-        idle_power_w=_idle_power_w(config, row.server, stored_w=row.idle_power_w),
+        row.total_energy_j, row.duration_s, idle=config.impact.idle, idle_power_w=idle_power_w
     )
-    return impacts_from_factors(factors, config.impact, charged_j, row.duration_s)
+    low_j, high_j = attributed_interval_j(
+        row.energy_low_j, row.energy_high_j, row.duration_s, idle=config.impact.idle, idle_power_w=idle_power_w
+    )
+    return impacts_from_factors(
+        factors, config.impact, charged_j, row.duration_s, energy_low_j=low_j, energy_high_j=high_j
+    )
