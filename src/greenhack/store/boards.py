@@ -16,8 +16,8 @@ ranking loses nothing: the mark stays until some worker has ranked. Web requests
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,7 @@ from greenhack.store.db import store_errors
 from greenhack.store.disclosure import public_reason
 from greenhack.store.factsheets import apply_factsheet_policy
 from greenhack.store.freeze import freeze_state
+from greenhack.store.intervals import ShownIntervals, read_intervals
 from greenhack.store.locks import try_xact_lock
 from greenhack.store.models import BOARDS, Event, Impact, Measurement, Submission, Team, utcnow
 from greenhack.store.phases import phase_rank_inputs
@@ -109,6 +110,7 @@ def _rankable_rows(*, session: Session, event_id: int, cut: datetime | None = No
         .outerjoin(team, team.c.team_id == Submission.team_id)
         .outerjoin(scored, scored.c.submission_id == Submission.id)
         .where(Submission.event_id == event_id, Submission.status.in_(RANKABLE_STATUSES))
+        .where(Submission.remeasure_of.is_(None))  # a re-measurement counts in its original's row
         .order_by(Submission.id)
     )
     if cut is not None:
@@ -174,7 +176,10 @@ def _chart_front(inputs: Sequence[RankInput], higher_is_better: bool) -> set[int
     }
 
 
-def _records(rows: Sequence[RankedRow], front: set[int | str]) -> list[crud.ScoreRecord]:
+def _records(
+    rows: Sequence[RankedRow], front: set[int | str], shown: Mapping[int, ShownIntervals] | None = None
+) -> list[crud.ScoreRecord]:
+    shown = shown or {}
     return [
         crud.ScoreRecord(
             submission_id=int(row.submission_id),
@@ -184,9 +189,17 @@ def _records(rows: Sequence[RankedRow], front: set[int | str]) -> list[crud.Scor
             best_of_team=row.counted,
             formula=row.formula,
             note=row.note,
+            tied=row.tied,
+            **asdict(shown.get(int(row.submission_id), ShownIntervals())),
         )
         for row in rows
     ]
+
+
+def _board_seed(config: EventConfig, board: str) -> str:
+    """What seeds a board's significance draws (``ranking.ties: significant``): the event's seed and the board, so
+    the boards draw apart and every refresh draws the same."""
+    return f"{config.event.split_seed}:{board}"
 
 
 def refresh_boards(
@@ -220,6 +233,10 @@ def refresh_boards(
         session, event_id=event_id, inputs=[_rank_input(r, r.performance_public) for r in rows], config=config
     )
     folded = apply_factsheet_policy(session, inputs=folded, config=config)  # factsheet.invalid: unranked
+    # each row's stored intervals: its replicates and measurement spread for ranking.ties, what its row shows
+    intervals = read_intervals(
+        session, event_id=event_id, ids=[int(i.submission_id) for i in folded], config=config
+    )
     counts: dict[str, int] = {}
     for board in BOARDS:
         if board == "frozen" and cut is None:
@@ -239,10 +256,15 @@ def refresh_boards(
             inputs = [replace(i, performance=private[int(i.submission_id)]) for i in folded]
         else:
             inputs = folded
-        ranked = rank_submissions(inputs, config.ranking, config.performance, impact=config.impact)
+        split = "private" if board == "final" else "public"
+        inputs = intervals.inputs(inputs, split=split)
+        ranked = rank_submissions(
+            inputs, config.ranking, config.performance, impact=config.impact, seed=_board_seed(config, board)
+        )
         front = _chart_front(inputs, config.performance.higher_is_better)
+        shown = {int(i.submission_id): intervals.shown(i, split=split) for i in inputs}
         crud.replace_scores(
-            session=session, event_id=event_id, board=board, records=_records(ranked, front), now=now
+            session=session, event_id=event_id, board=board, records=_records(ranked, front, shown), now=now
         )
         counts[board] = len(ranked)
     return counts

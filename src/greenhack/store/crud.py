@@ -61,6 +61,18 @@ class ScoreRecord:
     best_of_team: bool
     formula: str
     note: str | None = None
+    # ranking.ties: significant shares this rank with a neighbour (shown "=2"); the intervals the row shows
+    # (greenhack.store.intervals.ShownIntervals), None where there is none
+    tied: bool = False
+    measurements: int | None = None
+    energy_j: float | None = None
+    energy_low_j: float | None = None
+    energy_high_j: float | None = None
+    impact: float | None = None
+    impact_low: float | None = None
+    impact_high: float | None = None
+    performance_low: float | None = None
+    performance_high: float | None = None
 
 
 def ensure_event(*, session: Session, name: str) -> Event:
@@ -366,7 +378,24 @@ def record_performance(
     bump_data_version(session=session, event_id=submission.event_id)
 
 
-_SCORE_FIELDS = ("rank", "score", "pareto", "best_of_team", "formula", "note")
+_SCORE_FIELDS = (
+    "rank",
+    "score",
+    "pareto",
+    "best_of_team",
+    "formula",
+    "note",
+    "tied",
+    "measurements",
+    "energy_j",
+    "energy_low_j",
+    "energy_high_j",
+    "impact",
+    "impact_low",
+    "impact_high",
+    "performance_low",
+    "performance_high",
+)
 
 
 def replace_scores(
