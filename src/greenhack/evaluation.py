@@ -96,6 +96,8 @@ class GitLabJobs(Protocol):
 
     def job_trace(self, project: int | str, job_id: int, *, max_bytes: int) -> JobTrace: ...
 
+    def retry_job(self, project: int | str, job_id: int) -> CiJob: ...
+
 
 @dataclass(frozen=True)
 class EvaluationContext:

@@ -215,6 +215,7 @@ class Worker:
             config=self.ctx.config,
             worker=self.options.name,
             now=self._now,
+            gitlab=self.ctx.gitlab,
         )
         with transaction(self.sessions, "claiming an evaluation") as session:
             claimed = queue.claim(

@@ -391,7 +391,7 @@ TASK_STATUSES: Final = ("queued", "running", "done", "failed")
 
 
 class AdminTask(Base):
-    """A long admin action (``kind``: ``rescore``) that a worker runs outside the web request: its progress
+    """A long admin action (``kind``: ``rescore``, ``remeasure``) that a worker runs outside the web request: its progress
     (``done`` of ``total``), its ``result`` (JSON) or ``error``, and the worker's lease while it runs."""
 
     __tablename__ = "admin_tasks"
@@ -403,6 +403,10 @@ class AdminTask(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(40))
+    # the submission the task is about (``remeasure``), None for the event's (``rescore``)
+    submission_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=True
+    )
     status: Mapped[str] = mapped_column(sa.String(20), default="queued")
     done: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     total: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)

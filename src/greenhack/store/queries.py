@@ -86,7 +86,10 @@ def _team_stats(event_id: int, until: datetime | None) -> sa.Subquery:
         ),
         sa.func.coalesce(sa.func.sum(Submission.energy_j), 0.0).label("team_energy_j"),
         sa.func.coalesce(sa.func.sum(Submission.gwp_kgco2e), 0.0).label("team_gwp_kgco2e"),
-    ).where(Submission.event_id == event_id)
+    ).where(
+        Submission.event_id == event_id,
+        Submission.remeasure_of.is_(None),  # an admin's re-measure is the organisers' energy, not the team's
+    )
     if until is not None:
         stmt = stmt.where(Submission.created_at <= until)
     return stmt.group_by(Submission.team_id).subquery()

@@ -348,8 +348,12 @@ def finish(
                 lease_expires_at=None,
                 finished_at=now,
                 evaluation_duration_s=(now - started).total_seconds() if started is not None else None,
-                # the one rule of which outcomes use one of the team's submissions (greenhack.status)
-                counts_toward_limit=uses_quota(status, reason.code if reason is not None else None),
+                # the one rule of which outcomes use one of the team's submissions (greenhack.status); an admin's
+                # re-measure never does (greenhack.store.remeasure)
+                counts_toward_limit=sa.and_(
+                    Submission.remeasure_of.is_(None),
+                    sa.true() if uses_quota(status, reason.code if reason is not None else None) else sa.false(),
+                ),
             )
             .execution_options(synchronize_session=False)
         )

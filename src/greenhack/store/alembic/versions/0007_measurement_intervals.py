@@ -1,7 +1,8 @@
 """Measurement intervals: the parts of each energy figure's interval (integration, window edges, sensor) and its
 ends, each impact's measurement interval apart from BoaviztAPI's factor range, each performance's bootstrap
 replicates, a re-measurement's link to the submission it measures again, and on each board row its intervals and
-whether its rank is shared (``ranking.ties: significant``).
+whether its rank is shared (``ranking.ties: significant``), and the submission an admin task is about (a
+re-measure's).
 
 Rows stored before this revision have no interval (every new column is empty): the board shows them without one
 and the ranking keeps their order against each other.
@@ -75,9 +76,18 @@ def upgrade() -> None:
         for name, kind in _SCORE_COLUMNS:
             batch.add_column(sa.Column(name, kind, nullable=True))
         batch.add_column(sa.Column("tied", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("admin_tasks") as batch:
+        batch.add_column(sa.Column("submission_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            op.f("fk_admin_tasks_submission_id_submissions"), "submissions", ["submission_id"], ["id"],
+            ondelete="CASCADE",
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("admin_tasks") as batch:
+        batch.drop_constraint(op.f("fk_admin_tasks_submission_id_submissions"), type_="foreignkey")
+        batch.drop_column("submission_id")
     with op.batch_alter_table("scores") as batch:
         batch.drop_column("tied")
         for name, _ in reversed(_SCORE_COLUMNS):
