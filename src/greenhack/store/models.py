@@ -391,7 +391,7 @@ TASK_STATUSES: Final = ("queued", "running", "done", "failed")
 
 
 class AdminTask(Base):
-    """A long admin action (``kind``: ``rescore``, ``remeasure``) that a worker runs outside the web request: its progress
+    """A long admin action (``kind``: ``rescore``, ``remeasure``) a worker runs outside the web request: its progress
     (``done`` of ``total``), its ``result`` (JSON) or ``error``, and the worker's lease while it runs."""
 
     __tablename__ = "admin_tasks"

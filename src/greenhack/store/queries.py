@@ -144,11 +144,20 @@ def board(
             Team.name.label("team_name"),
             Submission.id.label("submission_id"),
             performance.label("performance"),
-            Submission.impact_total,
+            # the figures ranked: the median of the measurements after a re-measure (greenhack.store.intervals)
+            sa.func.coalesce(Score.impact, Submission.impact_total).label("impact_total"),
             Submission.impact_min,
             Submission.impact_max,
             Submission.impact_unit,
-            Submission.energy_j,
+            sa.func.coalesce(Score.energy_j, Submission.energy_j).label("energy_j"),
+            Score.tied,
+            Score.measurements,
+            Score.energy_low_j,
+            Score.energy_high_j,
+            Score.impact_low.label("impact_measurement_low"),
+            Score.impact_high.label("impact_measurement_high"),
+            Score.performance_low,
+            Score.performance_high,
             Impact.use.label("impact_use"),
             Impact.embodied.label("impact_embodied"),
             Submission.duration_s,
@@ -198,6 +207,10 @@ def pareto_points(*, session: Session, event_id: int, board_name: str) -> list[P
             Submission.impact_min,
             Submission.impact_max,
             Score.pareto,
+            Score.impact_low,
+            Score.impact_high,
+            Score.performance_low,
+            Score.performance_high,
         )
         .select_from(Score)
         .join(Submission, Submission.id == Score.submission_id)
@@ -255,6 +268,7 @@ _SUMMARY_COLUMNS = (
     Submission.performance_public,
     Submission.counts_toward_limit,
     Submission.overhead_energy_j,
+    Submission.remeasure_of,
 )
 
 

@@ -23,7 +23,7 @@ from greenhack.store.crud import get_submission
 from greenhack.store.db import store_errors
 from greenhack.store.models import Submission
 
-__all__ = ["RetryTarget", "record_retry", "retry_target"]
+__all__ = ["RetryTarget", "is_remeasure", "record_retry", "retry_target"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,17 @@ def record_retry(
             .execution_options(synchronize_session=False)
         )
     return queued.submission_id
+
+
+def is_remeasure(*, session: Session, project_id: int, job_id: int) -> bool:
+    """Whether GitLab job ``job_id`` of ``project_id`` is an admin's re-measure (its budget check lets it run: the
+    organisers asked for it, and it uses none of the team's quota or budget)."""
+    with store_errors(f"reading job {job_id}"):
+        found = session.execute(
+            sa.select(Submission.id).where(
+                Submission.gitlab_project_id == project_id,
+                Submission.gitlab_job_id == job_id,
+                Submission.remeasure_of.is_not(None),
+            )
+        ).first()
+    return found is not None
