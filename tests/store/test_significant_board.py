@@ -133,3 +133,35 @@ def test_without_significance_the_ranks_stay_distinct_and_the_rows_keep_their_in
     assert row.performance_low is not None and row.performance_high is not None
     assert row.performance_low < 0.9 < row.performance_high
     assert board[best].performance_low > row.performance_high  # type: ignore[operator]
+
+
+def test_a_rescore_keeps_the_measurement_interval_and_the_shared_ranks(
+    sessions: SessionFactory, tmp_path: Path
+) -> None:
+    """A rescore recomputes the impacts from the stored factors with the stored energy interval (PUE changed: the
+    interval moves with the impact), and ranks with the stored replicates again."""
+    from greenhack.store.boards import rescore_event
+    from greenhack.store.models import Impact, Submission
+
+    config = _config(tmp_path, ties="significant")
+    a, b, best = _three(sessions, config)
+    with sessions() as s:
+        before = s.get(Submission, a)
+        assert before is not None and before.impact_measurement_low is not None
+        low, total, high = before.impact_measurement_low, before.impact_total, before.impact_measurement_high
+    changed = config.model_copy(update={"impact": config.impact.model_copy(update={"pue": 1.5})})
+    with transaction(sessions) as s:
+        event_id = crud.ensure_event(session=s, name=config.event.name).id
+        report = rescore_event(session=s, event_id=event_id, config=changed, now=T0 + timedelta(hours=3))
+    assert report.recomputed == 3 and not report.problems
+    with sessions() as s:
+        after = s.get(Submission, a)
+        assert after is not None and after.impact_total is not None and total is not None
+        assert after.impact_total > total
+        assert after.impact_measurement_low < after.impact_total < after.impact_measurement_high  # type: ignore[operator]
+        assert (after.impact_measurement_high - after.impact_measurement_low) > (high - low)  # type: ignore[operator]
+        gwp = s.execute(sa.select(Impact).where(Impact.submission_id == a, Impact.criterion == "gwp")).scalar_one()
+        assert gwp.measurement_low is not None and gwp.measurement_high is not None
+        live = s.execute(sa.select(Score).where(Score.board == "live")).scalars()
+        ranks = {r.submission_id: (r.rank, r.tied) for r in live}
+    assert ranks == {best: (1, False), a: (2, True), b: (2, True)}
