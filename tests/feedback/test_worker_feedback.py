@@ -287,11 +287,16 @@ def test_an_admins_remeasure_retries_the_job_outside_the_quota_and_the_board_ran
         artifacts={"predictions.csv": GOOD},
         log=runner_log(LogTimes(started=start, command_start=start, command_end=end, finished=end)),
     )  # fmt: skip
-    with transaction(loop.sessions, "due now") as session:
-        remeasured_id = session.execute(
-            sa.select(Submission.id).where(Submission.gitlab_job_id == new_job_id)
-        ).scalar_one()
-        queue.requeue(session=session, submission_id=remeasured_id)
+    with loop.sessions() as session:
+        waiting = session.execute(sa.select(Submission).where(Submission.gitlab_job_id == new_job_id)).scalar_one()
+        remeasured_id = waiting.id
+        assert waiting.status == "queued" and waiting.attempts == 1  # GitLab said it was still pending
+        assert "pending" in (waiting.last_error or "")
+    # the finished job's webhook: the waiting re-measure is due at once
+    with transaction(loop.sessions, "the retried job's webhook") as session:
+        enqueue_hook_jobs(session=session, config=loop.config, jobs=[
+            HookJob(loop.world.project_id, loop.world.project_path, new_job_id, "submission", "test", "success",
+                    int(job["pipeline"]["id"]), start - timedelta(seconds=3))])  # fmt: skip
     loop.worker.run(until_idle=True)
     with loop.sessions() as session:
         again = session.get(Submission, remeasured_id)

@@ -145,3 +145,5 @@ def test_the_submission_page_explains_each_part_of_the_interval(board: tuple[Tes
     for part in ("Integration ±", "Window edges ±", "Sensor ±"):
         assert part in page
     assert "Measurement interval of the gwp" in page and "BoaviztAPI's factors'" in page
+    assert "Rank <strong>=2</strong>" in page and "The rank is shared: at 95 % confidence" in page
+    assert "Performance interval on this board:" in page

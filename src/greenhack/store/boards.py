@@ -11,6 +11,11 @@ the boards stale (``events.boards_pending``, committed with the result) and :fun
 the workers after storing, while waiting for Prometheus and whenever their queue is idle - re-ranks at most once
 every ``min_interval_s`` per event, whichever worker gets there first. A worker dying between marking and
 ranking loses nothing: the mark stays until some worker has ranked. Web requests never rank.
+
+Each board is ranked with its rows' stored intervals (:mod:`greenhack.store.intervals`: bootstrap replicates,
+measurement spread, the median of a re-measured submission), seeded by the event's seed and the board, so
+``ranking.ties: significant`` gives the same shared ranks on every refresh; each score row keeps ``tied`` and the
+intervals the board shows.
 """
 
 from __future__ import annotations

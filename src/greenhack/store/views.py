@@ -236,6 +236,12 @@ class ScoreView(_View):
     best_of_team: bool
     formula: str
     note: str | None
+    # ranking.ties: significant shares the rank with a neighbour; the measurements behind the row and the
+    # performance's bootstrap interval on this board (greenhack.store.intervals)
+    tied: bool = False
+    measurements: int | None = None
+    performance_low: float | None = None
+    performance_high: float | None = None
 
 
 class FactsheetView(_View):
