@@ -312,6 +312,11 @@ def test_an_admins_remeasure_retries_the_job_outside_the_quota_and_the_board_ran
     with loop.sessions() as session:
         rows = session.execute(sa.select(Score).where(Score.board == "live")).scalars().all()
     assert [r.submission_id for r in rows] == [original.id]  # one row: the re-measure is not ranked apart
+    # the re-measure's GitLab status reports the rank of the row it is ranked in (ranked once the boards were)
+    loop.notifier.finished(submission_id=remeasured_id)
+    assert loop.world.fake.statuses_of(loop.world.project_id, str(job["pipeline"]["sha"]))[-1][
+        "description"
+    ].endswith("rank 1/1")
     (row,) = rows
     assert original.energy_j is not None and again.energy_j is not None
     assert row.measurements == 2 and row.energy_j == pytest.approx((original.energy_j + again.energy_j) / 2)

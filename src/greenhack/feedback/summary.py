@@ -71,7 +71,8 @@ def load_report(
             sa.select(Impact).where(Impact.submission_id == submission_id, Impact.criterion == "gwp")
         ).scalar_one_or_none()
         board, absent_note = public_board(config, event, now) if event is not None else ("live", None)
-        score = session.get(Score, (submission_id, board))
+        # a re-measure is ranked in its original's row (the median of their measurements): that row's rank
+        score = session.get(Score, (sub.remeasure_of or submission_id, board))
         ranked = session.execute(
             sa.select(sa.func.count()).where(
                 Score.event_id == sub.event_id, Score.board == board, Score.rank.is_not(None)
