@@ -51,6 +51,7 @@ class _Stored:
     """One submission's stored intervals."""
 
     repeated: RepeatedMeasurement | None
+    own: MeasuredRun | None
     server: str
     impact_share: float
     gwp_share: float
@@ -91,11 +92,13 @@ class BoardIntervals:
                 "performance_replicates": stored.replicates.get(split),
                 "measurement": spread,
             }
-            if repeated is not None and repeated.runs > 1:  # the board ranks the median of the measurements
+            if repeated is not None and repeated.runs > 1 and stored.own is not None:
+                # the board ranks the median of the measurements: the row's figures move by the median's distance
+                # from the original's own (a pipeline's folded figures keep their other phase)
                 changes |= {
-                    "energy_j": repeated.energy_j,
-                    "impact": repeated.impact,
-                    "gwp_kgco2e": repeated.gwp_kgco2e,
+                    "energy_j": _moved(row.energy_j, stored.own.energy_j, repeated.energy_j),
+                    "impact": _moved(row.impact, stored.own.impact, repeated.impact),
+                    "gwp_kgco2e": _moved(row.gwp_kgco2e, stored.own.gwp_kgco2e, repeated.gwp_kgco2e),
                 }
             out.append(replace(row, **changes))  # type: ignore[arg-type]
         return out
@@ -130,6 +133,12 @@ class BoardIntervals:
             performance_low=low,
             performance_high=high,
         )
+
+
+def _moved(value: float | None, own: float | None, median: float | None) -> float | None:
+    if value is None or own is None or median is None:
+        return value
+    return max(0.0, value + median - own)
 
 
 def _use_share(use: float | None, total: float | None, *, counted: bool) -> float:
@@ -193,6 +202,7 @@ def read_intervals(session: Session, *, event_id: int, ids: Sequence[int], confi
         vectors[r.submission_id][r.split] = ReplicateVector.from_bytes(r.replicates)
     measured: dict[int, list[MeasuredRun]] = defaultdict(list)
     own: dict[int, Any] = {}
+    own_run: dict[int, MeasuredRun] = {}
     for r in runs:
         if r.id == r.original:
             own[r.original] = r
@@ -200,17 +210,18 @@ def read_intervals(session: Session, *, event_id: int, ids: Sequence[int], confi
             continue
         has_parts = r.energy_integration_j is not None and r.energy_confidence is not None
         scale = _rescale(r.energy_confidence, confidence) if has_parts else 1.0
-        measured[r.original].append(
-            MeasuredRun(
-                energy_j=r.energy_j,
-                impact=r.impact_total,
-                gwp_kgco2e=r.gwp_kgco2e,
-                measurement_j=(
-                    scale * math.hypot(r.energy_integration_j, r.energy_edges_j or 0.0) if has_parts else None
-                ),
-                sensor_j=scale * r.energy_sensor_j if has_parts and r.energy_sensor_j is not None else None,
-            )
+        run = MeasuredRun(
+            energy_j=r.energy_j,
+            impact=r.impact_total,
+            gwp_kgco2e=r.gwp_kgco2e,
+            measurement_j=(
+                scale * math.hypot(r.energy_integration_j, r.energy_edges_j or 0.0) if has_parts else None
+            ),
+            sensor_j=scale * r.energy_sensor_j if has_parts and r.energy_sensor_j is not None else None,
         )
+        measured[r.original].append(run)
+        if r.id == r.original:
+            own_run[r.original] = run
     stored: dict[int, _Stored] = {}
     for sid in wanted:
         row = own.get(sid)
@@ -219,6 +230,7 @@ def read_intervals(session: Session, *, event_id: int, ids: Sequence[int], confi
         repeated = combine_runs(measured[sid], confidence=confidence) if measured.get(sid) else None
         stored[sid] = _Stored(
             repeated=repeated,
+            own=own_run.get(sid),
             server=str(row.server or ""),
             impact_share=shares.get((sid, config.impact.criterion), 0.0),
             gwp_share=shares.get((sid, "gwp"), 0.0),
