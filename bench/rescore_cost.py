@@ -23,12 +23,23 @@ Then it checks that both databases hold the same impacts, submission figures, st
 
 Target: under 10 s for 10,000 submissions.
 
+``--intervals`` measures something else (issue 17): the cost of one board refresh (``refresh_boards``: all three
+boards) with ``ranking.ties: significant`` against ``ties: none``, side by side on the same database. The seeded
+submissions are given what an evaluation now stores: each measurement's interval parts (integration 2 %, window
+edges 0.5 %, sensor 3 % of its energy, at 95 %) and each performance's 1,000 bootstrap replicates on its board's
+shared resamples (:func:`greenhack.scoring.bootstrap.metric_replicates` of predictions drawn with the stored
+accuracy). Each mode is timed ``--repeats`` times, alternately; the median is printed with how many rows share a
+rank. Default size: 1,000 submissions.
+
     .venv/bin/python bench/rescore_cost.py [--sizes 1000 10000] [--teams 200]
+    .venv/bin/python bench/rescore_cost.py --intervals [--sizes 1000] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import random
+import statistics
 import tempfile
 import time
 import uuid
@@ -47,7 +58,6 @@ from sqlalchemy.orm import Session
 
 from greenhack.config import EventConfig, load_event
 from greenhack.errors import ImpactsError, TelemetryError
-from greenhack.feedback.lifecycle import phase_rank_inputs
 from greenhack.impacts import impacts_from_factors
 from greenhack.impacts.models import ServerFactors
 from greenhack.scoring.ranking import rank_submissions
@@ -63,10 +73,11 @@ from greenhack.store.boards import (
 )
 from greenhack.store.db import create_db_engine, make_session_factory, transaction, upgrade_database
 from greenhack.store.freeze import freeze_state
-from greenhack.store.models import BOARDS, Base, Event, Impact, Measurement, Score, Submission
+from greenhack.store.phases import phase_rank_inputs
+from greenhack.store.models import BOARDS, Base, Event, Impact, Measurement, Performance, Score, Submission
 from greenhack.telemetry.idle import attributed_energy_j
 
-__all__ = ["main", "rescore_before"]
+__all__ = ["add_intervals", "main", "rescore_before", "timed_refreshes"]
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 
@@ -263,6 +274,115 @@ def changed(config: EventConfig) -> EventConfig:
     return config.model_copy(update={"impact": impact, "ranking": ranking})
 
 
+def add_intervals(url: str, config: EventConfig) -> float:
+    """Store on every seeded submission what an evaluation now stores with it (module docstring); the seconds."""
+    from greenhack.scoring.bootstrap import board_resamples, metric_replicates  # noqa: PLC0415
+
+    started = time.perf_counter()
+    engine = create_db_engine(url)
+    sessions = make_session_factory(engine)
+    seed_text = config.event.split_seed
+    rng = random.Random(17)
+    with transaction(sessions) as s:
+        s.execute(
+            sa.update(Measurement).values(
+                energy_confidence=0.95,
+                energy_integration_j=0.02 * Measurement.total_energy_j,
+                energy_edges_j=0.005 * Measurement.total_energy_j,
+                energy_sensor_j=0.03 * Measurement.total_energy_j,
+            )
+        )
+        half = sa.func.sqrt(0.02**2 + 0.005**2 + 0.03**2) * Measurement.total_energy_j
+        s.execute(
+            sa.update(Measurement).values(
+                energy_low_j=Measurement.total_energy_j - half, energy_high_j=Measurement.total_energy_j + half
+            )
+        )
+        s.execute(
+            sa.update(Submission)
+            .where(Submission.id == Measurement.submission_id)
+            .values(energy_low_j=Measurement.energy_low_j, energy_high_j=Measurement.energy_high_j)
+        )
+        performances = s.execute(
+            sa.select(Performance.id, Performance.split, Performance.value, Performance.rows)
+        ).all()
+        vectors = []
+        for row in performances:
+            n = int(row.rows)
+            truth = [str(i % 2) for i in range(n)]
+            right = round(row.value * n)
+            wrong = set(rng.sample(range(n), n - right))
+            predicted = [str(1 - i % 2) if i in wrong else str(i % 2) for i in range(n)]
+            resamples = board_resamples(seed=seed_text, board=row.split, n_rows=n)
+            drawn = metric_replicates("accuracy", truth, predicted, resamples)
+            vectors.append({"b_id": row.id, "v_replicates": drawn.to_bytes()})
+        table = Performance.__table__
+        s.execute(
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values(replicates=sa.bindparam("v_replicates")),
+            vectors,
+        )
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def timed_refreshes(
+    url: str, configs: dict[str, EventConfig], *, repeats: int
+) -> dict[str, tuple[float, int, int]]:
+    """Each config's median seconds of one ``refresh_boards`` (alternately, ``repeats`` times each), and how many
+    ranked score rows (all three boards) share a rank after it, of how many ranked."""
+    from greenhack.store.boards import refresh_boards  # noqa: PLC0415
+
+    engine = create_db_engine(url)
+    sessions = make_session_factory(engine)
+    times: dict[str, list[float]] = {name: [] for name in configs}
+    tied: dict[str, tuple[int, int]] = {}
+    for _ in range(repeats):
+        for name, config in configs.items():
+            with transaction(sessions) as s:
+                event_id = s.execute(sa.select(Event.id)).scalar_one()
+                started = time.perf_counter()
+                refresh_boards(session=s, event_id=event_id, config=config, now=NOW)
+                times[name].append(time.perf_counter() - started)
+            with sessions() as s:
+                shared = s.execute(sa.select(sa.func.count()).where(Score.tied.is_(True))).scalar_one()
+                ranked = s.execute(sa.select(sa.func.count()).where(Score.rank.is_not(None))).scalar_one()
+                tied[name] = (shared, ranked)
+    engine.dispose()
+    return {name: (statistics.median(times[name]), *tied[name]) for name in configs}
+
+
+def intervals_main(args: argparse.Namespace) -> None:
+    """``--intervals``: a board refresh with ``ties: significant`` against ``ties: none`` (module docstring)."""
+    sizes = args.sizes if args.sizes != [1_000, 10_000] else [1_000]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "truth.csv").write_text("id,label\n1,a\n", encoding="utf-8")
+        (folder / "event.yaml").write_text(EVENT_YAML, encoding="utf-8")
+        config = load_event(folder / "event.yaml")
+        configs = {
+            ties: config.model_copy(update={"ranking": config.ranking.model_copy(update={"ties": ties})})
+            for ties in ("none", "significant")
+        }
+        results = []
+        for size in sizes:
+            with temporary_database(args.admin_url, prefix="greenhack_bench") as url:
+                upgrade_database(url)
+                seed_s = seed(url, config, teams=args.teams, submissions=size)
+                intervals_s = add_intervals(url, config)
+                analyze(url)
+                print(f"{size} submissions of {args.teams} teams seeded in {seed_s:.1f} s, intervals stored in "
+                      f"{intervals_s:.1f} s", flush=True)  # fmt: skip
+                timed = timed_refreshes(url, configs, repeats=args.repeats)
+                results.append((size, timed))
+    print(f"\n{'submissions':>12}{'ties: none s':>14}{'significant s':>15}{'ratio':>8}{'ranked rows tied':>18}")
+    for size, timed in results:
+        (none_s, *_), (sig_s, tied, ranked) = timed["none"], timed["significant"]
+        print(f"{size:>12}{none_s:>14.3f}{sig_s:>15.3f}{sig_s / none_s:>7.1f}x{f'{tied} of {ranked}':>18}")
+    print(f"\n(one refresh: the live, frozen and final boards; median of {args.repeats} each, alternately)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -270,7 +390,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--teams", type=int, default=200)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--intervals", action="store_true", help="ties: significant against none (issue 17)")
+    parser.add_argument("--repeats", type=int, default=3, help="--intervals: refreshes timed per mode")
     args = parser.parse_args()
+    if args.intervals:
+        intervals_main(args)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -48,6 +48,7 @@ from greenhack.gitlab.server_choice import choose_server
 from greenhack.impacts import ImpactSource, JobImpacts
 from greenhack.measured_window import MeasuredWindow, measured_window, review_reasons
 from greenhack.overlap import Window
+from greenhack.scoring.bootstrap import PerformanceReplicates, bootstrap_performance
 from greenhack.scoring.evaluate import score_predictions
 from greenhack.scoring.models import Performance, Split, Truth
 from greenhack.scoring.phases import phase_of
@@ -57,6 +58,7 @@ from greenhack.telemetry import (
     JobEnergy,
     TelemetrySource,
     attributed_energy_j,
+    attributed_interval_j,
     measure_energy,
     ready_margin,
 )
@@ -95,6 +97,8 @@ class GitLabJobs(Protocol):
     def download_artifact(self, project: int | str, job_id: int, path: str, *, max_bytes: int) -> bytes: ...
 
     def job_trace(self, project: int | str, job_id: int, *, max_bytes: int) -> JobTrace: ...
+
+    def retry_job(self, project: int | str, job_id: int) -> CiJob: ...
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,8 @@ class EvaluationOutcome:
     energy: JobEnergy | None = None
     impacts: JobImpacts | None = None
     performance: Performance | None = None
+    # the performance's bootstrap replicates on each board's resamples (None: not scored)
+    replicates: PerformanceReplicates | None = None
     problems: tuple[str, ...] = field(default=())
     # the server's idle power subtracted from the energy before impacts (impact.idle: subtract), in W
     idle_power_w: float | None = None
@@ -411,8 +417,22 @@ def evaluate_job(ctx: EvaluationContext, *, job: CiJob) -> EvaluationOutcome:
     charged_j = attributed_energy_j(
         energy.total_energy_j, energy.duration_s, idle=config.impact.idle, idle_power_w=idle_power_w
     )
+    charged_low_j, charged_high_j = attributed_interval_j(
+        energy.total_energy_low_j,
+        energy.total_energy_high_j,
+        energy.duration_s,
+        idle=config.impact.idle,
+        idle_power_w=idle_power_w,
+    )
     try:
-        impacts = ctx.impacts.impacts(server, config.impact, energy_j=charged_j, duration_s=energy.duration_s)
+        impacts = ctx.impacts.impacts(
+            server,
+            config.impact,
+            energy_j=charged_j,
+            duration_s=energy.duration_s,
+            energy_low_j=charged_low_j,
+            energy_high_j=charged_high_j,
+        )
     except HardwareNameError as exc:
         reason = Reason(code=ReasonCode.IMPACTS, text=f"impacts: {exc}")
         return replace(found, status=Status.NEEDS_REVIEW, reason=reason)
@@ -526,13 +546,21 @@ def _score(
             Status.INVALID, Reason(code=ReasonCode.PREDICTIONS_INVALID, text=text), problems=problems
         )
 
+    # Bootstrap replicates ← the scored predictions, on each board's shared resamples (event.seed): drawn once, here,
+    #    and stored, so the board compares submissions on every refresh without their predictions
+    assert result.predictions is not None
+    replicates = bootstrap_performance(
+        result.predictions, ctx.truth, metric=config.performance.metric, split=ctx.split, seed=config.event.split_seed
+    )
+
     # Fact sheet ← its artifact vs the YAML's questions (what a missing one does to the ranking: the board's)
     factsheet = _read_factsheet(ctx, job)
     # a measurement that cannot be trusted is never ranked without an admin's review
     if doubt is not None:
         review = outcome(Status.NEEDS_REVIEW, doubt, performance=result.performance, problems=doubtful)
-        return replace(review, factsheet=factsheet)
-    return replace(outcome(Status.SCORED, performance=result.performance), factsheet=factsheet)
+        return replace(review, factsheet=factsheet, replicates=replicates)
+    scored = outcome(Status.SCORED, performance=result.performance)
+    return replace(scored, factsheet=factsheet, replicates=replicates)
 
 
 def _joined(reasons: list[Reason]) -> Reason | None:

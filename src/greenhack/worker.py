@@ -219,6 +219,7 @@ class Worker:
             config=self.ctx.config,
             worker=self.options.name,
             now=self._now,
+            gitlab=self.ctx.gitlab,
         )
         with transaction(self.sessions, "claiming an evaluation") as session:
             claimed = queue.claim(
@@ -366,6 +367,7 @@ class Worker:
                 idle_power_w=outcome.idle_power_w,
                 impacts=outcome.impacts,
                 performance=outcome.performance,
+                replicates=outcome.replicates,
                 factsheet=outcome.factsheet,
                 now=self._now(),
             )  # marks the boards stale; run_once re-ranks them once due

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from greenhack.cli import app
 from greenhack.config import JOB_TIMEOUT_PATTERN, event_summary
-from greenhack.preflight import load_checked_event as load_event
 from greenhack.errors import ConfigError
+from greenhack.preflight import load_checked_event as load_event
 from greenhack.quantities import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]

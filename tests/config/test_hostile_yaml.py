@@ -17,6 +17,7 @@ import pytest
 from greenhack.config import MAX_YAML_DEPTH, MAX_YAML_VALUES, load_event, parse_event
 from greenhack.errors import ConfigError
 
+
 def laughs(levels: int) -> str:
     """The classic alias bomb: each level lists the previous one ten times (10**levels values once expanded)."""
     lines = ['lol0: &lol0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']

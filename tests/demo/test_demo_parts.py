@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from greenhack.competition import baseline_for_project
 from greenhack.config import load_event
 from greenhack.demo.dataset import digits_split, write_public_data, write_truth
 from greenhack.demo.stack import FACTORS_SNAPSHOT, target_labels
-from greenhack.competition import baseline_for_project
 from greenhack.demo.teams import DEMO_BASELINE, DEMO_TEAMS, demo_event_dir, team_script
 from greenhack.demo.telemetry import (
     LiveScaphandre,

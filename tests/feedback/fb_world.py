@@ -4,12 +4,11 @@ runner) and the event YAML tying the services together."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Callable, Iterator, Sequence
 
 from greenhack.config import EventConfig, load_event
 from greenhack.evaluation import EvaluationContext

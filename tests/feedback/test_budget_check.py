@@ -297,3 +297,24 @@ def test_gitlab_under_a_relative_url_root_checks_budgets(tmp_path: Path, session
             boavizta.close()
     assert answer.status_code == 200, answer.text
     assert answer.json()["team"] == "track1/alpha"
+
+
+def test_an_admins_remeasure_runs_even_when_the_team_is_over_its_budget(
+    client: TestClient, world: World, sessions: SessionFactory, config: EventConfig
+) -> None:
+    """Issue 17: a re-measure (its row queued by the admin task, linked to its original) passes the budget check of
+    a team whose budget is spent: the organisers asked for it, and it uses none of the team's quota."""
+    seed(sessions, config, world, [(11, 1, NOW - timedelta(days=2), 55.5, "scored")])
+    job, token = world.running_job()
+    assert check(client, token).status_code == 403  # a team's own job is refused
+    retried, retried_token = world.running_job()
+    from greenhack.store.remeasure import record_retry, retry_target
+
+    with transaction(sessions, "the re-measure's row") as session:
+        original = session.execute(sa.select(Submission).where(Submission.gitlab_job_id == 11)).scalar_one()
+        target = retry_target(session=session, submission_id=original.id, event_id=original.event_id)
+        record_retry(session=session, target=target, job_id=int(retried["id"]), pipeline_id=None, job_url=None,
+                     created_at=NOW, now=NOW)  # fmt: skip
+    answer = check(client, retried_token)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["allowed"] is True

@@ -45,6 +45,7 @@ WINDOWS = {
     "train": (BASE + timedelta(minutes=5), BASE + timedelta(minutes=6, seconds=30)),
     "predict": (BASE + timedelta(minutes=8), BASE + timedelta(minutes=8, seconds=40)),
     "bad": (BASE + timedelta(minutes=11), BASE + timedelta(minutes=11, seconds=30)),
+    "again": (BASE + timedelta(minutes=14), BASE + timedelta(minutes=14, seconds=60)),
 }
 
 
@@ -220,3 +221,107 @@ def test_train_and_predict_are_measured_apart_and_ranked_once_with_the_projected
     body = notes[marker(p.id)]
     assert f"| train job {train['id']} |" in body and f"| predict job {predict['id']} |" in body
     assert "1,000,000 inferences x predict" in body
+
+
+def test_a_scored_submission_keeps_its_interval_parts_and_replicates(loop: Loop) -> None:
+    """Issue 17: the evaluation stores each part of the energy's interval, the impact's measurement interval apart
+    from BoaviztAPI's factor range, and the performance's bootstrap replicates (real Prometheus and BoaviztAPI)."""
+    from greenhack.scoring.bootstrap import BOOTSTRAP_REPLICATES, ReplicateVector
+    from greenhack.store.models import Impact, Measurement, Performance
+
+    job = loop.finished_job("a", artifacts={"predictions.csv": GOOD})
+    loop.worker.run(until_idle=True)
+    row = loop.row(job)
+    assert row.status == "scored", row.reason
+    with loop.sessions() as session:
+        m = session.get(Measurement, row.id)
+        assert m is not None and m.energy_confidence == 0.95
+        parts = (m.energy_integration_j, m.energy_edges_j, m.energy_sensor_j)
+        assert all(p is not None and p >= 0 for p in parts) and m.energy_sensor_j > 0  # type: ignore[operator]
+        half = sum(p * p for p in parts) ** 0.5  # type: ignore[operator]
+        assert m.energy_low_j == pytest.approx(max(0.0, m.total_energy_j - half))
+        assert m.energy_high_j == pytest.approx(m.total_energy_j + half)
+        assert (row.energy_low_j, row.energy_high_j) == (m.energy_low_j, m.energy_high_j)
+        # the measurement interval of the impact, apart from the factor range (which is BoaviztAPI's)
+        assert row.impact_measurement_low is not None and row.impact_measurement_high is not None
+        assert row.impact_measurement_low < row.impact_total < row.impact_measurement_high
+        assert (row.impact_min, row.impact_max) != (row.impact_measurement_low, row.impact_measurement_high)
+        gwp = session.execute(
+            sa.select(Impact).where(Impact.submission_id == row.id, Impact.criterion == "gwp")
+        ).scalar_one()
+        assert gwp.measurement_low is not None and gwp.measurement_low < gwp.total < gwp.measurement_high
+        stored = session.execute(sa.select(Performance).where(Performance.submission_id == row.id)).scalars()
+        for perf in stored:
+            assert perf.replicates is not None
+            assert len(ReplicateVector.from_bytes(perf.replicates)) == BOOTSTRAP_REPLICATES
+
+
+def test_an_admins_remeasure_retries_the_job_outside_the_quota_and_the_board_ranks_the_median(loop: Loop) -> None:
+    """Issue 17: a re-measure retries the GitLab job through the API (POST .../jobs/:id/retry), the new job is
+    measured as the original's second measurement without using the team's quota, and the board's row ranks the
+    median of the two, its interval widened by their spread."""
+    from greenhack.feedback.accounts import find_team, team_account
+    from greenhack.store import tasks
+    from greenhack.store.boards import refresh_boards
+    from greenhack.store.models import AdminTask, Score
+
+    job = loop.finished_job("a", artifacts={"predictions.csv": GOOD})
+    loop.worker.run(until_idle=True)
+    original = loop.row(job)
+    assert original.status == "scored", original.reason
+    with transaction(loop.sessions, "remeasure") as session:
+        task = tasks.enqueue_task(session=session, event_id=original.event_id, kind="remeasure",
+                                  submission_id=original.id, now=datetime.now(UTC))  # fmt: skip
+    loop.worker.run(until_idle=True)  # the task retries the job; the new job waits until GitLab says it finished
+    retry_path = f"/api/v4/projects/{loop.world.project_id}/jobs/{job['id']}/retry"
+    assert ("POST", retry_path) in loop.world.fake.requests
+    with loop.sessions() as session:
+        done = session.get(AdminTask, task.id)
+        assert done is not None and done.status == "done", done.error if done else None
+        new_job_id = int(done.result["job_id"])  # type: ignore[index]
+    retried = loop.world.fake.job_json(new_job_id)
+    assert retried["pipeline"]["id"] == job["pipeline"]["id"] and retried["status"] == "pending"
+    start, end = WINDOWS["again"]
+    loop.world.fake.run_retried_job(
+        new_job_id, started_at=start, finished_at=end, runner_id=loop.world.runner_id,
+        artifacts={"predictions.csv": GOOD},
+        log=runner_log(LogTimes(started=start, command_start=start, command_end=end, finished=end)),
+    )  # fmt: skip
+    with loop.sessions() as session:
+        waiting = session.execute(sa.select(Submission).where(Submission.gitlab_job_id == new_job_id)).scalar_one()
+        remeasured_id = waiting.id
+        assert waiting.status == "queued" and waiting.attempts == 1  # GitLab said it was still pending
+        assert "pending" in (waiting.last_error or "")
+    # the finished job's webhook: the waiting re-measure is due at once
+    with transaction(loop.sessions, "the retried job's webhook") as session:
+        enqueue_hook_jobs(session=session, config=loop.config, jobs=[
+            HookJob(loop.world.project_id, loop.world.project_path, new_job_id, "submission", "test", "success",
+                    int(job["pipeline"]["id"]), start - timedelta(seconds=3))])  # fmt: skip
+    loop.worker.run(until_idle=True)
+    with loop.sessions() as session:
+        again = session.get(Submission, remeasured_id)
+        assert again is not None and again.status == "scored", again.reason if again else None
+        assert again.remeasure_of == original.id and not again.counts_toward_limit
+        team = find_team(session, event_id=original.event_id, project_id=loop.world.project_id)
+        account = team_account(session, config=loop.config, team=team, team_name="t", now=datetime.now(UTC))
+        # the re-measure used none of the team's quota and none of its carbon: one job, the original's footprint
+        assert (account.jobs, account.submissions_today) == (1, 1)
+        assert account.gwp_g == pytest.approx((original.gwp_kgco2e or 0.0) * 1000)
+    with transaction(loop.sessions, "rank") as session:
+        refresh_boards(session=session, event_id=original.event_id, config=loop.config)
+    with loop.sessions() as session:
+        rows = session.execute(sa.select(Score).where(Score.board == "live")).scalars().all()
+    assert [r.submission_id for r in rows] == [original.id]  # one row: the re-measure is not ranked apart
+    # the re-measure's GitLab status reports the rank of the row it is ranked in (ranked once the boards were)
+    loop.notifier.finished(submission_id=remeasured_id)
+    assert loop.world.fake.statuses_of(loop.world.project_id, str(job["pipeline"]["sha"]))[-1][
+        "description"
+    ].endswith("rank 1/1")
+    (row,) = rows
+    assert original.energy_j is not None and again.energy_j is not None
+    assert row.measurements == 2 and row.energy_j == pytest.approx((original.energy_j + again.energy_j) / 2)
+    # the spread of the two widens the job-to-job part: k x their standard deviation, in quadrature
+    assert row.energy_high_j is not None and original.energy_high_j is not None
+    own_half = original.energy_high_j - original.energy_j
+    spread = 1.959964 * abs(again.energy_j - original.energy_j) / 2**0.5
+    assert row.energy_high_j - row.energy_j > max(0.9 * own_half, spread)

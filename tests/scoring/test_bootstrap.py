@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from greenhack.errors import ScoringError
+from greenhack.metrics import METRIC_SPECS
 from greenhack.scoring import compute_metric
 from greenhack.scoring.bootstrap import (
     ReplicateVector,
@@ -18,7 +19,6 @@ from greenhack.scoring.bootstrap import (
     paired_difference_interval,
     percentile_interval,
 )
-from greenhack.metrics import METRIC_SPECS
 from greenhack.scoring.models import Predictions, Split, Truth
 
 

@@ -3,6 +3,7 @@ refresh dies midway; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 from collections.abc import Iterator
@@ -141,18 +142,8 @@ def test_replace_scores_writes_only_rows_that_changed(sessions: SessionFactory, 
             .scalars()
             .all()
         )
-        records = [
-            crud.ScoreRecord(
-                submission_id=r.submission_id,
-                rank=r.rank,
-                score=r.score,
-                pareto=r.pareto,
-                best_of_team=r.best_of_team,
-                formula=r.formula,
-                note=r.note,
-            )
-            for r in rows
-        ]
+        fields = [f.name for f in dataclasses.fields(crud.ScoreRecord)]  # the rank, its intervals, ...
+        records = [crud.ScoreRecord(**{f: getattr(r, f) for f in fields}) for r in rows]
     later = NOW + timedelta(minutes=1)
     with transaction(sessions) as s:  # the same board again: nothing written, the version stays
         assert (

@@ -19,7 +19,13 @@ from greenhack.quantities import QUANTITIES, REGISTRY
 from greenhack.scoring.ranking import rank_submissions
 from greenhack.store import crud
 from greenhack.store.boards import board_inputs, refresh_boards
-from greenhack.store.db import SessionFactory, create_db_engine, make_session_factory, transaction, upgrade_database
+from greenhack.store.db import (
+    SessionFactory,
+    create_db_engine,
+    make_session_factory,
+    transaction,
+    upgrade_database,
+)
 from greenhack.store.models import Impact, Performance, Score, Submission
 from greenhack.store.synthetic import synthetic_factors, synthetic_job, write_synthetic_submission
 

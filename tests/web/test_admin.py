@@ -20,6 +20,7 @@ ADMIN_ROUTES = [
     ("/api/v1/admin/submissions/{id}/exclude", {"reason": "copied predictions"}),
     ("/api/v1/admin/submissions/{id}/include", None),
     ("/api/v1/admin/submissions/{id}/rerun", None),
+    ("/api/v1/admin/submissions/{id}/remeasure", None),
     ("/api/v1/admin/freeze", None),
     ("/api/v1/admin/unfreeze", None),
     ("/api/v1/admin/freeze/auto", None),
@@ -270,3 +271,21 @@ def test_admin_requests_never_rank_and_a_rescore_is_a_task_for_the_workers(
     assert [rank for board, sid, rank in _scores(sessions) if sid == ids[0]] == [None, None, None]
     assert _scores(sessions) != ranked
     assert client.get("/api/v1/admin/tasks/999999", headers=admin_headers()).status_code == 404
+
+
+def test_a_remeasure_is_a_task_for_the_workers_about_the_original(
+    client: TestClient, seed: Seeder, sessions: SessionFactory
+) -> None:
+    """Issue 17: POST .../remeasure answers 202 with the task to follow; two clicks queue one task; an unknown
+    submission is 404; nothing is retried in GitLab or measured in the request."""
+    (target,) = seed(teams=1, per_team=1)
+    first = client.post(f"/api/v1/admin/submissions/{target}/remeasure", headers=admin_headers())
+    again = client.post(f"/api/v1/admin/submissions/{target}/remeasure", headers=admin_headers())
+    assert first.status_code == again.status_code == 202, first.text
+    task = first.json()["task"]
+    assert (task["kind"], task["submission_id"], task["status"]) == ("remeasure", target, "queued")
+    assert first.headers["location"] == first.json()["url"] == f"/api/v1/admin/tasks/{task['id']}"
+    assert again.json()["task"]["id"] == task["id"]
+    assert client.post("/api/v1/admin/submissions/999999/remeasure", headers=admin_headers()).status_code == 404
+    with transaction(sessions) as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(Submission)).scalar_one() == 1

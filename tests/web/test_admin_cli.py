@@ -3,25 +3,22 @@ terminal and in the database, and the errors people meet (nothing listening, a w
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-import types
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 import typer
-from fastapi import FastAPI
 from typer.testing import CliRunner
 from web_support import ADMIN_TOKEN, Clock, Seeder, WorkerPass, free_port, served
 
-from greenhack.cli import app as cli_app
 from greenhack.cli import admin_cmd
+from greenhack.cli import app as cli_app
 from greenhack.config import EventConfig
 from greenhack.settings import Settings
 from greenhack.store.db import SessionFactory, transaction
-from greenhack.store.models import Event, Submission
+from greenhack.store.models import AdminTask, Event, Submission
 from greenhack.web import create_app
 
 runner = CliRunner()
@@ -135,41 +132,20 @@ def test_the_token_and_url_come_from_the_environment(
     assert result.exit_code == 0 and _override(sessions) is True
 
 
-def test_another_module_adds_a_verb_through_the_hook(
-    board: str, seed: Seeder, monkeypatch: pytest.MonkeyPatch, database_url: str, event_config: EventConfig,
-    clock: Clock,
+def test_remeasure_is_a_verb_of_its_own_module_and_queues_a_task(
+    board: str, seed: Seeder, sessions: SessionFactory
 ) -> None:
-    """``remeasure`` lives in a module of its own: register_admin(group) and ADMIN_VERB_MODULES add it."""
+    """``remeasure`` lives in a module of its own (greenhack.cli.remeasure_cmd, named in ADMIN_VERB_MODULES): it
+    queues a re-measure task on the board, which a worker runs."""
     (target,) = seed(teams=1, per_team=1)
-    module = types.ModuleType("greenhack_test_remeasure_verb")
-
-    def remeasure(ctx: typer.Context, submission_id: int) -> None:
-        admin_cmd.report(ctx, admin_cmd.admin_api(ctx).post(f"/submissions/{submission_id}/remeasure"))
-
-    def register_admin(group: typer.Typer) -> None:
-        group.command("remeasure")(remeasure)
-
-    module.register_admin = register_admin  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setattr(admin_cmd, "ADMIN_VERB_MODULES", [module.__name__])
-    root = typer.Typer()
-    root.callback()(lambda: None)
-    admin_cmd.register(root)
-    # a board whose API has the route
-    settings = Settings(database_url=database_url, admin_token=ADMIN_TOKEN, _env_file=None)  # type: ignore[call-arg]
-    app: FastAPI = create_app(settings, event_config, clock=clock)
-    seen: list[int] = []
-
-    def route(submission_id: int) -> dict[str, object]:
-        seen.append(submission_id)
-        return {"ok": True, "message": f"submission {submission_id} will be measured again"}
-
-    app.add_api_route("/api/v1/admin/submissions/{submission_id}/remeasure", route, methods=["POST"])
-    with served(app) as url:
-        code, out = _admin(url, "remeasure", str(target), app=root)
-    assert (code, out, seen) == (0, f"submission {target} will be measured again\n", [target])
-
-
+    assert "greenhack.cli.remeasure_cmd" in admin_cmd.ADMIN_VERB_MODULES
+    code, out = _admin(board, "remeasure", str(target))
+    with transaction(sessions) as s:
+        (task,) = s.execute(sa.select(AdminTask)).scalars().all()
+        assert (task.kind, task.submission_id) == ("remeasure", target)
+    assert code == 0 and out.startswith(f"remeasure task {task.id} of submission {target}: queued;"), out
+    code, out = _admin(board, "remeasure", "999999")
+    assert code == 1 and "999999" in out
 
 
 def test_an_action_is_committed_before_its_answer_is_sent(

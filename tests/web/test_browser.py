@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_support import DURING, Clock, served, synthetic_board
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
+from web_support import DURING, Clock, served, synthetic_board
 
 from greenhack.config import EventConfig
 from greenhack.settings import Settings

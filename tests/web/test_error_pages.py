@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from web_support import Clock, Seeder, admin_headers, CLOSES
+from web_support import CLOSES, Clock, Seeder, admin_headers
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import schemathesis
-from web_support import Seeder, admin_headers
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
@@ -25,6 +24,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.generation import GenerationMode
+from web_support import Seeder, admin_headers
 
 # every check Schemathesis knows that a correct API passes whatever input it is sent
 CHECKS = [

@@ -12,6 +12,7 @@ from web_support import DURING
 
 from greenhack.config import EventConfig
 from greenhack.gitlab.script_window import ScriptWindow, script_window
+from greenhack.impacts import impacts_from_factors
 from greenhack.overlap import Window
 from greenhack.scoring.models import Performance
 from greenhack.status import Status
@@ -19,7 +20,6 @@ from greenhack.store import crud, queue
 from greenhack.store.boards import refresh_boards
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.outcomes import record_outcome
-from greenhack.impacts import impacts_from_factors
 from greenhack.store.synthetic import synthetic_factors, synthetic_job
 from greenhack.telemetry.clock import ClockOffset
 from greenhack.telemetry.overhead import RunnerOverhead

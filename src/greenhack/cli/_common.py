@@ -14,8 +14,8 @@ from typing import Any, NoReturn
 import typer
 
 from greenhack.config import EventConfig
-from greenhack.preflight import load_checked_event
 from greenhack.errors import ConfigError
+from greenhack.preflight import load_checked_event
 
 __all__ = [
     "EXIT_BAD_INPUT",

@@ -59,7 +59,7 @@ __all__ = [
 
 ADMIN_PREFIX = "/api/v1/admin"
 # modules that add verbs of their own to `greenhack admin` through register_admin(group), in --help order
-ADMIN_VERB_MODULES: list[str] = []
+ADMIN_VERB_MODULES: list[str] = ["greenhack.cli.remeasure_cmd"]
 
 
 

@@ -163,7 +163,8 @@ def _records(session: Session, *, team: Team, current_pipeline_id: int | None) -
                 Submission.counts_toward_limit,
                 Submission.status,
             )
-            .where(Submission.team_id == team.id)
+            # an admin's re-measure uses none of the team's quota or budget (greenhack.store.remeasure)
+            .where(Submission.team_id == team.id, Submission.remeasure_of.is_(None))
             .order_by(Submission.created_at, Submission.gitlab_job_id)
         ).all()
     return [

@@ -22,8 +22,8 @@ from greenhack.feedback.gitlab_report import PhaseLine, SubmissionReport
 from greenhack.scoring.phases import project_lifecycle
 from greenhack.store.db import store_errors
 from greenhack.store.freeze import freeze_state
-from greenhack.store.phases import pipeline_phases
 from greenhack.store.models import Event, Factsheet, Impact, Measurement, Score, Submission, Team
+from greenhack.store.phases import pipeline_phases
 
 __all__ = ["load_report", "public_board", "submission_page_url"]
 
@@ -71,7 +71,8 @@ def load_report(
             sa.select(Impact).where(Impact.submission_id == submission_id, Impact.criterion == "gwp")
         ).scalar_one_or_none()
         board, absent_note = public_board(config, event, now) if event is not None else ("live", None)
-        score = session.get(Score, (submission_id, board))
+        # a re-measure is ranked in its original's row (the median of their measurements): that row's rank
+        score = session.get(Score, (sub.remeasure_of or submission_id, board))
         ranked = session.execute(
             sa.select(sa.func.count()).where(
                 Score.event_id == sub.event_id, Score.board == board, Score.rank.is_not(None)

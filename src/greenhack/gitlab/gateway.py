@@ -89,6 +89,20 @@ class GitLabGateway:
 
         return _translate(f"job {job_id} of project {project}", call)
 
+    def retry_job(self, project: int | str, job_id: int) -> CiJob:
+        """``POST /projects/:id/jobs/:job_id/retry``: run the job again, in its pipeline; GitLab answers with the new
+        job (a new id, ``pending``, no window yet). An admin's re-measure (:mod:`greenhack.remeasure`).
+
+        Raises:
+            GitLabError: 403 when GitLab will not retry it (a job still running is not retryable), 404 unknown.
+        """
+
+        def call() -> CiJob:
+            raw = self._gl.projects.get(project, lazy=True).jobs.get(job_id, lazy=True).retry()
+            return CiJob.from_api(dict(raw), project_id=project if isinstance(project, int) else None)
+
+        return _translate(f"retry of job {job_id} of project {project}", call)
+
     def project(self, project: int | str) -> ProjectRef:
         """``GET /projects/:id``: id and full path."""
 

@@ -21,4 +21,6 @@ class ImpactSource(Protocol):
         energy_j: float,
         duration_s: float,
         server_key: str | None = None,
+        energy_low_j: float | None = None,
+        energy_high_j: float | None = None,
     ) -> JobImpacts: ...

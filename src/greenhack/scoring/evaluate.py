@@ -63,4 +63,4 @@ def score_predictions(
     except PredictionsError as exc:
         return ScoreResult("invalid", None, tuple(exc.problems))
     performance = evaluate_performance(predictions, truth, metric=config.performance.metric, split=split)
-    return ScoreResult("scored", performance, ())
+    return ScoreResult("scored", performance, (), predictions)

@@ -129,11 +129,13 @@ class Performance:
 @dataclass(frozen=True)
 class ScoreResult:
     """The outcome of scoring one predictions file: ``scored`` with its performance, or ``invalid`` with the
-    problems to show the team (each with its place in the file)."""
+    problems to show the team (each with its place in the file); ``predictions`` are the valid predictions that
+    were scored (what :func:`greenhack.scoring.bootstrap.bootstrap_performance` resamples)."""
 
     status: Literal["scored", "invalid"]
     performance: Performance | None
     problems: tuple[str, ...] = ()
+    predictions: Predictions | None = None
 
 
 @dataclass(frozen=True)

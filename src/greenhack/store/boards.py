@@ -11,13 +11,18 @@ the boards stale (``events.boards_pending``, committed with the result) and :fun
 the workers after storing, while waiting for Prometheus and whenever their queue is idle - re-ranks at most once
 every ``min_interval_s`` per event, whichever worker gets there first. A worker dying between marking and
 ranking loses nothing: the mark stays until some worker has ranked. Web requests never rank.
+
+Each board is ranked with its rows' stored intervals (:mod:`greenhack.store.intervals`: bootstrap replicates,
+measurement spread, the median of a re-measured submission), seeded by the event's seed and the board, so
+``ranking.ties: significant`` gives the same shared ranks on every refresh; each score row keeps ``tied`` and the
+intervals the board shows.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,10 +43,11 @@ from greenhack.store.db import store_errors
 from greenhack.store.disclosure import public_reason
 from greenhack.store.factsheets import apply_factsheet_policy
 from greenhack.store.freeze import freeze_state
+from greenhack.store.intervals import ShownIntervals, read_intervals
 from greenhack.store.locks import try_xact_lock
 from greenhack.store.models import BOARDS, Event, Impact, Measurement, Submission, Team, utcnow
 from greenhack.store.phases import phase_rank_inputs
-from greenhack.telemetry.idle import attributed_energy_j
+from greenhack.telemetry.idle import attributed_energy_j, attributed_interval_j
 
 __all__ = [
     "BOARDS_LOCK",
@@ -110,6 +116,7 @@ def _rankable_rows(*, session: Session, event_id: int, cut: datetime | None = No
         .outerjoin(team, team.c.team_id == Submission.team_id)
         .outerjoin(scored, scored.c.submission_id == Submission.id)
         .where(Submission.event_id == event_id, Submission.status.in_(RANKABLE_STATUSES))
+        .where(Submission.remeasure_of.is_(None))  # a re-measurement counts in its original's row
         .order_by(Submission.id)
     )
     if cut is not None:
@@ -177,7 +184,10 @@ def _chart_front(inputs: Sequence[RankInput], higher_is_better: bool) -> set[int
     }
 
 
-def _records(rows: Sequence[RankedRow], front: set[int | str]) -> list[crud.ScoreRecord]:
+def _records(
+    rows: Sequence[RankedRow], front: set[int | str], shown: Mapping[int, ShownIntervals] | None = None
+) -> list[crud.ScoreRecord]:
+    shown = shown or {}
     return [
         crud.ScoreRecord(
             submission_id=int(row.submission_id),
@@ -187,9 +197,17 @@ def _records(rows: Sequence[RankedRow], front: set[int | str]) -> list[crud.Scor
             best_of_team=row.counted,
             formula=row.formula,
             note=row.note,
+            tied=row.tied,
+            **asdict(shown.get(int(row.submission_id), ShownIntervals())),
         )
         for row in rows
     ]
+
+
+def _board_seed(config: EventConfig, board: str) -> str:
+    """What seeds a board's significance draws (``ranking.ties: significant``): the event's seed and the board, so
+    the boards draw apart and every refresh draws the same."""
+    return f"{config.event.split_seed}:{board}"
 
 
 def refresh_boards(
@@ -223,6 +241,10 @@ def refresh_boards(
         session, event_id=event_id, inputs=[_rank_input(r, r.performance_public) for r in rows], config=config
     )
     folded = apply_factsheet_policy(session, inputs=folded, config=config)  # factsheet.invalid: unranked
+    # each row's stored intervals: its replicates and measurement spread for ranking.ties, what its row shows
+    intervals = read_intervals(
+        session, event_id=event_id, ids=[int(i.submission_id) for i in folded], config=config
+    )
     counts: dict[str, int] = {}
     for board in BOARDS:
         if board == "frozen" and cut is None:
@@ -242,10 +264,15 @@ def refresh_boards(
             inputs = [replace(i, performance=private[int(i.submission_id)]) for i in folded]
         else:
             inputs = folded
-        ranked = rank_submissions(inputs, config.ranking, config.performance, impact=config.impact)
+        split = "private" if board == "final" else "public"
+        inputs = intervals.inputs(inputs, split=split)
+        ranked = rank_submissions(
+            inputs, config.ranking, config.performance, impact=config.impact, seed=_board_seed(config, board)
+        )
         front = _chart_front(inputs, config.performance.higher_is_better)
+        shown = {int(i.submission_id): intervals.shown(i, split=split) for i in inputs}
         crud.replace_scores(
-            session=session, event_id=event_id, board=board, records=_records(ranked, front), now=now
+            session=session, event_id=event_id, board=board, records=_records(ranked, front, shown), now=now
         )
         counts[board] = len(ranked)
     return counts
@@ -349,6 +376,8 @@ def rescore_event(
                 Measurement.total_energy_j,
                 Measurement.duration_s,
                 Measurement.idle_power_w,
+                Measurement.energy_low_j,
+                Measurement.energy_high_j,
             )
             .join(Submission, Submission.id == Measurement.submission_id)
             .where(Submission.event_id == event_id)
@@ -403,10 +432,13 @@ def _rescored(row: Any, factors: ServerFactors, config: EventConfig) -> JobImpac
         ImpactsError: factors that cannot serve the YAML; TelemetryError: ``impact.idle: subtract`` without a
             known idle power.
     """
+    idle_power_w = _idle_power_w(config, row.server, stored_w=row.idle_power_w)
     charged_j = attributed_energy_j(
-        row.total_energy_j,
-        row.duration_s,
-        idle=config.impact.idle,
-        idle_power_w=_idle_power_w(config, row.server, stored_w=row.idle_power_w),
+        row.total_energy_j, row.duration_s, idle=config.impact.idle, idle_power_w=idle_power_w
     )
-    return impacts_from_factors(factors, config.impact, charged_j, row.duration_s)
+    low_j, high_j = attributed_interval_j(
+        row.energy_low_j, row.energy_high_j, row.duration_s, idle=config.impact.idle, idle_power_w=idle_power_w
+    )
+    return impacts_from_factors(
+        factors, config.impact, charged_j, row.duration_s, energy_low_j=low_j, energy_high_j=high_j
+    )

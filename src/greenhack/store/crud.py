@@ -65,6 +65,18 @@ class ScoreRecord:
     best_of_team: bool
     formula: str
     note: str | None = None
+    # ranking.ties: significant shares this rank with a neighbour (shown "=2"); the intervals the row shows
+    # (greenhack.store.intervals.ShownIntervals), None where there is none
+    tied: bool = False
+    measurements: int | None = None
+    energy_j: float | None = None
+    energy_low_j: float | None = None
+    energy_high_j: float | None = None
+    impact: float | None = None
+    impact_low: float | None = None
+    impact_high: float | None = None
+    performance_low: float | None = None
+    performance_high: float | None = None
 
 
 def ensure_event(*, session: Session, name: str) -> Event:
@@ -275,6 +287,13 @@ def record_measurement(
         measurement.overhead_duration_s = overhead.duration_s if overhead is not None else None
         measurement.overhead_valid = overhead.valid if overhead is not None else None
         measurement.overhead_problems = list(overhead.problems) if overhead is not None else None
+        parts = energy.uncertainty  # None for a measurement made without an interval
+        measurement.energy_confidence = parts.confidence if parts is not None else None
+        measurement.energy_integration_j = parts.integration_j if parts is not None else None
+        measurement.energy_edges_j = parts.edges_j if parts is not None else None
+        measurement.energy_sensor_j = parts.sensor_j if parts is not None else None
+        measurement.energy_low_j = energy.total_energy_low_j
+        measurement.energy_high_j = energy.total_energy_high_j
         measurement.measured_at = utcnow()
         submission.server = energy.server
         if not gitlab_window:
@@ -282,6 +301,8 @@ def record_measurement(
             submission.window_end = energy.end
         submission.duration_s = energy.duration_s
         submission.energy_j = energy.total_energy_j
+        submission.energy_low_j = energy.total_energy_low_j
+        submission.energy_high_j = energy.total_energy_high_j
         submission.overhead_energy_j = overhead.energy_j if overhead is not None else None
         session.flush()
     bump_data_version(session=session, event_id=submission.event_id)
@@ -312,6 +333,8 @@ def record_impacts(*, session: Session, submission_id: int, impacts: JobImpacts)
                     total=figure.total,
                     min=figure.min,
                     max=figure.max,
+                    measurement_low=figure.measurement_low,
+                    measurement_high=figure.measurement_high,
                     unit=figure.unit,
                 )
             )
@@ -319,6 +342,8 @@ def record_impacts(*, session: Session, submission_id: int, impacts: JobImpacts)
         submission.impact_total = headline.total
         submission.impact_min = headline.min
         submission.impact_max = headline.max
+        submission.impact_measurement_low = headline.measurement_low
+        submission.impact_measurement_high = headline.measurement_high
         submission.impact_unit = headline.unit
         submission.gwp_kgco2e = impacts.gwp.total
         session.flush()
@@ -373,6 +398,8 @@ def record_impacts_many(
                     "total": figure.total,
                     "min": figure.min,
                     "max": figure.max,
+                    "measurement_low": figure.measurement_low,
+                    "measurement_high": figure.measurement_high,
                     "unit": figure.unit,
                 }
                 for sid, job in impacts
@@ -385,7 +412,15 @@ def record_impacts_many(
             .values(
                 {
                     name: sa.bindparam(f"v_{name}")
-                    for name in ("impact_total", "impact_min", "impact_max", "impact_unit", "gwp_kgco2e")
+                    for name in (
+                        "impact_total",
+                        "impact_min",
+                        "impact_max",
+                        "impact_unit",
+                        "gwp_kgco2e",
+                        "impact_measurement_low",
+                        "impact_measurement_high",
+                    )
                 }
             ),
             [
@@ -396,6 +431,8 @@ def record_impacts_many(
                     "v_impact_max": job.headline.max,
                     "v_impact_unit": job.headline.unit,
                     "v_gwp_kgco2e": job.gwp.total,
+                    "v_impact_measurement_low": job.headline.measurement_low,
+                    "v_impact_measurement_high": job.headline.measurement_high,
                 }
                 for sid, job in impacts
             ],
@@ -404,9 +441,17 @@ def record_impacts_many(
 
 
 def record_performance(
-    *, session: Session, submission_id: int, split: str, metric: str, value: float, rows: int
+    *,
+    session: Session,
+    submission_id: int,
+    split: str,
+    metric: str,
+    value: float,
+    rows: int,
+    replicates: bytes | None = None,
 ) -> None:
-    """Store a submission's metric on one split (public or private), replacing an earlier value."""
+    """Store a submission's metric on one split (public or private), replacing an earlier value, with its bootstrap
+    replicates on the split's resamples (``ReplicateVector.to_bytes``; None: none were drawn)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
     submission = get_submission(session=session, submission_id=submission_id)
@@ -419,7 +464,7 @@ def record_performance(
         if row is None:
             row = Performance(submission_id=submission_id, split=split)
             session.add(row)
-        row.metric, row.value, row.rows = metric, value, rows
+        row.metric, row.value, row.rows, row.replicates = metric, value, rows, replicates
         if split == "public":
             submission.performance_public = value
         else:
@@ -428,7 +473,24 @@ def record_performance(
     bump_data_version(session=session, event_id=submission.event_id)
 
 
-_SCORE_FIELDS = ("rank", "score", "pareto", "best_of_team", "formula", "note")
+_SCORE_FIELDS = (
+    "rank",
+    "score",
+    "pareto",
+    "best_of_team",
+    "formula",
+    "note",
+    "tied",
+    "measurements",
+    "energy_j",
+    "energy_low_j",
+    "energy_high_j",
+    "impact",
+    "impact_low",
+    "impact_high",
+    "performance_low",
+    "performance_high",
+)
 
 
 def replace_scores(

@@ -175,6 +175,7 @@ class Submission(Base):
         sa.Index("ix_submissions_queue", "status", "next_attempt_at"),
         sa.Index("ix_submissions_event_team", "event_id", "team_id"),
         sa.Index("ix_submissions_event_status", "event_id", "status"),
+        sa.Index("ix_submissions_remeasure_of", "remeasure_of"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -235,6 +236,17 @@ class Submission(Base):
     performance_private: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     # the runner's overhead (J): GitLab's window outside the script window, paid by the organisers, not charged
     overhead_energy_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    # the interval of ``energy_j`` (J) and of ``impact_total`` from the measurement alone (the factors at their
+    # value; ``impact_min``/``impact_max`` are BoaviztAPI's factor range), None for figures made before intervals
+    energy_low_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    energy_high_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    impact_measurement_low: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    impact_measurement_high: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    # a re-measurement (an admin retried the job in GitLab): the submission it measures again; never ranked on its
+    # own, never counted in the team's limits: the board ranks the original with the median of the group
+    remeasure_of: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=True
+    )
 
     team: Mapped[Team] = relationship(back_populates="submissions")
     measurement: Mapped[Measurement | None] = relationship(
@@ -287,6 +299,14 @@ class Measurement(Base):
     overhead_duration_s: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     overhead_valid: Mapped[bool | None] = mapped_column(sa.Boolean, nullable=True)
     overhead_problems: Mapped[list[Any] | None] = mapped_column(JSONType, nullable=True)
+    # the parts of the energy's interval (greenhack.telemetry.uncertainty), each a half-width in J at
+    # ``energy_confidence``, and the interval's ends; None for measurements made before intervals were
+    energy_confidence: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    energy_integration_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    energy_edges_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    energy_sensor_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    energy_low_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    energy_high_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     measured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="measurement")
@@ -294,7 +314,9 @@ class Measurement(Base):
 
 class Impact(Base):
     """One criterion's impact of one submission in ``unit``: use, embodied (None for ``energy``), the total that
-    counts per ``impact.include``, and its min/max range where BoaviztAPI gives one."""
+    counts per ``impact.include``, its min/max range where BoaviztAPI gives one (the factors' range), and its
+    measurement interval (``measurement_low``/``measurement_high``: the energy's interval, the factors at their
+    value)."""
 
     __tablename__ = "impacts"
     __table_args__ = (
@@ -309,13 +331,17 @@ class Impact(Base):
     total: Mapped[float] = mapped_column(sa.Float)
     min: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     max: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    measurement_low: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    measurement_high: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     unit: Mapped[str] = mapped_column(sa.String(20))
 
     submission: Mapped[Submission] = relationship(back_populates="impacts")
 
 
 class Performance(Base):
-    """The metric of one submission on one split of the truth rows (public or private)."""
+    """The metric of one submission on one split of the truth rows (public or private), with its bootstrap
+    replicates on the split's shared resamples (``replicates``: little-endian float32, greenhack.scoring.bootstrap;
+    None for rows scored before intervals were)."""
 
     __tablename__ = "performances"
     __table_args__ = (sa.UniqueConstraint("submission_id", "split", name="uq_performances_submission_split"),)
@@ -326,13 +352,19 @@ class Performance(Base):
     metric: Mapped[str] = mapped_column(sa.String(40))
     value: Mapped[float] = mapped_column(sa.Float)
     rows: Mapped[int] = mapped_column(sa.Integer)
+    replicates: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True)
 
     submission: Mapped[Submission] = relationship(back_populates="performances")
 
 
 class Score(Base):
     """Where one submission stands on one board: rank (None when listed but not ranked), score, the formula that
-    produced it, whether it is on the Pareto front, and why it is not ranked."""
+    produced it, whether it is on the Pareto front, and why it is not ranked.
+
+    With intervals: ``tied`` says the rank is shared with a neighbour the measurement cannot tell apart
+    (``ranking.ties: significant``, shown ``=2``); ``measurements`` how many measurements stand behind the row (more
+    than one after a re-measure), ``energy_j``/``impact`` the figures ranked (their median), ``*_low``/``*_high``
+    the intervals of energy, impact (the measurement's part) and performance (the bootstrap's)."""
 
     __tablename__ = "scores"
     __table_args__ = (sa.Index("ix_scores_board", "event_id", "board", "rank"),)
@@ -348,6 +380,16 @@ class Score(Base):
     best_of_team: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     formula: Mapped[str] = mapped_column(sa.Text, default="")
     note: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    tied: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    measurements: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    energy_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    energy_low_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    energy_high_j: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    impact: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    impact_low: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    impact_high: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    performance_low: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    performance_high: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="scores")
@@ -359,7 +401,7 @@ TASK_STATUSES: Final = ("queued", "running", "done", "failed")
 
 
 class AdminTask(Base):
-    """A long admin action (``kind``: ``rescore``) that a worker runs outside the web request: its progress
+    """A long admin action (``kind``: ``rescore``, ``remeasure``) a worker runs outside the web request: its progress
     (``done`` of ``total``), its ``result`` (JSON) or ``error``, and the worker's lease while it runs."""
 
     __tablename__ = "admin_tasks"
@@ -371,6 +413,10 @@ class AdminTask(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(40))
+    # the submission the task is about (``remeasure``), None for the event's (``rescore``)
+    submission_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=True
+    )
     status: Mapped[str] = mapped_column(sa.String(20), default="queued")
     done: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     total: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)

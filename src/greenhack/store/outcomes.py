@@ -20,6 +20,7 @@ from greenhack.factsheet import FactsheetResult
 from greenhack.gitlab.script_window import ScriptWindow
 from greenhack.impacts.models import JobImpacts
 from greenhack.overlap import OtherWindow, Window, overlap_verdict
+from greenhack.scoring.bootstrap import PerformanceReplicates
 from greenhack.scoring.models import Performance
 from greenhack.status import Reason, Status
 from greenhack.store import crud, queue
@@ -166,6 +167,7 @@ def record_outcome(
     idle_power_w: float | None = None,
     impacts: JobImpacts | None = None,
     performance: Performance | None = None,
+    replicates: PerformanceReplicates | None = None,
     factsheet: FactsheetResult | None = None,
     now: datetime | None = None,
 ) -> RecordedOutcome:
@@ -174,7 +176,9 @@ def record_outcome(
 
     ``window`` is GitLab's window of the job on its server, ``script`` the script window charged to the team
     (None: GitLab's whole window, ``telemetry.window: job``), ``energy`` what was measured over it with the
-    server's ``clock`` offset, ``overhead`` the runner's energy outside it (stored, never charged).
+    server's ``clock`` offset, ``overhead`` the runner's energy outside it (stored, never charged). The energy's
+    interval parts (``energy.uncertainty``), the impacts' measurement interval and the performance's bootstrap
+    ``replicates`` are stored with them, for the board's intervals and ``ranking.ties: significant``.
 
     Everything measured replaces an earlier record; with a ``window``, the overlap rule decides the final status
     and may send other submissions to review. The rule compares GitLab's windows, not the script windows: that is
@@ -201,9 +205,9 @@ def record_outcome(
     if impacts is not None:
         crud.record_impacts(session=session, submission_id=submission_id, impacts=impacts)
     if performance is not None:
-        for split, value, rows in (
-            ("public", performance.public, performance.n_public),
-            ("private", performance.private, performance.n_private),
+        for split, value, rows, drawn in (
+            ("public", performance.public, performance.n_public, replicates.public if replicates else None),
+            ("private", performance.private, performance.n_private, replicates.private if replicates else None),
         ):
             crud.record_performance(
                 session=session,
@@ -212,6 +216,7 @@ def record_outcome(
                 metric=performance.metric,
                 value=value,
                 rows=rows,
+                replicates=drawn.to_bytes() if drawn is not None else None,
             )
     if factsheet is not None:
         record_factsheet(session=session, submission_id=submission_id, result=factsheet, now=now)

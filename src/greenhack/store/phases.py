@@ -52,6 +52,7 @@ def pipeline_phases(
                 Submission.event_id == event_id,
                 Submission.gitlab_pipeline_id.in_(list(pipeline_ids)),
                 Submission.status.in_(RANKABLE_STATUSES),
+                Submission.remeasure_of.is_(None),  # a re-measurement of a job is no phase of its pipeline
             )
             .order_by(Submission.gitlab_job_id)
         ).all()

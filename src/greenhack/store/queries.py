@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from greenhack.errors import NotFoundError
+from greenhack.status import Status
 from greenhack.store.db import store_errors
 from greenhack.store.models import (
     BOARDS,
@@ -25,7 +26,6 @@ from greenhack.store.models import (
     Submission,
     Team,
 )
-from greenhack.status import Status
 from greenhack.store.views import (
     BoardEntry,
     EventTotals,
@@ -86,7 +86,10 @@ def _team_stats(event_id: int, until: datetime | None) -> sa.Subquery:
         ),
         sa.func.coalesce(sa.func.sum(Submission.energy_j), 0.0).label("team_energy_j"),
         sa.func.coalesce(sa.func.sum(Submission.gwp_kgco2e), 0.0).label("team_gwp_kgco2e"),
-    ).where(Submission.event_id == event_id)
+    ).where(
+        Submission.event_id == event_id,
+        Submission.remeasure_of.is_(None),  # an admin's re-measure is the organisers' energy, not the team's
+    )
     if until is not None:
         stmt = stmt.where(Submission.created_at <= until)
     return stmt.group_by(Submission.team_id).subquery()
@@ -142,11 +145,20 @@ def board(
             Team.baseline,
             Submission.id.label("submission_id"),
             performance.label("performance"),
-            Submission.impact_total,
+            # the figures ranked: the median of the measurements after a re-measure (greenhack.store.intervals)
+            sa.func.coalesce(Score.impact, Submission.impact_total).label("impact_total"),
             Submission.impact_min,
             Submission.impact_max,
             Submission.impact_unit,
-            Submission.energy_j,
+            sa.func.coalesce(Score.energy_j, Submission.energy_j).label("energy_j"),
+            Score.tied,
+            Score.measurements,
+            Score.energy_low_j,
+            Score.energy_high_j,
+            Score.impact_low.label("impact_measurement_low"),
+            Score.impact_high.label("impact_measurement_high"),
+            Score.performance_low,
+            Score.performance_high,
             Impact.use.label("impact_use"),
             Impact.embodied.label("impact_embodied"),
             Submission.duration_s,
@@ -197,6 +209,10 @@ def pareto_points(*, session: Session, event_id: int, board_name: str) -> list[P
             Submission.impact_min,
             Submission.impact_max,
             Score.pareto,
+            Score.impact_low,
+            Score.impact_high,
+            Score.performance_low,
+            Score.performance_high,
         )
         .select_from(Score)
         .join(Submission, Submission.id == Score.submission_id)
@@ -254,6 +270,7 @@ _SUMMARY_COLUMNS = (
     Submission.performance_public,
     Submission.counts_toward_limit,
     Submission.overhead_energy_j,
+    Submission.remeasure_of,
 )
 
 

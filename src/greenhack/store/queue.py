@@ -82,7 +82,8 @@ def enqueue(
     submitted_at: datetime | None = None,
     now: datetime | None = None,
 ) -> EnqueueResult:
-    """Queue the evaluation of a finished GitLab job, once: a job already known keeps its row untouched.
+    """Queue the evaluation of a finished GitLab job, once: a job already known keeps its row untouched (but for an
+    admin's re-measure still waiting for its job to finish, which becomes due now).
 
     ``submitted_at`` is when GitLab created the job (the time that counts for daily limits, ties and the
     freeze); it defaults to ``now``.
@@ -122,6 +123,19 @@ def enqueue(
                 Submission.gitlab_project_id == gitlab_project_id, Submission.gitlab_job_id == gitlab_job_id
             )
         ).one()
+        # an admin's re-measure is queued when GitLab retries the job, long before it finishes; the finished job's
+        # webhook (or the reconciler) says it can be measured now: it is due at once, its waits forgotten
+        session.execute(
+            sa.update(Submission)
+            .where(
+                Submission.id == row.id,
+                Submission.remeasure_of.is_not(None),
+                Submission.status == Status.QUEUED,
+                Submission.attempts > 0,
+            )
+            .values(next_attempt_at=now, attempts=0, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
     return EnqueueResult(submission_id=row.id, created=False, status=row.status)
 
 
@@ -348,8 +362,12 @@ def finish(
                 lease_expires_at=None,
                 finished_at=now,
                 evaluation_duration_s=(now - started).total_seconds() if started is not None else None,
-                # the one rule of which outcomes use one of the team's submissions (greenhack.status)
-                counts_toward_limit=uses_quota(status, reason.code if reason is not None else None),
+                # the one rule of which outcomes use one of the team's submissions (greenhack.status); an admin's
+                # re-measure never does (greenhack.store.remeasure)
+                counts_toward_limit=sa.and_(
+                    Submission.remeasure_of.is_(None),
+                    sa.true() if uses_quota(status, reason.code if reason is not None else None) else sa.false(),
+                ),
             )
             .execution_options(synchronize_session=False)
         )

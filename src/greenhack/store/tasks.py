@@ -39,8 +39,9 @@ __all__ = [
     "record_progress",
 ]
 
-TaskKind = Literal["rescore"]
-"""What a task does: ``rescore`` recomputes every impact from stored factors and re-ranks the boards."""
+TaskKind = Literal["rescore", "remeasure"]
+"""What a task does: ``rescore`` recomputes every impact from stored factors and re-ranks the boards;
+``remeasure`` retries a submission's GitLab job so that it is measured again (:mod:`greenhack.remeasure`)."""
 
 
 class TaskView(BaseModel):
@@ -51,6 +52,7 @@ class TaskView(BaseModel):
 
     id: int
     kind: str
+    submission_id: int | None = None
     status: Literal["queued", "running", "done", "failed"]
     done: int
     total: int | None
@@ -72,20 +74,35 @@ class ClaimedTask:
     attempt: int
     worker: str
     lease_expires_at: datetime
+    submission_id: int | None = None
 
 
-def enqueue_task(*, session: Session, event_id: int, kind: TaskKind, now: datetime) -> TaskView:
-    """Queue a task of ``kind`` for the event, or return the one of that kind still waiting for a worker."""
+def enqueue_task(
+    *, session: Session, event_id: int, kind: TaskKind, now: datetime, submission_id: int | None = None
+) -> TaskView:
+    """Queue a task of ``kind`` for the event (about ``submission_id``, for a ``remeasure``), or return the one of
+    that kind (about that submission) still waiting for a worker."""
     with store_errors(f"queueing a {kind} task"):
+        about = (
+            AdminTask.submission_id.is_(None) if submission_id is None else AdminTask.submission_id == submission_id
+        )
         waiting = session.execute(
             sa.select(AdminTask)
-            .where(AdminTask.event_id == event_id, AdminTask.kind == kind, AdminTask.status == "queued")
+            .where(AdminTask.event_id == event_id, AdminTask.kind == kind, AdminTask.status == "queued", about)
             .order_by(AdminTask.id)
             .limit(1)
         ).scalar_one_or_none()
         if waiting is not None:
             return TaskView.model_validate(waiting)
-        task = AdminTask(event_id=event_id, kind=kind, status="queued", done=0, attempts=0, created_at=now)
+        task = AdminTask(
+            event_id=event_id,
+            kind=kind,
+            submission_id=submission_id,
+            status="queued",
+            done=0,
+            attempts=0,
+            created_at=now,
+        )
         session.add(task)
         session.flush()
         return TaskView.model_validate(task)
@@ -140,12 +157,12 @@ def claim_task(
                 lease_expires_at=expires,
                 started_at=sa.func.coalesce(AdminTask.started_at, now),
             )
-            .returning(AdminTask.id, AdminTask.event_id, AdminTask.kind, AdminTask.attempts)
+            .returning(AdminTask.id, AdminTask.event_id, AdminTask.kind, AdminTask.attempts, AdminTask.submission_id)
             .execution_options(synchronize_session=False)
         ).one_or_none()
     if row is None:
         return None
-    return ClaimedTask(row.id, row.event_id, row.kind, row.attempts, worker, expires)
+    return ClaimedTask(row.id, row.event_id, row.kind, row.attempts, worker, expires, row.submission_id)
 
 
 def _held(task: ClaimedTask) -> sa.ColumnElement[bool]:

@@ -90,6 +90,26 @@ class BoardEntry(_View):
     factsheet_answers: dict[str, Any] | None = None
     baseline: bool = False
     vs_baselines: list[BaselineComparisonView] = []
+    # intervals (issue 17, greenhack.store.intervals): the rank shared with a neighbour the measurement cannot tell
+    # apart (ranking.ties: significant), how many measurements the row ranks (their median, after a re-measure),
+    # the energy's interval (J), the impact's measurement interval (impact_unit; impact_min/max is BoaviztAPI's
+    # factor range) and the performance's bootstrap interval; None where there is none
+    tied: bool = False
+    measurements: int | None = None
+    energy_low_j: float | None = None
+    energy_high_j: float | None = None
+    impact_measurement_low: float | None = None
+    impact_measurement_high: float | None = None
+    performance_low: float | None = None
+    performance_high: float | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def rank_label(self) -> str | None:
+        """The rank as the board writes it: ``=2`` when shared, ``2`` otherwise, None when not ranked."""
+        if self.rank is None:
+            return None
+        return f"={self.rank}" if self.tied else str(self.rank)
 
     # per 1,000 predictions (the scored rows), computed as the ranking's *_per_1k quantities are
     @computed_field  # type: ignore[prop-decorator]
@@ -120,6 +140,11 @@ class ParetoPoint(_View):
     impact_max: float | None
     pareto: bool
     baseline: bool = False  # an organisers' baseline: drawn with its own mark, never on the teams' front
+    # the intervals stored with the board (greenhack.store.intervals): the chart's error bars on both axes
+    impact_low: float | None = None
+    impact_high: float | None = None
+    performance_low: float | None = None
+    performance_high: float | None = None
 
 
 class SubmissionSummary(_View):
@@ -166,6 +191,8 @@ class SubmissionSummary(_View):
     counts_toward_limit: bool
     # the runner's energy in GitLab's window outside the script window (J): the organisers', not charged
     overhead_energy_j: float | None = None
+    # an admin's re-measurement: the submission it measures again (its board row ranks their median)
+    remeasure_of: int | None = None
 
 
 class MeasurementView(_View):
@@ -195,6 +222,14 @@ class MeasurementView(_View):
     overhead_duration_s: float | None = None
     overhead_valid: bool | None = None
     overhead_problems: list[str] | None = None
+    # the parts of the energy's interval (greenhack.telemetry.uncertainty), half-widths in J at energy_confidence,
+    # and its ends; None for a measurement made before intervals were
+    energy_confidence: float | None = None
+    energy_integration_j: float | None = None
+    energy_edges_j: float | None = None
+    energy_sensor_j: float | None = None
+    energy_low_j: float | None = None
+    energy_high_j: float | None = None
 
 
 class ImpactView(_View):
@@ -205,6 +240,9 @@ class ImpactView(_View):
     min: float | None
     max: float | None
     unit: str
+    # the measurement interval (the energy's interval, factors at their value), apart from min/max (the factors')
+    measurement_low: float | None = None
+    measurement_high: float | None = None
 
 
 class PerformanceView(_View):
@@ -222,6 +260,12 @@ class ScoreView(_View):
     best_of_team: bool
     formula: str
     note: str | None
+    # ranking.ties: significant shares the rank with a neighbour; the measurements behind the row and the
+    # performance's bootstrap interval on this board (greenhack.store.intervals)
+    tied: bool = False
+    measurements: int | None = None
+    performance_low: float | None = None
+    performance_high: float | None = None
 
 
 class FactsheetView(_View):

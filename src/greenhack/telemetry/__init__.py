@@ -10,7 +10,12 @@ The exporter simulator lives in ``greenhack.telemetry.simulator``.
 
 from __future__ import annotations
 
-from greenhack.telemetry.idle import IdleBaselines, attributed_energy_j, measure_idle_power
+from greenhack.telemetry.idle import (
+    IdleBaselines,
+    attributed_energy_j,
+    attributed_interval_j,
+    measure_idle_power,
+)
 from greenhack.telemetry.measure import (
     SAMPLES_PAST_END,
     SampleSource,
@@ -55,6 +60,7 @@ __all__ = [
     "SampleSource",
     "TelemetrySource",
     "attributed_energy_j",
+    "attributed_interval_j",
     "fetch_margin",
     "measure_energy",
     "measure_idle_power",

@@ -16,7 +16,7 @@ from greenhack.errors import TelemetryError
 from greenhack.telemetry.measure import SampleSource, measure_energy
 from greenhack.telemetry.models import IdlePower
 
-__all__ = ["IdleBaselines", "attributed_energy_j", "measure_idle_power"]
+__all__ = ["IdleBaselines", "attributed_energy_j", "attributed_interval_j", "measure_idle_power"]
 
 
 def measure_idle_power(
@@ -72,6 +72,29 @@ def attributed_energy_j(
             "(give the server idle_power_w or an idle_calibration period)"
         )
     return max(0.0, total_energy_j - idle_power_w * duration_s)
+
+
+def attributed_interval_j(
+    low_j: float | None,
+    high_j: float | None,
+    duration_s: float,
+    *,
+    idle: Literal["include", "subtract"],
+    idle_power_w: float | None,
+) -> tuple[float | None, float | None]:
+    """The charged energy's interval, J: each end of the measured interval through :func:`attributed_energy_j`
+    (the idle draw is known exactly once measured, so it shifts the interval and does not widen it); (None, None)
+    for a measurement without one.
+
+    Raises:
+        TelemetryError: as :func:`attributed_energy_j`.
+    """
+    if low_j is None or high_j is None:
+        return None, None
+    return (
+        attributed_energy_j(low_j, duration_s, idle=idle, idle_power_w=idle_power_w),
+        attributed_energy_j(high_j, duration_s, idle=idle, idle_power_w=idle_power_w),
+    )
 
 
 class IdleBaselines:

@@ -8,7 +8,10 @@ plus httpx only; in memory; thread-safe.
 Served under ``/api/v4`` with ``PRIVATE-TOKEN`` (or ``Authorization: Bearer``) checked:
 
 - jobs:       ``GET /projects/:id/jobs/:job_id``, ``GET /projects/:id/jobs/:job_id/artifacts/*path``,
-              ``GET /projects/:id/jobs/:job_id/trace`` (the job log as ``text/plain``; empty when none was set)
+              ``GET /projects/:id/jobs/:job_id/trace`` (the job log as ``text/plain``; empty when none was set),
+              ``POST /projects/:id/jobs/:job_id/retry`` (201 and the new job: same pipeline, name and stage, a new id,
+              ``pending``, no runner or window yet; 403 ``Job is not retryable`` while it has not finished);
+              :meth:`FakeGitLab.run_retried_job` runs it
 - pipelines:  ``GET /projects/:id/pipelines`` (updated_after, order_by, sort), ``GET .../pipelines/:id/jobs``
 - groups:     ``GET /groups/:id``, ``POST /groups``, ``GET /groups/:id/projects`` (include_subgroups)
 - projects:   ``GET /projects/:id``, ``POST /projects``, ``PUT /projects/:id``; renamed and deleted with
@@ -496,6 +499,81 @@ class FakeGitLab:
             if log is not None:
                 self.set_job_log(job_id, log)
             return _copy(self._state.jobs[job_id])
+
+    def run_retried_job(
+        self,
+        job_id: int,
+        *,
+        started_at: datetime,
+        finished_at: datetime,
+        runner_id: int,
+        status: str = "success",
+        artifacts: Mapping[str, bytes] | None = None,
+        log: str | None = None,
+    ) -> dict[str, Any]:
+        """Run a job made by a retry, as a runner would: its runner, window, status, artifacts and log."""
+        with self._lock:
+            job = self._state.jobs[job_id]
+            runner = self._state.runners[runner_id]
+            files = dict(artifacts or {})
+            self._state.artifacts[job_id] = files
+            size = sum(map(len, files.values()))
+            job.update(
+                status=status,
+                started_at=_iso(started_at),
+                finished_at=_iso(finished_at),
+                duration=(finished_at - started_at).total_seconds(),
+                artifacts_file={"filename": "artifacts.zip", "size": size} if files else None,
+                artifacts=(
+                    [{"file_type": "archive", "size": size, "filename": "artifacts.zip", "file_format": "zip"}]
+                    if files
+                    else []
+                )
+                + [{"file_type": "trace", "size": 1500, "filename": "job.log", "file_format": "raw"}],
+                runner={
+                    "id": runner.id,
+                    "description": runner.description,
+                    "ip_address": None,
+                    "active": True,
+                    "paused": False,
+                    "is_shared": runner.runner_type == "instance_type",
+                    "runner_type": runner.runner_type,
+                    "name": runner.name,
+                    "online": True,
+                    "status": "online",
+                },
+            )
+            self._state.pipelines[job["pipeline"]["id"]]["updated_at"] = _iso(datetime.now(UTC))
+        if log is not None:
+            self.set_job_log(job_id, log)
+        return self.job_json(job_id)
+
+    def _retry(self, job: Mapping[str, Any]) -> dict[str, Any]:
+        """GitLab's retry (Ci::RetryJobService): a clone of the job in its pipeline, a new id, ``pending``."""
+        if job["status"] not in ("success", "failed", "canceled"):
+            raise _Forbidden("403 Forbidden - Job is not retryable")
+        new_id = self._new_id()
+        clone = _copy(dict(job))
+        web_url = str(job["web_url"]).rsplit("/", 1)[0] + f"/{new_id}"
+        clone.update(
+            id=new_id,
+            status="pending",
+            created_at=_iso(datetime.now(UTC)),
+            started_at=None,
+            finished_at=None,
+            duration=None,
+            queued_duration=None,
+            failure_reason=None,
+            artifacts_file=None,
+            artifacts=[],
+            artifacts_expire_at=None,
+            runner=None,
+            web_url=web_url,
+        )
+        self._state.jobs[new_id] = clone
+        self._state.artifacts[new_id] = {}
+        self._state.pipelines[job["pipeline"]["id"]]["updated_at"] = _iso(datetime.now(UTC))
+        return _copy(clone)
 
     def set_job_log(self, job_id: int, log: str) -> None:
         """Set the job's log, as the runner would have sent it (the ``trace`` entry of its artifacts follows)."""
@@ -1109,6 +1187,11 @@ class FakeGitLab:
                     if job is None or job["pipeline"]["project_id"] != self._project(pid)["id"]:
                         raise _NotFound("404 Job Not Found")
                     return 200, job
+                case ("POST", ["projects", pid, "jobs", jid, "retry"]):
+                    job = s.jobs.get(int(jid)) if jid.isdigit() else None
+                    if job is None or job["pipeline"]["project_id"] != self._project(pid)["id"]:
+                        raise _NotFound("404 Job Not Found")
+                    return 201, self._retry(job)
                 case ("GET", ["projects", pid, "jobs", jid, "trace"]):
                     job = s.jobs.get(int(jid)) if jid.isdigit() else None
                     if job is None or job["pipeline"]["project_id"] != self._project(pid)["id"]:

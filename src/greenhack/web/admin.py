@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from greenhack.errors import NotFoundError
 from greenhack.store import crud, queue, tasks
 from greenhack.store.models import MAX_ID
 from greenhack.store.tasks import TaskView
@@ -32,6 +33,7 @@ __all__ = [
     "freeze",
     "freeze_auto",
     "include",
+    "remeasure",
     "rerun",
     "rescore",
     "task_status",
@@ -84,6 +86,29 @@ def rescore(context: ContextDep, session: SessionDep, response: Response) -> Tas
     YAML, then re-ranks every board (never asking Prometheus or BoaviztAPI). Follow it at the answer's ``url``;
     a rescore already waiting for a worker is answered instead of queueing another."""
     task = tasks.enqueue_task(session=session, event_id=context.event_id, kind="rescore", now=context.clock())
+    response.headers["Location"] = _task_url(task.id)
+    return TaskAccepted(task=task, url=_task_url(task.id))
+
+
+@router.post(
+    "/submissions/{submission_id}/remeasure", response_model=TaskAccepted, status_code=202, responses={404: {}}
+)
+def remeasure(
+    submission_id: SubmissionId, context: ContextDep, session: SessionDep, response: Response
+) -> TaskAccepted:
+    """Queue a re-measure: a worker retries the submission's GitLab job through the API, and the new job is
+    measured as one more measurement of it (outside the team's quota; the board ranks the median of its
+    measurements, their spread widening its interval). Follow it at the answer's ``url``."""
+    submission = crud.get_submission(session=session, submission_id=submission_id)
+    if submission.event_id != context.event_id:
+        raise NotFoundError(f"submission {submission_id} does not exist")
+    task = tasks.enqueue_task(
+        session=session,
+        event_id=context.event_id,
+        kind="remeasure",
+        submission_id=submission.remeasure_of or submission.id,
+        now=context.clock(),
+    )
     response.headers["Location"] = _task_url(task.id)
     return TaskAccepted(task=task, url=_task_url(task.id))
 

@@ -24,7 +24,13 @@ from greenhack.web.boards import BoardResponse, ParetoResponse, board_csv, board
 from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
 from greenhack.web.learning import team_standing
 from greenhack.web.openapi import OPTIONAL_BEARER, errors
-from greenhack.web.presenting import TeamAccountView, redact_detail, redact_submission, redact_team, team_account
+from greenhack.web.presenting import (
+    TeamAccountView,
+    redact_detail,
+    redact_submission,
+    redact_team,
+    team_account,
+)
 from greenhack.web.visibility import BoardName
 
 __all__ = [

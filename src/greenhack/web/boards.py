@@ -46,7 +46,8 @@ class BoardResponse(BaseModel):
 
     ``performance`` is the event metric (``higher_is_better`` gives its direction) on the public rows, or the
     private rows on the final board; ``impact_*`` are in ``impact_unit`` (lower is better) with their min/max
-    uncertainty; energies in J; ``team_gwp_kgco2e`` in kgCO2e.
+    uncertainty; energies in J; ``team_gwp_kgco2e`` in kgCO2e. Every interval (``*_low``/``*_high``) is at
+    ``confidence``; with ``ties: significant`` a row's ``rank_label`` is ``=2`` when it shares its rank.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -64,6 +65,8 @@ class BoardResponse(BaseModel):
     ranking_method: str
     data_version: int
     rows: list[BoardEntry]
+    ties: str = "none"
+    confidence: float = 0.95
 
 
 class ParetoResponse(BaseModel):
@@ -102,6 +105,8 @@ def build_board(
         impact_criterion=config.impact.criterion,
         impact_unit=config.impact.unit,
         ranking_method=config.ranking.method,
+        ties=config.ranking.ties,
+        confidence=config.ranking.confidence,
         data_version=version,
         rows=rows,
     )
@@ -296,6 +301,15 @@ def _csv_columns(board: BoardResponse) -> list[_CsvColumn]:
         _CsvColumn("vs_baseline", _headline("text")),
         _CsvColumn("vs_baseline_energy_change", _headline("energy_change")),
         _CsvColumn("vs_baseline_performance_delta", _headline("performance_delta")),
+        # intervals (issue 17): the rank shared within the noise, each interval's ends in its quantity's unit
+        _CsvColumn("tied", _attr("tied")),
+        _CsvColumn("measurements", _attr("measurements")),
+        _CsvColumn(f"{board.metric}_low", _attr("performance_low")),
+        _CsvColumn(f"{board.metric}_high", _attr("performance_high")),
+        _CsvColumn(f"impact_measurement_low_{impact.unit}", _in(impact, "impact_measurement_low")),
+        _CsvColumn(f"impact_measurement_high_{impact.unit}", _in(impact, "impact_measurement_high")),
+        _CsvColumn(f"energy_low_{energy.unit}", _in(energy, "energy_low_j")),
+        _CsvColumn(f"energy_high_{energy.unit}", _in(energy, "energy_high_j")),
     ]
     return columns
 

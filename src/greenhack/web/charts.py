@@ -141,9 +141,14 @@ def chart_point(
     impact_interval: tuple[float, float] | None = None,
     performance_interval: tuple[float, float] | None = None,
 ) -> ChartPoint:
-    """A stored :class:`~greenhack.store.views.ParetoPoint` as a chart point, with intervals when given."""
+    """A stored :class:`~greenhack.store.views.ParetoPoint` as a chart point, with intervals when given (else those
+    stored with the board, when it has them)."""
     if isinstance(point, ChartPoint):
         return point
+    if impact_interval is None and point.impact_low is not None and point.impact_high is not None:
+        impact_interval = (point.impact_low, point.impact_high)
+    if performance_interval is None and point.performance_low is not None and point.performance_high is not None:
+        performance_interval = (point.performance_low, point.performance_high)
     return ChartPoint(
         submission_id=point.submission_id,
         team_name=point.team_name,

@@ -10,8 +10,8 @@ import os
 
 from fastapi import FastAPI
 
-from greenhack.preflight import load_checked_event
 from greenhack.errors import SettingsError
+from greenhack.preflight import load_checked_event
 from greenhack.settings import Settings
 from greenhack.web.app import create_app
 

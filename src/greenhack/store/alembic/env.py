@@ -36,6 +36,12 @@ def run_migrations_online() -> None:
     engine = create_db_engine(_url(), pool_size=1)
     try:
         with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # a batch migration copies a table and drops the old one; with foreign keys on, the drop would
+                # delete every row that references it (ON DELETE CASCADE). SQLite ignores this pragma inside a
+                # transaction, so it is set before the migrations' one (Alembic's advice for batch mode).
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
             context.configure(
                 connection=connection,
                 target_metadata=target_metadata,
