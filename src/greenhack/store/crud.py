@@ -61,6 +61,9 @@ class ScoreRecord:
     best_of_team: bool
     formula: str
     note: str | None = None
+    # the board's phase and hardware track (greenhack.competition.BoardKey); "": the event has none
+    phase: str = ""
+    track: str = ""
 
 
 def ensure_event(*, session: Session, name: str) -> Event:
@@ -333,7 +336,9 @@ def record_performance(
     bump_data_version(session=session, event_id=submission.event_id)
 
 
-_SCORE_FIELDS = ("rank", "score", "pareto", "best_of_team", "formula", "note")
+# phase and track are among the fields: a YAML change that moves a submission to another phase or track
+# moves its row (one per board name) rather than adding a second
+_SCORE_FIELDS = ("rank", "score", "pareto", "best_of_team", "formula", "note", "phase", "track")
 
 
 def replace_scores(
@@ -345,6 +350,9 @@ def replace_scores(
     now: datetime | None = None,
 ) -> int:
     """Make one board of the event hold exactly ``records``; return how many rows were written or deleted.
+
+    ``board`` is the board's name (live, frozen, final) on every phase and track at once: each record names its
+    phase and track, so one call writes e.g. the live board of every (phase, track) pair.
 
     Only rows that differ are touched (a new result moves a few ranks, not the whole board), so the cost in
     writes follows what changed rather than the board's size; ``computed_at`` of a row says when it last changed.

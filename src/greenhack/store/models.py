@@ -322,16 +322,22 @@ class Performance(Base):
 
 class Score(Base):
     """Where one submission stands on one board: rank (None when listed but not ranked), score, the formula that
-    produced it, whether it is on the Pareto front, and why it is not ranked."""
+    produced it, whether it is on the Pareto front, and why it is not ranked.
+
+    A board is keyed by ``(phase, track, board)`` (``greenhack.competition.BoardKey``); a submission belongs to
+    one phase and one track, so ``(submission_id, board)`` stays the key. ``''``: the implicit phase or track
+    of an event without ``phases:`` or ``servers[].track``."""
 
     __tablename__ = "scores"
-    __table_args__ = (sa.Index("ix_scores_board", "event_id", "board", "rank"),)
+    __table_args__ = (sa.Index("ix_scores_board", "event_id", "phase", "track", "board", "rank"),)
 
     submission_id: Mapped[int] = mapped_column(
         sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
     )
     board: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    phase: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    track: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     rank: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     score: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     pareto: Mapped[bool] = mapped_column(sa.Boolean, default=False)
