@@ -9,15 +9,17 @@ Every board route goes through :func:`board_response`: it picks the board this v
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from fastapi import HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from greenhack.competition import BoardKey, EventPhase, event_phases, event_tracks, phase_named
 from greenhack.config import EventConfig
 from greenhack.store import queries
+from greenhack.store.board_scope import board_scope
 from greenhack.store.db import transaction
 from greenhack.store.views import BoardEntry, ParetoPoint
 from greenhack.units import Scale, format_number, pick_scale
@@ -28,11 +30,14 @@ from greenhack.web.visibility import BoardChoice, BoardName, choose_board
 
 __all__ = [
     "BoardResponse",
+    "BoardTab",
     "BoardView",
     "ParetoResponse",
     "board_csv",
     "board_for",
+    "board_key",
     "board_response",
+    "board_tabs",
     "build_board",
     "build_pareto",
     "read_board_view",
@@ -51,6 +56,9 @@ class BoardResponse(BaseModel):
 
     event: str
     board: BoardName
+    # the board's phase and hardware track ("": the event has none)
+    phase: str = ""
+    track: str = ""
     frozen: bool
     closed: bool
     cut: datetime | None
@@ -70,6 +78,8 @@ class ParetoResponse(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     board: BoardName
+    phase: str = ""
+    track: str = ""
     metric: str
     higher_is_better: bool
     impact_unit: str
@@ -87,10 +97,16 @@ def build_board(
         board_name=choice.name,
         until=until,
         impact_criterion=config.impact.criterion,
+        phase=choice.phase,
+        track=choice.track,
+        scope=board_scope(config, phase=choice.phase, track=choice.track),
     )
+    ranking = phase_named(event_phases(config), choice.phase).ranking
     return BoardResponse(
         event=config.event.name,
         board=choice.name,
+        phase=choice.phase,
+        track=choice.track,
         frozen=choice.state.frozen,
         closed=choice.state.closed,
         cut=choice.state.cut,
@@ -98,20 +114,27 @@ def build_board(
         higher_is_better=config.performance.higher_is_better,
         impact_criterion=config.impact.criterion,
         impact_unit=config.impact.unit,
-        ranking_method=config.ranking.method,
+        ranking_method=ranking.method,
         data_version=version,
         rows=rows,
     )
 
 
-def build_pareto(*, session: Session, config: EventConfig, event_id: int, board: BoardName) -> ParetoResponse:
-    """Every scored submission's point on the performance-vs-impact chart of ``board``."""
+def build_pareto(
+    *, session: Session, config: EventConfig, event_id: int, board: BoardName, phase: str = "", track: str = ""
+) -> ParetoResponse:
+    """Every scored submission's point on the performance-vs-impact chart of ``board`` of ``phase`` on
+    ``track``."""
     return ParetoResponse(
         board=board,
+        phase=phase,
+        track=track,
         metric=config.performance.metric,
         higher_is_better=config.performance.higher_is_better,
         impact_unit=config.impact.unit,
-        points=queries.pareto_points(session=session, event_id=event_id, board_name=board),
+        points=queries.pareto_points(
+            session=session, event_id=event_id, board_name=board, phase=phase, track=track
+        ),
     )
 
 
@@ -150,29 +173,100 @@ def read_board_view(
     """The chosen board as of ``version``, with its chart points when ``with_pareto``."""
     board = build_board(session=session, config=config, event_id=event_id, choice=choice, version=version)
     pareto = (
-        build_pareto(session=session, config=config, event_id=event_id, board=choice.name)
+        build_pareto(
+            session=session,
+            config=config,
+            event_id=event_id,
+            board=choice.name,
+            phase=choice.phase,
+            track=choice.track,
+        )
         if with_pareto
         else None
     )
     return BoardView(choice=choice, board=board, pareto=pareto)
 
 
-def board_for(context: AppContext, *, admin: bool, asked: BoardName | None) -> BoardChoice:
-    """The board this visitor may see (403 for a board hidden from them)."""
+def board_for(
+    context: AppContext,
+    *,
+    admin: bool,
+    asked: BoardName | None,
+    phase: str | None = None,
+    track: str | None = None,
+) -> BoardChoice:
+    """The board this visitor may see: of ``phase`` (None: the phase open now, else the last one that opened)
+    on ``track`` (None: the first track); 404 for a phase or track the event does not have, 403 for a board
+    hidden from them."""
+    phases = event_phases(context.config)
+    tracks = event_tracks(context.config)
+    if phase is not None and phase not in {p.name for p in phases}:
+        known = ", ".join(p.name for p in phases if p.name) or "none: the event has no phases"
+        raise HTTPException(status_code=404, detail=f"no phase {phase!r} in the event (phases: {known})")
+    if track is not None and track not in tracks:
+        known = ", ".join(t for t in tracks if t) or "none: the event has no hardware tracks"
+        raise HTTPException(status_code=404, detail=f"no track {track!r} in the event (tracks: {known})")
+    state = context.freeze(phase)
     try:
-        return choose_board(context.freeze(), admin=admin, asked=asked)
+        choice = choose_board(state, admin=admin, asked=asked)
     except PermissionError as exc:
-        raise HTTPException(status_code=403, detail=f"{exc}{_when_public(context, asked)}") from None
+        shown = phase_named(phases, state.phase)
+        raise HTTPException(status_code=403, detail=f"{exc}{_when_public(shown, asked)}") from None
+    return replace(choice, track=track if track is not None else tracks[0])
 
 
-def _when_public(context: AppContext, asked: BoardName | None) -> str:
+def _when_public(phase: EventPhase, asked: BoardName | None) -> str:
     """When the board refused becomes public (the page and the API say it alike)."""
-    closes = fmt_time(context.config.event.closes)
+    closes = fmt_time(phase.closes)
     if asked == "final":
-        return f"; it is published when the event closes, {closes}"
+        if phase.final_shown_at != phase.closes:  # a later phase scores against the same truth file
+            shown = fmt_time(phase.final_shown_at)
+            return f"; it is published at {shown}, when the last phase scoring on the same truth closes"
+        return f"; it is published when {phase.title} closes, {closes}"
     if asked == "live":
-        return f"; it is hidden while the board is frozen, until the event closes, {closes}"
+        return f"; it is hidden while the board is frozen, until {phase.title} closes, {closes}"
     return ""
+
+
+@dataclass(frozen=True)
+class BoardTab:
+    """One (phase, track) pair's boards in the board page's selector.
+
+    Attributes:
+        phase / track: their names (``""``: the event has none).
+        label: how the selector names them (``practice · a100``).
+        query: the link's query string (``phase=practice&track=a100``).
+        current: the page shows this pair's board.
+    """
+
+    phase: str
+    track: str
+    label: str
+    query: str
+    current: bool
+
+
+def board_tabs(config: EventConfig, choice: BoardChoice) -> tuple[BoardTab, ...]:
+    """The event's (phase, track) pairs, phases in time order then tracks in the YAML's order; empty for an
+    event without phases and tracks (its one pair needs no selector)."""
+    pairs = [(p.name, t) for p in event_phases(config) for t in event_tracks(config)]
+    if len(pairs) == 1:
+        return ()
+    return tuple(
+        BoardTab(
+            phase=phase,
+            track=track,
+            label=" · ".join(part for part in (phase, track) if part),
+            query="&".join(f"{k}={v}" for k, v in (("phase", phase), ("track", track)) if v),
+            current=(phase, track) == (choice.phase, choice.track),
+        )
+        for phase, track in pairs
+    )
+
+
+def board_key(choice: BoardChoice) -> BoardKey:
+    """The key of the chosen board (``competition.BoardKey``)."""
+    return BoardKey(choice.phase, choice.track, choice.name)
 
 
 def board_response(
@@ -194,7 +288,7 @@ def board_response(
     """
 
     def render_body(version: int) -> bytes:
-        with transaction(context.sessions, f"reading the {choice.name} board") as session:
+        with transaction(context.sessions, f"reading the {board_key(choice).text} board") as session:
             view = read_board_view(
                 session=session,
                 config=context.config,
@@ -205,7 +299,7 @@ def board_response(
             )
         return render(view)
 
-    key = f"{variant}:{choice.name}:{choice.state}:{','.join(choice.allowed)}"
+    key = f"{variant}:{choice.name}:{choice.state}:{choice.track}:{','.join(choice.allowed)}"
     return cached_response(
         request, context.cache, key=key, render=render_body, media_type=media_type, headers=headers
     )

@@ -120,11 +120,20 @@ class AppContext:
     cache: ResponseCache
     clock: Callable[[], datetime]
 
-    def freeze(self) -> FreezeState:
-        """The freeze as it stands now (the admin's override is read through the cache)."""
+    def freeze(self, phase: str | None = None) -> FreezeState:
+        """The freeze of ``phase`` (None: the phase a visitor lands on) as it stands now (the admin's override is
+        read through the cache).
+
+        Raises:
+            KeyError: no phase of that name.
+        """
         state = self.cache.state()
         return freeze_state(
-            self.config, now=self.clock(), override=state.frozen_override, frozen_at=state.frozen_at
+            self.config,
+            now=self.clock(),
+            override=state.frozen_override,
+            frozen_at=state.frozen_at,
+            phase=phase,
         )
 
     def read_event_state(self) -> EventState:

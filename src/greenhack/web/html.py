@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from greenhack.competition import event_phases, phase_named
 from greenhack.impacts import equivalences
 from greenhack.impacts.models import J_PER_KWH
 from greenhack.store import queries
 from greenhack.store.models import MAX_ID
 from greenhack.store.views import BoardEntry
 from greenhack.telemetry.models import JobEnergy
-from greenhack.web.boards import BoardView, board_for, board_response
+from greenhack.web.boards import BoardView, board_for, board_response, board_tabs
 from greenhack.web.charts import TimelineSeries, pareto_chart, timeline_chart
 from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
 from greenhack.web.presenting import redact_detail, redact_team, team_account
@@ -72,8 +73,10 @@ def board_page(
     board: BoardName | None = None,
     sort: SortKey = "rank",
     order: Literal["asc", "desc"] = "asc",
+    phase: Annotated[str | None, Query(max_length=40)] = None,
+    track: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    choice = board_for(context, admin=admin, asked=board)
+    choice = board_for(context, admin=admin, asked=board, phase=phase, track=track)
     cfg = context.config
 
     def render(view: BoardView) -> bytes:
@@ -92,6 +95,8 @@ def board_page(
             sort=sort,
             order=order,
             choice=view.choice,
+            tabs=board_tabs(cfg, view.choice),
+            phase=phase_named(event_phases(cfg), view.choice.phase),
             chart=chart,
             admin=admin,
             config=cfg,
