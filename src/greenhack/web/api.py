@@ -29,7 +29,9 @@ from greenhack.web.visibility import BoardChoice, BoardName
 __all__ = [
     "BoardQuery",
     "EventResponse",
+    "PhaseQuery",
     "TeamResponse",
+    "TrackQuery",
     "VersionResponse",
     "event",
     "leaderboard",
