@@ -1,6 +1,7 @@
 """Migration 0009 adds the board key's phase and track to the score rows on SQLite and PostgreSQL: rows stored
 before it read as the implicit phase and track (the boards of an event without either), the board index gains
-the two columns, and the way down drops them and keeps the rows."""
+the two columns, a submission gains ``selected`` (false), and the way down drops them and keeps every row (SQLite
+included: no copy of the submissions table, whose drop would cascade to the scores)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def test_0009_keys_the_scores_by_phase_and_track(fresh_url: str) -> None:
         assert upgrade_database(fresh_url, revision="0009") == "0009"
         with engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT board, phase, track FROM scores ORDER BY board")).all()
+            selected = conn.execute(sa.text("SELECT selected FROM submissions")).scalars().all()
         assert [tuple(r) for r in rows] == [("final", "", ""), ("live", "", "")]
+        assert selected == [False] or selected == [0]  # nobody selected anything before (SQLite reads 0)
         index = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("scores")}
         assert index["ix_scores_board"] == ["event_id", "phase", "track", "board", "rank"]
 
@@ -40,6 +43,7 @@ def test_0009_keys_the_scores_by_phase_and_track(fresh_url: str) -> None:
         assert current_revision(engine) == "0008"
         columns = {c["name"] for c in sa.inspect(engine).get_columns("scores")}
         assert "phase" not in columns and "track" not in columns
+        assert "selected" not in {c["name"] for c in sa.inspect(engine).get_columns("submissions")}
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM scores")).scalar_one() == 2
     finally:

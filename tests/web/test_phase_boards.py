@@ -2,7 +2,8 @@
 board page and the JSON/CSV API choose a board with ``?phase=&track=`` (default: the open phase's board on the
 first track, the last phase's final board once the event is over), a selector lists the (phase, track) pairs,
 each phase follows its own freeze and close (the practice phase's private rows stay hidden while the final phase
-scores on the same truth), and a phase or track the event does not have is a clear 404."""
+scores on the same truth), a phase or track the event does not have is a clear 404, and with ``per_team:
+selected`` the final phase's boards rank the submission an admin selected for the team, until the phase closes."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ telemetry: {prometheus: "http://127.0.0.1:9090"}
 boavizta: {url: "http://127.0.0.1:5000"}
 phases:
   - {name: practice, opens: 2026-12-01T09:00:00Z, closes: 2026-12-01T12:00:00Z}
-  - {name: final, opens: 2026-12-01T12:00:00Z, closes: 2026-12-01T17:00:00Z, freeze: 2026-12-01T16:00:00Z}
+  - {name: final, opens: 2026-12-01T12:00:00Z, closes: 2026-12-01T17:00:00Z, freeze: 2026-12-01T16:00:00Z,
+     per_team: selected}
 servers:
   - {name: gpu-1, track: a100, runner_tags: [a], scaphandre: '{instance="a"}', gpu: '{instance="b"}',
      hardware: {cpu: {name: Intel Xeon Gold 6248}, ram_gb: 64, gpu: {name: NVIDIA A100 80GB}}}
@@ -148,3 +150,38 @@ def test_the_board_page_lists_the_boards_and_keeps_its_phase_and_track(client: T
     csv = client.get("/api/v1/leaderboard.csv", params={"phase": "final", "track": "h100"})
     assert csv.headers["content-disposition"] == 'attachment; filename="leaderboard-final-h100-live.csv"'
     assert csv.text.count("\n") == 2 and "hopper" in csv.text
+
+
+def _hopper_rows(client: TestClient, board: str) -> list[dict[str, object]]:
+    body = client.get(
+        "/api/v1/leaderboard",
+        params={"phase": "final", "track": "h100", "board": board},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    ).json()
+    return [row for row in body["rows"] if row["team_name"] == "hopper"]
+
+
+def test_the_final_board_ranks_the_selected_submission_until_the_phase_closes(
+    client: TestClient, clock: Clock, sessions: SessionFactory, config: EventConfig
+) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    (best,) = _hopper_rows(client, "final")
+    assert best["note"] and "the team selected no submission" in str(best["note"])  # its best, with a note
+    hopper = sorted(s["id"] for s in client.get("/api/v1/submissions").json() if s["team_name"] == "hopper")
+    other = next(i for i in hopper if i != best["submission_id"])
+    answer = client.post(f"/api/v1/admin/submissions/{other}/select", headers=admin)
+    assert answer.status_code == 200 and "final board of phase 'final'" in answer.json()["message"]
+    with transaction(sessions) as s:  # a worker re-ranks the stale boards
+        event_id = crud.ensure_event(session=s, name=config.event.name).id
+        refresh_boards(session=s, event_id=event_id, config=config, now=clock.now)
+    (chosen,) = _hopper_rows(client, "final")
+    assert chosen["submission_id"] == other and chosen["rank"] == 1
+    # selecting closes with the phase: the practice phase closed at 12:00, the final one at 17:00
+    early = next(s["id"] for s in client.get("/api/v1/submissions").json() if s["team_name"] == "early")
+    closed = client.post(f"/api/v1/admin/submissions/{early}/select", headers=admin)
+    assert closed.status_code == 409
+    assert "belongs to phase 'practice', which closed at 2026-12-01T12:00:00+00:00" in closed.json()["detail"]
+    clock.now = T + timedelta(hours=17)
+    late = client.post(f"/api/v1/admin/submissions/{other}/unselect", headers=admin)
+    assert late.status_code == 409 and "its selections are final" in late.json()["detail"]
+    assert client.post(f"/api/v1/admin/submissions/{other}/select").status_code == 401  # admins only

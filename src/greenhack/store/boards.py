@@ -99,6 +99,7 @@ def _rankable_rows(*, session: Session, event_id: int, cut: datetime | None = No
             Submission.reason_code,
             Submission.excluded,
             Submission.excluded_reason,
+            Submission.selected,
             adpe.total.label("adpe_kgsbeq"),
             pe.total.label("pe_mj"),
             team.c.team_gwp_kgco2e,
@@ -145,6 +146,7 @@ def _rank_input(r: Any, performance: float | None) -> RankInput:
         team_energy_j=r.team_energy_j,
         team_jobs=int(r.team_jobs) if r.team_jobs is not None else None,
         scored_rows=int(r.scored_rows) if r.scored_rows is not None else None,
+        selected=bool(r.selected),
     )
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "replace_scores",
     "set_excluded",
     "set_frozen_override",
+    "set_selected",
 ]
 
 
@@ -412,6 +413,17 @@ def set_excluded(*, session: Session, submission_id: int, excluded: bool, reason
     with store_errors(f"excluding submission {submission_id}"):
         submission.excluded = excluded
         submission.excluded_reason = reason.strip() if excluded and reason else None
+        session.flush()
+    bump_data_version(session=session, event_id=submission.event_id)
+    return submission
+
+
+def set_selected(*, session: Session, submission_id: int, selected: bool) -> Submission:
+    """Select a submission for its phase's final board (``per_team: selected``), or drop the selection; the
+    team's other submissions keep theirs (the ranking takes the latest usable selected one)."""
+    submission = get_submission(session=session, submission_id=submission_id)
+    with store_errors(f"selecting submission {submission_id}"):
+        submission.selected = selected
         session.flush()
     bump_data_version(session=session, event_id=submission.event_id)
     return submission

@@ -202,6 +202,8 @@ class Submission(Base):
     reason_code: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
     excluded: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     excluded_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # the team selected it for its phase's final board (``per_team: selected``; greenhack.competition)
+    selected: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     counts_toward_limit: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     # queue
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")

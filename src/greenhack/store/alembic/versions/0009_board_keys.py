@@ -5,6 +5,9 @@ A submission belongs to one phase and one track, so ``(submission_id, board)`` s
 read as the implicit phase and track (``''``): the boards of an event without either, as they were. The index
 that reads a board in rank order gains the two columns.
 
+``submissions.selected``: the team selected this submission for its phase's final board (``per_team: selected``);
+false for every row stored before.
+
 Revision ID: 0009
 Revises: 0008
 """
@@ -28,9 +31,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("track", sa.String(length=40), nullable=False, server_default=""))
         batch.drop_index("ix_scores_board")
         batch.create_index("ix_scores_board", ["event_id", "phase", "track", "board", "rank"])
+    # a plain ALTER (no batch): SQLite's batch mode would copy the submissions table, and dropping the old copy
+    # cascades to every row that references it (scores, measurements)
+    op.add_column("submissions", sa.Column("selected", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    op.drop_column("submissions", "selected")  # SQLite 3.35+ drops a column in place
     with op.batch_alter_table("scores") as batch:
         batch.drop_index("ix_scores_board")
         batch.create_index("ix_scores_board", ["event_id", "board", "rank"])
