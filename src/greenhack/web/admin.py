@@ -154,7 +154,8 @@ def _select(submission_id: int, context: ContextDep, session: SessionDep, *, sel
     crud.set_selected(session=session, submission_id=submission_id, selected=selected)
     _changed(context, session)
     what = "selected for" if selected else "no longer selected for"
-    return ActionResult(ok=True, message=f"submission {submission_id} {what} the final board of {membership.phase.title}")
+    board = f"the final board of {membership.phase.title}"
+    return ActionResult(ok=True, message=f"submission {submission_id} {what} {board}")
 
 
 @router.post(
