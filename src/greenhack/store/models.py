@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from greenhack.competition.boards import BOARD_NAMES
 from greenhack.status import Status
 
 __all__ = [
@@ -48,8 +49,9 @@ MAX_ID: Final = 2**31 - 1
 # Performance splits of the truth rows.
 SPLITS: Final = ("public", "private")
 # Boards: live = public split, every scored submission; frozen = public split, jobs finished before the freeze;
-# final = private split, every scored submission (shown when the event closes).
-BOARDS: Final = ("live", "frozen", "final")
+# final = private split, every scored submission (shown when the event closes); one definition, each (phase,
+# track) pair has the three (greenhack.competition.boards)
+BOARDS: Final = BOARD_NAMES
 
 
 def utcnow() -> datetime:

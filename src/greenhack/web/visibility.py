@@ -14,13 +14,12 @@ An admin's unfreeze keeps the live board public until the event closes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from greenhack.competition import BoardName
 from greenhack.store.freeze import FreezeState, freeze_state
 
 __all__ = ["BoardChoice", "BoardName", "FreezeState", "choose_board", "freeze_state"]  # freeze: re-exported
 
-BoardName = Literal["live", "frozen", "final"]
 
 
 @dataclass(frozen=True)
