@@ -33,7 +33,7 @@ ranking: {method: weighted, weights: {performance: 0.5, impact: 0.5}}
 telemetry: {prometheus: "http://127.0.0.1:9090"}
 boavizta: {url: "http://127.0.0.1:5000"}
 phases:
-  - {name: practice, opens: 2026-12-01T09:00:00Z, closes: 2026-12-01T12:00:00Z}
+  - {name: practice, opens: 2026-12-01T09:00:00Z, closes: 2026-12-01T11:30:00Z}
   - {name: final, opens: 2026-12-01T12:00:00Z, closes: 2026-12-01T17:00:00Z, freeze: 2026-12-01T16:00:00Z,
      per_team: selected}
 servers:
@@ -49,6 +49,7 @@ JOBS = [
     ("amber", "gpu-1", T + timedelta(hours=13)),  # final / a100
     ("hopper", "gpu-3", T + timedelta(hours=13, minutes=30)),  # final / h100
     ("hopper", "gpu-3", T + timedelta(hours=14)),  # final / h100
+    ("late-owl", "gpu-1", T + timedelta(hours=11, minutes=45)),  # between the phases: on no board
 ]
 
 
@@ -176,12 +177,25 @@ def test_the_final_board_ranks_the_selected_submission_until_the_phase_closes(
         refresh_boards(session=s, event_id=event_id, config=config, now=clock.now)
     (chosen,) = _hopper_rows(client, "final")
     assert chosen["submission_id"] == other and chosen["rank"] == 1
-    # selecting closes with the phase: the practice phase closed at 12:00, the final one at 17:00
+    # selecting closes with the phase: the practice phase closed at 11:30, the final one at 17:00
     early = next(s["id"] for s in client.get("/api/v1/submissions").json() if s["team_name"] == "early")
     closed = client.post(f"/api/v1/admin/submissions/{early}/select", headers=admin)
     assert closed.status_code == 409
-    assert "belongs to phase 'practice', which closed at 2026-12-01T12:00:00+00:00" in closed.json()["detail"]
+    assert "belongs to phase 'practice', which closed at 2026-12-01T11:30:00+00:00" in closed.json()["detail"]
     clock.now = T + timedelta(hours=17)
     late = client.post(f"/api/v1/admin/submissions/{other}/unselect", headers=admin)
     assert late.status_code == 409 and "its selections are final" in late.json()["detail"]
     assert client.post(f"/api/v1/admin/submissions/{other}/select").status_code == 401  # admins only
+
+
+def test_a_submission_s_page_names_its_boards_or_why_it_is_on_none(client: TestClient) -> None:
+    ids = {s["team_name"]: s["id"] for s in client.get("/api/v1/submissions").json()}
+    hopper = client.get(f"/submissions/{ids['hopper']}").text
+    assert "On the boards of phase &#39;final&#39;, track &#39;h100&#39;" in hopper
+    assert '?phase=final&amp;track=h100">open them</a>' in hopper
+    late = client.get(f"/submissions/{ids['late-owl']}").text
+    assert (
+        "On no board: the job was created at 2026-12-01T11:45:00+00:00, between phase &#39;practice&#39; (closed at "
+        "2026-12-01T11:30:00+00:00) and phase &#39;final&#39; (opens at 2026-12-01T12:00:00+00:00)"
+    ) in late
+    assert all(row["team_name"] != "late-owl" for row in client.get("/api/v1/leaderboard").json()["rows"])

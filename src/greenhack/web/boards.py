@@ -16,7 +16,16 @@ from fastapi import HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from greenhack.competition import BoardKey, EventPhase, event_phases, event_tracks, phase_named
+from greenhack.competition import (
+    BoardKey,
+    EventPhase,
+    event_phases,
+    event_tracks,
+    phase_at,
+    phase_named,
+    place_submission,
+    track_of_server,
+)
 from greenhack.config import EventConfig
 from greenhack.store import queries
 from greenhack.store.board_scope import board_scope
@@ -33,6 +42,7 @@ __all__ = [
     "BoardTab",
     "BoardView",
     "ParetoResponse",
+    "SubmissionBoards",
     "board_csv",
     "board_for",
     "board_key",
@@ -41,6 +51,7 @@ __all__ = [
     "build_board",
     "build_pareto",
     "read_board_view",
+    "submission_boards",
 ]
 
 
@@ -267,6 +278,42 @@ def board_tabs(config: EventConfig, choice: BoardChoice) -> tuple[BoardTab, ...]
 def board_key(choice: BoardChoice) -> BoardKey:
     """The key of the chosen board (``competition.BoardKey``)."""
     return BoardKey(choice.phase, choice.track, choice.name)
+
+
+@dataclass(frozen=True)
+class SubmissionBoards:
+    """Which (phase, track) boards a submission is on, for its page.
+
+    Attributes:
+        label: ``phase 'final', track 'a100'``; None for an event without phases and tracks.
+        query: the query string of those boards (``phase=final&track=a100``).
+        note: why it is on no board, None when it is on some: the phase part for everyone, the track part
+            (which server and why it is unknown) for admins only.
+    """
+
+    label: str | None
+    query: str
+    note: str | None
+
+
+def submission_boards(
+    config: EventConfig, *, created_at: datetime, server: str | None, admin: bool
+) -> SubmissionBoards:
+    """The boards of a submission created at ``created_at`` (GitLab's time) that ran on ``server``, as the
+    board refresh places it (``competition.place_submission``)."""
+    phases = event_phases(config)
+    where = place_submission(config, phases, created_at=created_at, server_name=server, cut=None)
+    if where.phase is not None and where.track is not None:
+        parts = (("phase", where.phase.name), ("track", where.track))
+        label = ", ".join(f"{k} {v!r}" for k, v in parts if v) or None
+        return SubmissionBoards(label, "&".join(f"{k}={v}" for k, v in parts if v), None)
+    notes = []
+    if where.phase is None:
+        notes.append(phase_at(phases, created_at).reason)
+    if where.track is None and admin:
+        notes.append(track_of_server(config, server).reason)
+    note = "; ".join(n for n in notes if n) or "it ran on a server whose hardware track is unknown"
+    return SubmissionBoards(None, "", f"On no board: {note}.")
 
 
 def board_response(

@@ -19,7 +19,7 @@ from greenhack.store import queries
 from greenhack.store.models import MAX_ID
 from greenhack.store.views import BoardEntry
 from greenhack.telemetry.models import JobEnergy
-from greenhack.web.boards import BoardView, board_for, board_response, board_tabs
+from greenhack.web.boards import BoardView, board_for, board_response, board_tabs, submission_boards
 from greenhack.web.charts import TimelineSeries, pareto_chart, timeline_chart
 from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
 from greenhack.web.presenting import redact_detail, redact_team, team_account
@@ -146,6 +146,9 @@ def submission_page(
             "timeline": timeline,
             "equivalences": pictures,
             "admin": admin,
+            "boards": submission_boards(
+                context.config, created_at=detail.submission.created_at, server=detail.submission.server, admin=admin
+            ),
         },
     )
 
