@@ -248,6 +248,7 @@ def refresh_boards(
             placed.setdefault((where.phase.name, where.track), []).append(i)
     counts: dict[str, int] = {}
     records: dict[str, list[crud.ScoreRecord]] = {board: [] for board in BOARDS}
+    scoped_totals: dict[tuple[BoardScope, datetime | None], dict[int, tuple[Any, ...]]] = {}
     for key in board_keys(config):
         phase = phase_named(phases, key.phase)
         cut = cuts[key.phase]
@@ -261,10 +262,13 @@ def refresh_boards(
             members = [i for i in members if i.submitted_at <= cut]
         if key.board == "frozen" or scope != EVERY_JOB:
             # the board's team quantities count the team's jobs of its phase and track (made up to the cut for
-            # the frozen board), as the board shows them
-            totals = _team_totals_until(
-                session, event_id=event_id, cut=cut if key.board == "frozen" else None, scope=scope
-            )
+            # the frozen board), as the board shows them; live and final share theirs
+            until = cut if key.board == "frozen" else None
+            if (scope, until) not in scoped_totals:
+                scoped_totals[scope, until] = _team_totals_until(
+                    session, event_id=event_id, cut=until, scope=scope
+                )
+            totals = scoped_totals[scope, until]
             members = [_at_cut(i, totals.get(team_of[int(i.submission_id)])) for i in members]
         if key.board == "final":
             members = [replace(i, performance=private[int(i.submission_id)]) for i in members]
