@@ -19,7 +19,7 @@ from greenhack.store import crud, queries
 from greenhack.store.board_scope import board_scope
 from greenhack.store.boards import refresh_boards
 from greenhack.store.db import SessionFactory, transaction
-from greenhack.store.models import Score
+from greenhack.store.models import Score, Submission
 from greenhack.store.synthetic import synthetic_factors, synthetic_job, write_synthetic_submission
 
 SERVERS = """
@@ -187,3 +187,24 @@ def test_editing_the_phases_regroups_the_boards(sessions: SessionFactory, tmp_pa
     assert keys[ids[1]] == {("practice", "a100", "live"), ("practice", "a100", "final")}
     assert keys[ids[5]] == {("practice", "a100", "live"), ("practice", "a100", "final")}
     assert counts["practice/a100/live"] == 3 and counts["final/a100/live"] == 0
+
+
+def test_the_event_totals_add_every_phase_and_track_up(sessions: SessionFactory, config: EventConfig) -> None:
+    event_id, ids = _store(sessions, config)
+    with transaction(sessions) as s:
+        refresh_boards(session=s, event_id=event_id, config=config, now=NOW)
+        totals = queries.event_totals(session=s, event_id=event_id)
+        energy = s.execute(sa.select(sa.func.sum(Submission.energy_j))).scalar_one()
+        job = {r[0]: r[1] for r in s.execute(sa.select(Submission.id, Submission.energy_j))}
+        per_board = {
+            track: queries.board(
+                session=s, event_id=event_id, board_name="live", phase="final", track=track,
+                scope=board_scope(config, phase="final", track=track),
+            )
+            for track in ("a100", "h100")
+        }  # fmt: skip
+    # both tracks, both phases and the job between them: every job's energy is the event's
+    assert totals.measured_jobs == len(JOBS) and totals.energy_j == pytest.approx(energy)
+    # a team on two tracks: each track's final-phase board counts that track's job of that phase alone
+    team_a = {track: row.team_energy_j for track, rows in per_board.items() for row in rows if row.team_name == "a"}
+    assert team_a == {"a100": pytest.approx(job[ids[1]]), "h100": pytest.approx(job[ids[2]])}
