@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from greenhack.config import EventConfig, parse_event
+from greenhack.feedback.summary import load_report
 from greenhack.store import crud, queries
 from greenhack.store.board_scope import board_scope
 from greenhack.store.boards import refresh_boards
@@ -208,3 +209,18 @@ def test_the_event_totals_add_every_phase_and_track_up(sessions: SessionFactory,
     # a team on two tracks: each track's final-phase board counts that track's job of that phase alone
     team_a = {track: row.team_energy_j for track, rows in per_board.items() for row in rows if row.team_name == "a"}
     assert team_a == {"a100": pytest.approx(job[ids[1]]), "h100": pytest.approx(job[ids[2]])}
+
+
+def test_the_gitlab_report_ranks_a_submission_among_its_own_phase_and_track(
+    sessions: SessionFactory, config: EventConfig
+) -> None:
+    event_id, ids = _store(sessions, config)
+    with transaction(sessions) as s:
+        refresh_boards(session=s, event_id=event_id, config=config, now=NOW)
+    now = T + timedelta(hours=15)  # the final phase is open, not frozen: its live board
+    with transaction(sessions) as s:
+        practice = load_report(s, config=config, submission_id=ids[0], public_url="http://board", now=now)
+        h100 = load_report(s, config=config, submission_id=ids[2], public_url="http://board", now=now)
+    # the practice job is first of one on its board (not "of 4" over every board of that name)
+    assert (practice.rank, practice.ranked) == (1, 1)
+    assert h100.ranked == 2 and h100.rank in (1, 2)  # a and b on the final phase's H100 board
