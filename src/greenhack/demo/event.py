@@ -280,13 +280,13 @@ def run_demo_event(stack: DemoStack, teams: Sequence[DemoTeam], *, say: Say) -> 
     if len(phases) == 2:
         # the practice round: the first teams try the practice phase; the phase closes once their jobs ran
         # (greenhack.demo.phases), a little after, so that no later job's creation time falls before it
-        say(f"phase {phases[0]!r}: {len(teams[:_PRACTICE_TEAMS])} team(s) try the practice phase; each job runs "
-            f"measured on {stack.server.name} (this machine):")
+        say(f"teams push in phase {phases[0]!r} ({len(teams[:_PRACTICE_TEAMS])} team(s) try the practice phase); "
+            f"each job runs measured on {stack.server.name} (this machine):")
         push(teams[:_PRACTICE_TEAMS], phases[0])
         boundary = utcnow() + timedelta(seconds=_BOUNDARY_MARGIN_S)
         time.sleep(_BOUNDARY_MARGIN_S + _JOB_CREATED_BEFORE_START_S)
         stack.date_phases(boundary)
-        say(f"phase {phases[1]!r} (opened at {boundary:%H:%M:%S} UTC): every team submits:")
+        say(f"teams push in phase {phases[1]!r} (opened at {boundary:%H:%M:%S} UTC): every team submits:")
         push(teams, phases[1])
     else:
         say(f"teams push; each job runs measured on {stack.server.name} (this machine):")

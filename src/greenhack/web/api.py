@@ -197,8 +197,7 @@ def submissions(
     rows = queries.list_submissions(
         session=session, event_id=context.event_id, team_id=team_id, status=status, limit=limit, offset=offset
     )
-    state = context.freeze()
-    return [redact_submission(row, state=state, admin=admin) for row in rows]
+    return [redact_submission(row, state=context.freeze_at(row.created_at), admin=admin) for row in rows]
 
 
 @router.get(
@@ -219,7 +218,7 @@ def submission(
     detail = queries.submission_detail(
         session=session, submission_id=submission_id, event_id=context.event_id
     )
-    return redact_detail(detail, state=context.freeze(), admin=admin)
+    return redact_detail(detail, state=context.freeze_at(detail.submission.created_at), admin=admin)
 
 
 @router.get("/teams", response_model=list[TeamSummary])

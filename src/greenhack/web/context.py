@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CollectorRegistry
 
+from greenhack.competition import event_phases, phase_at
 from greenhack.config import EventConfig
 from greenhack.settings import Settings
 from greenhack.store import queries
@@ -135,6 +136,12 @@ class AppContext:
             frozen_at=state.frozen_at,
             phase=phase,
         )
+
+    def freeze_at(self, created_at: datetime) -> FreezeState:
+        """The freeze of the phase a job created at ``created_at`` belongs to (its private rows and its place
+        after the cut follow that phase's times), or of the phase a visitor lands on when it belongs to none."""
+        phase = phase_at(event_phases(self.config), created_at).phase
+        return self.freeze(phase.name if phase is not None else None)
 
     def read_event_state(self) -> EventState:
         """Read the event's data version and freeze override from the database."""

@@ -125,7 +125,7 @@ def submission_page(
     detail = queries.submission_detail(
         session=session, submission_id=submission_id, event_id=context.event_id
     )
-    detail = redact_detail(detail, state=context.freeze(), admin=admin)
+    detail = redact_detail(detail, state=context.freeze_at(detail.submission.created_at), admin=admin)
     timeline = None
     if detail.measurement is not None:
         energy = JobEnergy.model_validate(detail.measurement.payload)
