@@ -15,7 +15,7 @@ from demo_support import assert_serves
 from fastapi.testclient import TestClient
 
 from greenhack.config import load_event
-from greenhack.demo.teams import DEMO_TEAMS, demo_event_dir
+from greenhack.demo.teams import DEMO_TEAMS
 from greenhack.services.ports import free_port
 from greenhack.settings import Settings
 from greenhack.web.app import create_app

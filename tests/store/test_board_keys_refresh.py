@@ -152,7 +152,7 @@ def _jobs(session: Any, totals: sa.Subquery) -> dict[int, int]:
 def test_the_team_quantities_of_a_board_count_its_phase_and_track(
     sessions: SessionFactory, config: EventConfig
 ) -> None:
-    event_id, ids = _store(sessions, config)
+    event_id, _ = _store(sessions, config)
     with transaction(sessions) as s:
         refresh_boards(session=s, event_id=event_id, config=config, now=NOW)
         jobs = _jobs(s, queries.team_totals(event_id=event_id, scope=board_scope(config, phase="final", track="h100")))

@@ -25,11 +25,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from greenhack.competition import event_phases
 from greenhack.demo.dataset import digits_split, write_public_data
 from greenhack.demo.stack import DemoStack
 from greenhack.demo.teams import DemoTeam, team_factsheet, team_script
 from greenhack.demo.telemetry import SimulatedPrometheus
-from greenhack.competition import event_phases
 from greenhack.errors import ServiceError
 from greenhack.measure import MeasureOptions, MeasureReport, Progress, run_measured
 from greenhack.reconciler import reconcile

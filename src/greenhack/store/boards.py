@@ -35,10 +35,10 @@ from greenhack.scoring.pareto import pareto_levels
 from greenhack.scoring.ranking import rank_submissions
 from greenhack.status import RANKABLE_STATUSES, Reason, Status
 from greenhack.store import crud, queries
+from greenhack.store.board_scope import EVERY_JOB, BoardScope, board_scope
 from greenhack.store.db import store_errors
 from greenhack.store.disclosure import public_reason
 from greenhack.store.factsheets import apply_factsheet_policy
-from greenhack.store.board_scope import EVERY_JOB, BoardScope, board_scope
 from greenhack.store.freeze import override_phase, phase_freeze_state
 from greenhack.store.locks import try_xact_lock
 from greenhack.store.models import BOARDS, Event, Impact, Measurement, Submission, Team, utcnow
