@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
+from greenhack.competition import event_phases, phase_at
 from greenhack.config import EventConfig, ServerConfig
 from greenhack.errors import (
     ArtifactTooLarge,
@@ -111,6 +112,8 @@ class EvaluationContext:
         telemetry: the Prometheus client.
         impacts: the impact calculator (BoaviztAPI factors, cached).
         truth: the hidden truth, and split: its public/private rows.
+        phase_truths: per phase name, the truth and split of a phase that names its own truth file
+            (``phases[].truth``): its submissions are scored against it (:meth:`truth_for`).
         now: the clock (tests inject one).
         sleep: how the evaluation waits for Prometheus to scrape past a window (tests inject one).
         scrape_wait_s: how long one attempt waits for Prometheus to scrape past the window, in seconds.
@@ -134,6 +137,17 @@ class EvaluationContext:
     scrape_deadline_s: float = 600.0
     idle: IdleBaselines = field(default_factory=IdleBaselines)
     max_log_bytes: int = 32 * 1024 * 1024
+    phase_truths: Mapping[str, tuple[Truth, Split]] = field(default_factory=dict)
+
+    def truth_for(self, created_at: datetime | None) -> tuple[Truth, Split]:
+        """The truth and split a job created at ``created_at`` is scored against: its phase's own (the phase open
+        then, by GitLab's created_at), else the event's ``task.truth``."""
+        if created_at is None or not self.phase_truths:
+            return self.truth, self.split
+        phase = phase_at(event_phases(self.config), created_at).phase
+        if phase is not None and phase.name in self.phase_truths:
+            return self.phase_truths[phase.name]
+        return self.truth, self.split
 
 
 @dataclass(frozen=True)
@@ -536,9 +550,8 @@ def _score(
             text = f"the job kept no {config.task.predictions} artifact"
             return outcome(Status.INVALID, Reason(code=ReasonCode.NO_PREDICTIONS, text=text))
         raise
-    result = score_predictions(
-        data, config=config, truth=ctx.truth, split=ctx.split, filename=config.task.predictions
-    )
+    truth, split = ctx.truth_for(job.created_at)
+    result = score_predictions(data, config=config, truth=truth, split=split, filename=config.task.predictions)
     if result.status == "invalid" or result.performance is None:
         problems = tuple(result.problems)
         text = problems[0] if len(problems) == 1 else f"{len(problems)} problems in {config.task.predictions}"

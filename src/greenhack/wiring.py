@@ -15,6 +15,7 @@ nothing before a job calls it) and closed by :meth:`Services.close` (or the ``wi
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any, Self
 
 import httpx
 
+from greenhack.competition import event_phases
 from greenhack.config import EventConfig
 from greenhack.errors import SettingsError
 from greenhack.evaluation import EvaluationContext
@@ -38,7 +40,7 @@ from greenhack.settings import Settings
 from greenhack.store.models import utcnow
 from greenhack.telemetry import IdleBaselines, PrometheusClient, TelemetrySource
 
-__all__ = ["ServiceAddresses", "Services", "build_services", "service_addresses"]
+__all__ = ["ServiceAddresses", "Services", "build_services", "phase_truths", "service_addresses"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,11 @@ class Services:
             return split_for(self.config, self.truth)
 
     @cached_property
+    def phase_truths(self) -> dict[str, tuple[Truth, Split]]:
+        with self._lock:
+            return phase_truths(self.config)
+
+    @cached_property
     def idle(self) -> IdleBaselines:
         with self._lock:
             return IdleBaselines()
@@ -162,6 +169,7 @@ class Services:
             impacts=self.impacts,
             truth=self.truth,
             split=self.split,
+            phase_truths=self.phase_truths,
             now=now,
             idle=self.idle,
             **options,
@@ -203,3 +211,23 @@ def build_services(
     return Services(
         config, settings, gitlab_timeout_s=gitlab_timeout_s, telemetry=telemetry, boavizta_http=boavizta_http
     )
+
+
+def phase_truths(config: EventConfig) -> dict[str, tuple[Truth, Split]]:
+    """Per phase that names its own truth file (``phases[].truth``, other than ``task.truth``): that truth and its
+    split with the event's seed, each file read once; what the evaluation scores that phase's submissions on.
+
+    Raises:
+        ConfigError: a phase's truth file is missing or has bad rows (located).
+    """
+    by_path: dict[str, tuple[Truth, Split]] = {}
+    out: dict[str, tuple[Truth, Split]] = {}
+    for phase in event_phases(config):
+        key = os.path.normpath(phase.truth_path)
+        if key == os.path.normpath(config.truth_path):
+            continue
+        if key not in by_path:
+            truth = load_truth(config, phase.truth_path)
+            by_path[key] = (truth, split_for(config, truth))
+        out[phase.name] = by_path[key]
+    return out

@@ -16,7 +16,7 @@ from demo_support import assert_serves
 from fastapi.testclient import TestClient
 
 from greenhack.config import load_event
-from greenhack.demo.teams import DEMO_BASELINE, DEMO_TEAMS, demo_event_dir
+from greenhack.demo.teams import DEMO_BASELINE, DEMO_TEAMS
 from greenhack.services.ports import free_port
 from greenhack.settings import Settings
 from greenhack.web.app import create_app
@@ -74,6 +74,9 @@ def test_the_demo_runs_the_event_and_its_board_is_served_by_the_api(tmp_path: Pa
                             capture_output=True, text=True, timeout=240, env=env(), check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "board (live):" in result.stdout
+    # issue 19: two phases, each with its board; two teams tried the practice phase, every team the final one
+    assert "board (live): phase 'practice', closed" in result.stdout
+    assert "board (live): phase 'final', open" in result.stdout
     assert "impacts from BoaviztAPI at http://127.0.0.1:" in result.stdout
     # each job's log carries the CI component's marks: the teams are charged for their command alone
     assert "the script window (telemetry.window: script) between the CI component's marks" in result.stdout
@@ -82,13 +85,29 @@ def test_the_demo_runs_the_event_and_its_board_is_served_by_the_api(tmp_path: Pa
     (hint,) = [line for line in result.stdout.splitlines() if line.startswith("serve this board later: ")]
     assert_serves(hint.removeprefix("serve this board later: "), port, tmp_path)
 
-    config = load_event(demo_event_dir() / "event.yaml")
+    # the event as run: the practice phase closed between the demo's two rounds
+    assert str(workdir / "event.yaml") in hint
+    config = load_event(workdir / "event.yaml")
+    assert [p.name for p in config.phases] == ["practice", "final"]
+    assert config.phases[0].closes == config.phases[1].opens < config.phases[1].closes
     settings = Settings(database_url=f"sqlite:///{workdir / 'greenhack.db'}", data_dir=tmp_path / "data")
     with TestClient(create_app(settings, config)) as client:
         submissions = client.get("/api/v1/submissions").json()
         board = client.get("/api/v1/leaderboard").json()
+        practice = client.get("/api/v1/leaderboard", params={"phase": "practice"}).json()
+        page = client.get("/").text
+        hidden = client.get("/api/v1/leaderboard", params={"phase": "practice", "board": "final"})
 
-    assert sorted(s["team_name"] for s in submissions) == sorted(t.name for t in (*DEMO_TEAMS, DEMO_BASELINE))
+    assert board["phase"] == "final" and practice["phase"] == "practice" and practice["board"] == "live"
+    practice_teams = [t.name for t in DEMO_TEAMS[:2]]
+    assert sorted(row["team_name"] for row in practice["rows"]) == sorted(practice_teams)
+    assert sorted(row["team_name"] for row in board["rows"]) == sorted(t.name for t in (*DEMO_TEAMS, DEMO_BASELINE))
+    assert '<a href="?phase=practice">practice</a>' in page and 'aria-current="page">final</a>' in page
+    assert hidden.status_code == 403  # the practice phase's private rows wait for the final phase's close
+    # the baseline and every team once in the final phase, the first two teams in the practice phase too
+    assert sorted(s["team_name"] for s in submissions) == sorted(
+        [t.name for t in (*DEMO_TEAMS, DEMO_BASELINE)] + practice_teams
+    )
     assert all(s["status"] in ("scored", "needs_review") for s in submissions), submissions
     assert sum(s["status"] == "scored" for s in submissions) >= 4, submissions
     for sub in submissions:  # measured, turned into impacts, scored against the hidden truth

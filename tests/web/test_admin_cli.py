@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
-from web_support import ADMIN_TOKEN, Clock, Seeder, WorkerPass, free_port, served
+from web_support import ADMIN_TOKEN, CLOSES, Clock, Seeder, WorkerPass, free_port, served
 
 from greenhack.cli import admin_cmd
 from greenhack.cli import app as cli_app
@@ -79,6 +79,21 @@ def test_exclude_include_rerun_and_their_refusals(board: str, seed: Seeder, sess
     # --json prints the board's answer as it came
     code, out = _admin(board, "--json", "include", str(target))
     assert code == 0 and '"ok": true' in out
+
+
+def test_select_and_unselect_while_the_phase_is_open(
+    board: str, seed: Seeder, sessions: SessionFactory, clock: Clock
+) -> None:
+    (target,) = seed(teams=1, per_team=1)
+    assert _admin(board, "select", str(target)) == (
+        0, f"submission {target} selected for the final board of the event\n",
+    )  # fmt: skip
+    with transaction(sessions) as s:
+        assert s.get(Submission, target).selected  # type: ignore[union-attr]
+    clock.now = CLOSES  # an event without phases is one phase: selecting closes with it
+    code, out = _admin(board, "unselect", str(target))
+    assert code == 1 and "HTTP 409" in out and "which closed at 2026-12-02T17:00:00+01:00" in out
+    assert "its selections are final" in out
 
 
 def test_rescore_queues_a_task_and_waits_for_a_worker(

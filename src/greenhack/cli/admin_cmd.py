@@ -9,6 +9,8 @@ board answered (``--json``: its JSON as it came).
 - ``exclude ID --reason TEXT`` / ``include ID``: take a submission off the boards (the reason shows on its page)
   and back;
 - ``rerun ID``: evaluate a submission again from scratch;
+- ``select ID`` / ``unselect ID``: select a submission for its phase's final board (``per_team: selected``), on
+  the team's request, while its phase is open;
 - ``rescore [--wait]``: queue a rescore (a worker runs it) and, with ``--wait``, follow its progress to the end;
 - ``task ID``: an admin task's status, progress and result;
 - ``status``: which board visitors see, the freeze, the close and the queue.
@@ -52,9 +54,11 @@ __all__ = [
     "report",
     "rerun_cmd",
     "rescore_cmd",
+    "select_cmd",
     "status_cmd",
     "task_cmd",
     "unfreeze_cmd",
+    "unselect_cmd",
 ]
 
 ADMIN_PREFIX = "/api/v1/admin"
@@ -221,6 +225,16 @@ def rerun_cmd(ctx: typer.Context, submission_id: SubmissionArg) -> None:
     report(ctx, admin_api(ctx).post(f"/submissions/{submission_id}/rerun"))
 
 
+def select_cmd(ctx: typer.Context, submission_id: SubmissionArg) -> None:
+    """Select a submission for its phase's final board (per_team: selected), while its phase is open."""
+    report(ctx, admin_api(ctx).post(f"/submissions/{submission_id}/select"))
+
+
+def unselect_cmd(ctx: typer.Context, submission_id: SubmissionArg) -> None:
+    """Drop a submission's selection, while its phase is open."""
+    report(ctx, admin_api(ctx).post(f"/submissions/{submission_id}/unselect"))
+
+
 def _task_line(task: dict[str, Any]) -> str:
     total = task.get("total")
     progress = f"{task['done']} of {total}" if total is not None else f"{task['done']}"
@@ -299,6 +313,8 @@ _VERBS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("exclude", exclude_cmd),
     ("include", include_cmd),
     ("rerun", rerun_cmd),
+    ("select", select_cmd),
+    ("unselect", unselect_cmd),
     ("rescore", rescore_cmd),
     ("task", task_cmd),
     ("status", status_cmd),

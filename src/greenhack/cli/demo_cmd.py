@@ -116,7 +116,7 @@ def demo(
                     _serve(stack, host=host, port=port, url=url)
                 else:
                     command = serve_command(database_url=stack.settings.database_url,
-                                            event_yaml=stack.options.event_dir / "event.yaml", port=port)
+                                            event_yaml=stack.event_yaml, port=port)
                     typer.echo(f"serve this board later: {command}")
         except ServiceError as exc:
             fail(f"{exc}", EXIT_UNAVAILABLE)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from greenhack.demo.event import DemoOutcome
 from greenhack.factsheet import answer_text
+from greenhack.store.views import BoardEntry
 from greenhack.units import Scale, pick_scale
 
 __all__ = ["board_lines", "greenhack_command", "run_lines", "serve_command", "window_lines"]
@@ -32,10 +33,13 @@ def run_lines(outcome: DemoOutcome) -> list[str]:
         f"  {'team':<15} {'measured J':>10} {'platform J':>10} {'window s':>8} {'of job s':>8} "
         f"{'overhead J':>10} {carbon.unit:>8}  status",
     ]
+    phased = any(run.phase for run in outcome.runs)
     for run in outcome.runs:
         sub = by_job.get(run.job_id)
         platform = f"{sub.energy_j:10.1f}" if sub is not None and sub.energy_j is not None else f"{'-':>10}"
         status = "not queued" if sub is None else sub.status + (f": {sub.reason}" if sub.reason else "")
+        if phased:
+            status += f" (phase {run.phase})"
         gwp = _cell(carbon, sub.impact_total) if sub is not None else "-"
         window = f"{sub.duration_s:8.2f}" if sub is not None and sub.duration_s is not None else f"{'-':>8}"
         job_s = "-"
@@ -83,26 +87,38 @@ def window_lines(outcome: DemoOutcome) -> list[str]:
 
 
 def board_lines(outcome: DemoOutcome) -> list[str]:
-    """The live board as the web page shows it: rank, team, public accuracy, energy, impact, score."""
-    carbon = pick_scale([e.impact_total for e in outcome.board], "kgCO2e")
+    """The live board as the web page shows it: rank, team, public accuracy, energy, impact, score; an event with
+    phases prints each phase's live board, the last one's per-1k and fact sheet lines after it."""
+    lines: list[str] = []
+    for phase, board in outcome.phase_boards[:-1]:
+        lines += _live_board_lines(board, f"board (live): phase {phase!r}, closed")
+    if outcome.phase_boards:
+        lines += _live_board_lines(outcome.board, f"board (live): phase {outcome.phase_boards[-1][0]!r}, open")
+    else:
+        lines += _live_board_lines(outcome.board, "board (live):")
+    lines += _per_1k_and_factsheet_lines(outcome)
+    return lines
+
+
+def _live_board_lines(board: tuple[BoardEntry, ...], title: str) -> list[str]:
+    carbon = pick_scale([e.impact_total for e in board], "kgCO2e")
     header = f"  {'rank':>4}  {'team':<15} {'accuracy':>8} {'energy J':>9} {carbon.unit:>8} {'score':>6}  note"
-    lines = ["", "board (live):", header]
-    for entry in outcome.board:
+    lines = ["", title, header]
+    for entry in board:
         rank = "-" if entry.rank is None else str(entry.rank)
         perf = "-" if entry.performance is None else f"{entry.performance:.4f}"
         energy = "-" if entry.energy_j is None else f"{entry.energy_j:.1f}"
         score = "-" if entry.score is None else f"{entry.score:.3f}"
         lines.append(f"  {rank:>4}  {entry.team_name:<15} {perf:>8} {energy:>9} {_cell(carbon, entry.impact_total):>8} "
                      f"{score:>6}  {entry.note or ''}")
-    if not outcome.board:
+    if not board:
         lines.append("  (no submission could be ranked)")
-    for entry in outcome.board:
+    for entry in board:
         if entry.baseline:
             lines.append(f"  [Baseline] {entry.team_name}: the organisers' reference, listed, never ranked")
-    compared = [f"{e.team_name} {e.vs_baselines[0].text}" for e in outcome.board if e.vs_baselines]
+    compared = [f"{e.team_name} {e.vs_baselines[0].text}" for e in board if e.vs_baselines]
     if compared:
         lines.append(f"  against the baseline: {'; '.join(compared)}")
-    lines += _per_1k_and_factsheet_lines(outcome)
     return lines
 
 

@@ -21,9 +21,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from greenhack.competition import event_phases
 from greenhack.demo.dataset import digits_split, write_public_data
 from greenhack.demo.stack import DemoStack
 from greenhack.demo.teams import DEMO_BASELINE, DemoTeam, team_factsheet, team_script
@@ -33,6 +35,7 @@ from greenhack.measure import MeasureOptions, MeasureReport, Progress, run_measu
 from greenhack.reconciler import reconcile
 from greenhack.status import FINAL_STATUSES
 from greenhack.store import crud, queries
+from greenhack.store.board_scope import board_scope
 from greenhack.store.db import create_db_engine, make_session_factory, transaction
 from greenhack.store.models import utcnow
 from greenhack.store.views import BoardEntry, SubmissionSummary
@@ -50,6 +53,11 @@ Say = Callable[[str], None]
 # interval holds the end of one job and the start of the next (bench/demo_energy_agreement.py: from 2 intervals
 # on, the platform's energy of a job is exact; at half an interval, 5 % is moved between neighbours)
 _GAP_INTERVALS = 2.5
+# teams of the demo's practice round, and how long after its last job the practice phase closes; a job is
+# created a few seconds before its runner starts it (the stand-in GitLab: 3 s), so the final round waits past that
+_PRACTICE_TEAMS = 2
+_BOUNDARY_MARGIN_S = 0.5
+_JOB_CREATED_BEFORE_START_S = 3.5
 # seconds the demo waits, at most, for every queued job to reach a final status
 _EVALUATION_DEADLINE_S = 120.0
 
@@ -66,6 +74,7 @@ class TeamRun:
     report: MeasureReport
     preparation: MeasureReport | None = None
     upload: MeasureReport | None = None
+    phase: str = ""  # the event's phase the job was created in
 
     @property
     def overhead_j(self) -> float:
@@ -80,10 +89,12 @@ class DemoOutcome:
     Attributes:
         runs: every team's job, in the order they ran.
         submissions: the platform's view of each submission (status, energy, impact).
-        board: the live board's lines (ranked first).
+        board: the live board's lines (ranked first) of the phase open at the end (the final phase).
         telemetry: ``prometheus`` or ``simulated`` (no Prometheus binary).
         impacts_from: ``BoaviztAPI <url>`` or the factor snapshot.
         event_id: the event's id in the store.
+        phase_boards: each phase's live board, phases in time order (name, lines); empty for an event without
+            phases.
     """
 
     runs: tuple[TeamRun, ...]
@@ -92,6 +103,7 @@ class DemoOutcome:
     telemetry: str
     impacts_from: str
     event_id: int
+    phase_boards: tuple[tuple[str, tuple[BoardEntry, ...]], ...] = ()
 
 
 
@@ -127,11 +139,13 @@ def _measured(stack: DemoStack, command: Sequence[str], *, cwd: Path, log_file: 
     return report
 
 
-def run_team(stack: DemoStack, team: DemoTeam, *, project_id: int, runner_id: int, say: Say) -> TeamRun:
+def run_team(
+    stack: DemoStack, team: DemoTeam, *, project_id: int, runner_id: int, say: Say, phase: str = ""
+) -> TeamRun:
     """Run one team's submission as its CI job, measured (the runner's preparation, the team's command, the
     artifact's upload), and record the job in GitLab with the runner's log: the CI component's marks around the
     command, which the platform measures alone (``telemetry.window: script``)."""
-    job_dir = stack.options.workdir / "jobs" / team.name
+    job_dir = stack.options.workdir / "jobs" / phase / team.name
     job_dir.mkdir(parents=True)
     shutil.copyfile(team_script(stack.options.event_dir, team), job_dir / "submission.py")
     public = stack.options.workdir / "public"
@@ -168,7 +182,7 @@ def run_team(stack: DemoStack, team: DemoTeam, *, project_id: int, runner_id: in
         f"  {team.name:<15} {team.model:<38} {report.duration_s:5.1f} s  {report.total_energy_j:7.1f} J "
         f"({report.cpu_source})" + ("" if ok else f"  exit {report.exit_code}: see {job_dir / 'job.log'}")
     )
-    return TeamRun(team, project_id, int(job["id"]), report, preparation, upload)
+    return TeamRun(team, project_id, int(job["id"]), report, preparation, upload, phase)
 
 
 def _simulated_telemetry(stack: DemoStack, runs: Sequence[TeamRun]) -> TelemetrySource | None:
@@ -220,13 +234,30 @@ def evaluate_jobs(stack: DemoStack, runs: Sequence[TeamRun], *, say: Say) -> Dem
         services.close()
         with transaction(sessions, "reading the demo board") as session:
             submissions = tuple(queries.list_submissions(session=session, event_id=event_id))
-            rows = queries.board(session=session, event_id=event_id, board_name="live")
-            board = tuple(compare_with_board_baselines(rows, config))  # each team against the baseline
+            phase_boards = tuple(
+                (phase.name, tuple(queries.board(
+                    session=session, event_id=event_id, board_name="live", phase=phase.name,
+                    scope=board_scope(config, phase=phase.name, track=""),
+                )))
+                for phase in event_phases(config)
+            )  # fmt: skip
+            # each team against the baseline
+            phase_boards = tuple((name, tuple(compare_with_board_baselines(list(rows), config)))
+                                 for name, rows in phase_boards)  # fmt: skip
+            board = phase_boards[-1][1]
     finally:
         engine.dispose()
     impacts_from = (f"BoaviztAPI at {stack.boavizta.url}" if stack.boavizta is not None
                     else "the shipped BoaviztAPI 2.5.0 factor snapshot")
-    return DemoOutcome(tuple(runs), submissions, board, telemetry_kind, impacts_from, event_id)
+    return DemoOutcome(
+        tuple(runs),
+        submissions,
+        board,
+        telemetry_kind,
+        impacts_from,
+        event_id,
+        phase_boards if config.phases else (),
+    )
 
 
 def run_demo_event(
@@ -239,14 +270,34 @@ def run_demo_event(
     group = stack.gitlab.create_group(stack.config.gitlab.group if stack.config.gitlab else "greenhack-demo")
     runner_id = stack.gitlab.add_runner(f"{stack.server.name} runner", tags=stack.server.runner_tags)
     stack.wait_for_first_scrape()
-    say(f"teams push; each job runs measured on {stack.server.name} (this machine):")
-    runs: list[TeamRun] = []
     gap_s = _GAP_INTERVALS * stack.config.scrape_interval_for(stack.server).total_seconds()
-    for index, team in enumerate([*baselines, *teams]):
-        if index:
-            time.sleep(gap_s)
-        project = stack.gitlab.create_project(team.name, namespace_id=int(group["id"]))
-        runs.append(run_team(stack, team, project_id=int(project["id"]), runner_id=runner_id, say=say))
+    projects: dict[str, int] = {}
+    runs: list[TeamRun] = []
+
+    def push(round_teams: Sequence[DemoTeam], phase: str) -> None:
+        for team in round_teams:
+            if runs:
+                time.sleep(gap_s)
+            if team.name not in projects:
+                projects[team.name] = int(stack.gitlab.create_project(team.name, namespace_id=int(group["id"]))["id"])
+            runs.append(run_team(stack, team, project_id=projects[team.name], runner_id=runner_id, say=say,
+                                 phase=phase))  # fmt: skip
+
+    phases = [phase.name for phase in stack.config.phases]
+    if len(phases) == 2:
+        # the practice round: the first teams try the practice phase; the phase closes once their jobs ran
+        # (greenhack.demo.phases), a little after, so that no later job's creation time falls before it
+        say(f"teams push in phase {phases[0]!r} ({len(teams[:_PRACTICE_TEAMS])} team(s) try the practice phase); "
+            f"each job runs measured on {stack.server.name} (this machine):")
+        push(teams[:_PRACTICE_TEAMS], phases[0])
+        boundary = utcnow() + timedelta(seconds=_BOUNDARY_MARGIN_S)
+        time.sleep(_BOUNDARY_MARGIN_S + _JOB_CREATED_BEFORE_START_S)
+        stack.date_phases(boundary)
+        say(f"teams push in phase {phases[1]!r} (opened at {boundary:%H:%M:%S} UTC): every team submits:")
+        push([*baselines, *teams], phases[1])  # the organisers' baselines run first, in the final phase
+    else:
+        say(f"teams push; each job runs measured on {stack.server.name} (this machine):")
+        push([*baselines, *teams], "")
     say("the platform evaluates the jobs (the script window between the marks in each job log -> energy from "
         "telemetry -> impacts -> scores):")
     return evaluate_jobs(stack, runs, say=say)

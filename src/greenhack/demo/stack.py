@@ -19,6 +19,7 @@ import shutil
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -27,6 +28,7 @@ import yaml
 from pydantic import SecretStr
 
 from greenhack.config import EventConfig, GitLabSection, ServerConfig
+from greenhack.demo.phases import dated_event_yaml
 from greenhack.demo.telemetry import LiveScaphandre, MeasuredPowerTrace, parse_selector
 from greenhack.errors import ServiceError
 from greenhack.impacts.factors import FACTOR_CACHE_FILE
@@ -51,7 +53,7 @@ _GITLAB_TOKEN = "glpat-greenhack-demo"
 _DEMO_TOKEN_ENV = "GREENHACK_DEMO_ONLY_GITLAB_TOKEN"
 # what a previous demo run left in the work folder (removed at start: each demo is a fresh event)
 _PREVIOUS_RUN = ("greenhack.db", "greenhack.db-wal", "greenhack.db-shm", "data", "public", "jobs", "prometheus",
-                 "boavizta")
+                 "boavizta", "event.yaml")
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,10 @@ class DemoStack:
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
-        self.config: EventConfig = load_checked_event(self.options.event_dir / "event.yaml")
+        # the event the platform evaluates and serves: the shipped file, or the one the demo writes once it has
+        # dated the phases (date_phases)
+        self.event_yaml: Path = self.options.event_dir / "event.yaml"
+        self.config: EventConfig = load_checked_event(self.event_yaml)
         self.server: ServerConfig = self.config.servers[0]
         data_dir = wd / "data"
         data_dir.mkdir()
@@ -238,6 +243,16 @@ class DemoStack:
                         f"{timeout_s:.0f} s; see {self.prometheus.log_path}"
                     )
                 time.sleep(0.2)
+
+    # --- the phases ------------------------------------------------------------------------------------------------
+
+    def date_phases(self, boundary: datetime) -> None:
+        """Close the practice phase and open the final one at ``boundary`` (greenhack.demo.phases): the event as
+        run is written to the work folder, checked and loaded as the platform's event."""
+        dated = self.options.workdir / "event.yaml"
+        dated.write_text(dated_event_yaml(self.options.event_dir / "event.yaml", boundary=boundary), encoding="utf-8")
+        self.event_yaml = dated
+        self.config = _with_stand_in_gitlab(load_checked_event(dated), self.gitlab.url)
 
     # --- the simulated exporter ----------------------------------------------------------------------------------
 

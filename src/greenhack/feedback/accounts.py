@@ -8,7 +8,8 @@ The account is :func:`greenhack.scoring.accounting.team_accounts` over the team'
 - a job counts when its stored ``counts_toward_limit`` says so, which the store writes from
   :func:`greenhack.status.uses_quota` with every status: jobs the platform failed (``failed``), refused before
   running, canceled before they started or gave up on do not count;
-- the limits are the daily one (``limits.submissions_per_day``), the event's total (``limits.submissions_total``)
+- the limits are those of the phase open now (``phases[].limits`` over ``limits:``; an event without phases: the
+  event's): the daily one (``limits.submissions_per_day``), the total of the phase (``limits.submissions_total``)
   and the submissions in flight (``limits.in_flight``: started, their evaluation not final), each over its period
   (:func:`greenhack.scoring.accounting.quota_rules`);
 - at the budget check, submission jobs running right now that the store does not hold yet (they passed their own
@@ -27,9 +28,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from greenhack.config import EventConfig
+from greenhack.competition import current_phase, event_phases, phase_at
+from greenhack.config import EventConfig, LimitsSection
 from greenhack.scoring.accounting import event_period, event_timezone, quota_rules, team_accounts
-from greenhack.scoring.models import JobRecord, QuotaUse, TeamAccount
+from greenhack.scoring.models import JobRecord, Period, QuotaUse, TeamAccount
 from greenhack.status import FINAL_STATUSES, ReasonCode, Status, uses_quota
 from greenhack.store import crud, queue
 from greenhack.store.db import store_errors
@@ -41,6 +43,7 @@ __all__ = [
     "budget_verdict",
     "find_team",
     "known_pipelines",
+    "limits_at",
     "quota_json",
     "record_refusal",
     "team_account",
@@ -90,7 +93,7 @@ class BudgetVerdict:
             )
             return "\n".join([first, *(f"greenhack: {reason}" for reason in self.reasons)])
         total = a.quota("submissions_total")
-        in_event = f", {total.used} of {total.rule.limit} in the event" if total is not None else ""
+        in_event = f", {total.used} of {total.rule.limit} in {total.rule.period.name}" if total is not None else ""
         first = (
             f"{head} for team {a.team}: {budget}{unmeasured}; {self.used_today} of {self.limit_per_day} "
             f"submissions used today (the day started {a.day_starts_at.isoformat()}){in_event}"
@@ -201,10 +204,20 @@ def team_account(
     )
     name = team.name if team is not None else team_name
     tz = event_timezone(config)
-    rules = quota_rules(config.limits, now=now, tz=tz, event=event_period(config))
+    limits, period = limits_at(config, now)
+    rules = quota_rules(limits, now=now, tz=tz, event=period)
     return team_accounts(
-        records, limits=config.limits, now=now, tz=tz, teams=[name], rules=rules, running={name: running}
+        records, limits=limits, now=now, tz=tz, teams=[name], rules=rules, running={name: running}
     )[name]
+
+
+def limits_at(config: EventConfig, now: datetime) -> tuple[LimitsSection, Period]:
+    """The limits a job started at ``now`` meets, and the period ``limits.submissions_total`` counts over: the
+    open phase's (its ``limits:`` over the event's, from its opening to its close), else the event's."""
+    phase = current_phase(event_phases(config), now)
+    if phase is None or phase.implicit:
+        return config.limits, event_period(config)
+    return phase.limits, Period(name=phase.title, start=phase.opens, end=phase.closes)
 
 
 def known_pipelines(session: Session, *, team: Team | None) -> set[int]:
@@ -234,6 +247,10 @@ def budget_verdict(
         )
     if now >= config.event.closes:
         reasons.append(f"the event closed at {config.event.closes.isoformat()}; no more submissions are run")
+    if config.phases and config.event.opens <= now < config.event.closes:
+        outside = phase_at(event_phases(config), now)
+        if outside.phase is None:  # between two phases: the job would be on no board
+            reasons.append(f"{outside.reason}; submissions outside the phases are not run")
     if baseline:
         return BudgetVerdict(
             allowed=not reasons,
@@ -264,7 +281,7 @@ def budget_verdict(
         reasons=tuple(reasons),
         account=account,
         in_flight=in_flight,
-        limit_per_day=config.limits.submissions_per_day,
+        limit_per_day=limits_at(config, now)[0].submissions_per_day,
     )
 
 

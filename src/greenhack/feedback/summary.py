@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from greenhack.competition import event_phases, phase_at
 from greenhack.config import EventConfig
 from greenhack.errors import NotFoundError, ScoringError
 from greenhack.factsheet import factsheet_reason
@@ -32,9 +33,12 @@ def submission_page_url(public_url: str, submission_id: int) -> str:
     return f"{public_url.rstrip('/')}/submissions/{submission_id}"
 
 
-def public_board(config: EventConfig, event: Event, now: datetime) -> tuple[str, str | None]:
-    """The board the public sees now, and the note for a submission absent from it."""
-    state = freeze_state(config, now=now, override=event.frozen_override, frozen_at=event.frozen_at)
+def public_board(
+    config: EventConfig, event: Event, now: datetime, *, phase: str | None = None
+) -> tuple[str, str | None]:
+    """The board the public sees now of ``phase`` (the submission's; None: the phase a visitor lands on), and
+    the note for a submission absent from it."""
+    state = freeze_state(config, now=now, override=event.frozen_override, frozen_at=event.frozen_at, phase=phase)
     if state.closed:
         return "final", None
     if state.frozen:
@@ -70,12 +74,22 @@ def load_report(
         gwp = session.execute(
             sa.select(Impact).where(Impact.submission_id == submission_id, Impact.criterion == "gwp")
         ).scalar_one_or_none()
-        board, absent_note = public_board(config, event, now) if event is not None else ("live", None)
+        # the boards of the submission's phase (by GitLab's created_at), ranked among its phase and track's
+        in_phase = phase_at(event_phases(config), sub.created_at).phase
+        board, absent_note = (
+            public_board(config, event, now, phase=in_phase.name if in_phase is not None else None)
+            if event is not None
+            else ("live", None)
+        )
         # a re-measure is ranked in its original's row (the median of their measurements): that row's rank
         score = session.get(Score, (sub.remeasure_of or submission_id, board))
         ranked = session.execute(
             sa.select(sa.func.count()).where(
-                Score.event_id == sub.event_id, Score.board == board, Score.rank.is_not(None)
+                Score.event_id == sub.event_id,
+                Score.board == board,
+                Score.phase == (score.phase if score is not None else ""),
+                Score.track == (score.track if score is not None else ""),
+                Score.rank.is_not(None),
             )
         ).scalar_one()
     rank, note = (score.rank, score.note) if score is not None else (None, absent_note)

@@ -9,6 +9,7 @@ non-empty; targets must be non-empty, and finite numbers when the metric is a re
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import MappingProxyType
 
 from greenhack.config import EventConfig
@@ -24,13 +25,14 @@ _MAX_PROBLEMS = 50
 _KEY = "task.truth"
 
 
-def load_truth(config: EventConfig) -> Truth:
-    """Read the truth file of ``config`` (``task.truth``, relative to the YAML's folder).
+def load_truth(config: EventConfig, path: Path | None = None) -> Truth:
+    """Read the truth file of ``config`` (``task.truth``, relative to the YAML's folder), or the one at ``path``
+    (a phase's own, ``EventPhase.truth_path``) with the event's columns and metric.
 
     Raises:
         ConfigError: the file is missing, unreadable, or has bad rows; every problem is listed with its line.
     """
-    path = config.truth_path
+    path = config.truth_path if path is None else path
     try:
         data = path.read_bytes()
     except FileNotFoundError:

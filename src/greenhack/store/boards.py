@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.orm import Session, aliased
 
+from greenhack.competition import EventPhase, board_keys, event_phases, phase_named, place_submission
 from greenhack.config import EventConfig
 from greenhack.errors import ImpactsError, TelemetryError
 from greenhack.impacts import impacts_from_factors
@@ -39,10 +40,11 @@ from greenhack.scoring.pareto import pareto_levels
 from greenhack.scoring.ranking import rank_submissions
 from greenhack.status import RANKABLE_STATUSES, Reason, Status
 from greenhack.store import crud, queries
+from greenhack.store.board_scope import EVERY_JOB, BoardScope, board_scope
 from greenhack.store.db import store_errors
 from greenhack.store.disclosure import public_reason
 from greenhack.store.factsheets import apply_factsheet_policy
-from greenhack.store.freeze import freeze_state
+from greenhack.store.freeze import override_phase, phase_freeze_state
 from greenhack.store.intervals import ShownIntervals, read_intervals
 from greenhack.store.locks import try_xact_lock
 from greenhack.store.models import BOARDS, Event, Impact, Measurement, Submission, Team, utcnow
@@ -98,11 +100,13 @@ def _rankable_rows(*, session: Session, event_id: int, cut: datetime | None = No
             Submission.energy_j,
             Submission.gwp_kgco2e,
             Submission.duration_s,
+            Submission.server,
             Submission.status,
             Submission.reason,
             Submission.reason_code,
             Submission.excluded,
             Submission.excluded_reason,
+            Submission.selected,
             adpe.total.label("adpe_kgsbeq"),
             pe.total.label("pe_mj"),
             team.c.team_gwp_kgco2e,
@@ -151,12 +155,16 @@ def _rank_input(r: Any, performance: float | None) -> RankInput:
         team_jobs=int(r.team_jobs) if r.team_jobs is not None else None,
         scored_rows=int(r.scored_rows) if r.scored_rows is not None else None,
         baseline=bool(r.baseline),  # the organisers' (Team.baseline): listed, never ranked
+        selected=bool(r.selected),
     )
 
 
-def _team_totals_until(session: Session, *, event_id: int, cut: datetime) -> dict[int, tuple[Any, ...]]:
-    """Per team id: its totals over the jobs made up to ``cut`` (the frozen board's team quantities)."""
-    team = queries.team_totals(event_id=event_id, until=cut)
+def _team_totals_until(
+    session: Session, *, event_id: int, cut: datetime | None, scope: BoardScope = EVERY_JOB
+) -> dict[int, tuple[Any, ...]]:
+    """Per team id: its totals over the jobs made up to ``cut`` (the frozen board's team quantities) in
+    ``scope`` (the board's phase and track)."""
+    team = queries.team_totals(event_id=event_id, until=cut, scope=scope)
     with store_errors("reading the teams' totals at the cut"):
         rows = session.execute(
             sa.select(team.c.team_id, team.c.team_gwp_kgco2e, team.c.team_energy_j, team.c.submissions_count)
@@ -185,7 +193,12 @@ def _chart_front(inputs: Sequence[RankInput], higher_is_better: bool) -> set[int
 
 
 def _records(
-    rows: Sequence[RankedRow], front: set[int | str], shown: Mapping[int, ShownIntervals] | None = None
+    rows: Sequence[RankedRow],
+    front: set[int | str],
+    shown: Mapping[int, ShownIntervals] | None = None,
+    *,
+    phase: str = "",
+    track: str = "",
 ) -> list[crud.ScoreRecord]:
     shown = shown or {}
     return [
@@ -199,6 +212,8 @@ def _records(
             note=row.note,
             tied=row.tied,
             **asdict(shown.get(int(row.submission_id), ShownIntervals())),
+            phase=phase,
+            track=track,
         )
         for row in rows
     ]
@@ -213,9 +228,13 @@ def _board_seed(config: EventConfig, board: str) -> str:
 def refresh_boards(
     *, session: Session, event_id: int, config: EventConfig, now: datetime | None = None
 ) -> dict[str, int]:
-    """Re-rank the live, frozen and final boards; return how many submissions each lists.
+    """Re-rank the live, frozen and final boards of every phase and track (``competition.board_keys``); return
+    how many submissions each lists, by ``BoardKey.text`` (``live``, ``frozen``, ``final`` for an event without
+    phases and tracks; ``practice/a100/live`` otherwise).
 
-    The frozen board exists once there is a cut (the YAML's freeze time or an admin's freeze). The first
+    Each board ranks the submissions of its phase (by GitLab's created_at) that ran on its track's servers,
+    with its phase's ranking rule (``phases[].per_team``). A phase's frozen board exists once it has a cut (its
+    freeze time, or an admin's freeze made while it was open). The first
     statement locks the event's row (and clears its stale mark): every write of a result also updates that row,
     so no result commits while the boards are ranked and all three boards come from one view of the data.
     """
@@ -228,8 +247,8 @@ def refresh_boards(
             .execution_options(synchronize_session=False)
         )
     event = queries.get_event(session=session, event_id=event_id)
-    state = freeze_state(config, now=now, override=event.frozen_override, frozen_at=event.frozen_at)
-    cut = state.cut if state.cut is not None else config.event.freeze
+    phases = event_phases(config)
+    cuts = _phase_cuts(phases, now=now, override=event.frozen_override, frozen_at=event.frozen_at)
     # every board ranks the same submissions (the frozen one those made up to the cut; the final one with the
     # private rows' performance), so they are read, and their train+predict pipelines folded, once: a pipeline is
     # ranked once, on its predict row, with the footprint of both phases; each row folds on its own, so the frozen
@@ -237,6 +256,7 @@ def refresh_boards(
     rows = _rankable_rows(session=session, event_id=event_id)
     private = {r.id: r.performance_private for r in rows}
     team_of = {r.id: r.team_id for r in rows}
+    server_of = {r.id: r.server for r in rows}
     folded = phase_rank_inputs(
         session, event_id=event_id, inputs=[_rank_input(r, r.performance_public) for r in rows], config=config
     )
@@ -245,37 +265,69 @@ def refresh_boards(
     intervals = read_intervals(
         session, event_id=event_id, ids=[int(i.submission_id) for i in folded], config=config
     )
+    # each submission is on the boards of its phase (by created_at) and track (by its server); one created
+    # outside every phase, or whose server's track is unknown, is on none
+    placed: dict[tuple[str, str], list[RankInput]] = {}
+    for i in folded:
+        where = place_submission(
+            config, phases, created_at=i.submitted_at, server_name=server_of[int(i.submission_id)], cut=None
+        )
+        if where.phase is not None and where.track is not None:
+            placed.setdefault((where.phase.name, where.track), []).append(i)
     counts: dict[str, int] = {}
-    for board in BOARDS:
-        if board == "frozen" and cut is None:
-            crud.replace_scores(session=session, event_id=event_id, board=board, records=[], now=now)
-            counts[board] = 0
+    records: dict[str, list[crud.ScoreRecord]] = {board: [] for board in BOARDS}
+    scoped_totals: dict[tuple[BoardScope, datetime | None], dict[int, tuple[Any, ...]]] = {}
+    for key in board_keys(config):
+        phase = phase_named(phases, key.phase)
+        cut = cuts[key.phase]
+        if key.board == "frozen" and cut is None:
+            counts[key.text] = 0
             continue
-        if board == "frozen":
+        scope = board_scope(config, phase=key.phase, track=key.track)
+        members = placed.get((key.phase, key.track), [])
+        if key.board == "frozen":
             assert cut is not None
-            # the team quantities of the frozen board count the jobs made up to the cut, as the board shows them
-            at_cut = _team_totals_until(session, event_id=event_id, cut=cut)
-            inputs = [
-                _at_cut(i, at_cut.get(team_of[int(i.submission_id)]))
-                for i in folded
-                if i.submitted_at <= cut
-            ]
-        elif board == "final":
-            inputs = [replace(i, performance=private[int(i.submission_id)]) for i in folded]
-        else:
-            inputs = folded
-        split = "private" if board == "final" else "public"
-        inputs = intervals.inputs(inputs, split=split)
+            members = [i for i in members if i.submitted_at <= cut]
+        if key.board == "frozen" or scope != EVERY_JOB:
+            # the board's team quantities count the team's jobs of its phase and track (made up to the cut for
+            # the frozen board), as the board shows them; live and final share theirs
+            until = cut if key.board == "frozen" else None
+            if (scope, until) not in scoped_totals:
+                scoped_totals[scope, until] = _team_totals_until(
+                    session, event_id=event_id, cut=until, scope=scope
+                )
+            totals = scoped_totals[scope, until]
+            members = [_at_cut(i, totals.get(team_of[int(i.submission_id)])) for i in members]
+        if key.board == "final":
+            members = [replace(i, performance=private[int(i.submission_id)]) for i in members]
+        split = "private" if key.board == "final" else "public"
+        members = intervals.inputs(members, split=split)
         ranked = rank_submissions(
-            inputs, config.ranking, config.performance, impact=config.impact, seed=_board_seed(config, board)
+            members, phase.ranking, config.performance, impact=config.impact, seed=_board_seed(config, key.text)
         )
-        front = _chart_front(inputs, config.performance.higher_is_better)
-        shown = {int(i.submission_id): intervals.shown(i, split=split) for i in inputs}
-        crud.replace_scores(
-            session=session, event_id=event_id, board=board, records=_records(ranked, front, shown), now=now
-        )
-        counts[board] = len(ranked)
+        front = _chart_front(members, config.performance.higher_is_better)
+        shown = {int(i.submission_id): intervals.shown(i, split=split) for i in members}
+        records[key.board] += _records(ranked, front, shown, phase=key.phase, track=key.track)
+        counts[key.text] = len(ranked)
+    for board in BOARDS:
+        crud.replace_scores(session=session, event_id=event_id, board=board, records=records[board], now=now)
     return counts
+
+
+def _phase_cuts(
+    phases: Sequence[EventPhase], *, now: datetime, override: bool | None, frozen_at: datetime | None
+) -> dict[str, datetime | None]:
+    """Per phase name: the cut of its frozen board (an admin's freeze of that phase, else its YAML freeze
+    time), None when it has none."""
+    applies = override_phase(phases, now=now, override=override, frozen_at=frozen_at)
+    cuts: dict[str, datetime | None] = {}
+    for phase in phases:
+        mine = applies == phase.name
+        state = phase_freeze_state(
+            phase, now=now, override=override if mine else None, frozen_at=frozen_at if mine else None
+        )
+        cuts[phase.name] = state.cut if state.cut is not None else phase.freeze
+    return cuts
 
 
 def _at_cut(row: RankInput, totals: tuple[Any, ...] | None) -> RankInput:

@@ -51,6 +51,7 @@ __all__ = [
     "set_excluded",
     "set_frozen_override",
     "teams_of_projects",
+    "set_selected",
 ]
 
 
@@ -77,6 +78,9 @@ class ScoreRecord:
     impact_high: float | None = None
     performance_low: float | None = None
     performance_high: float | None = None
+    # the board's phase and hardware track (greenhack.competition.BoardKey); "": the event has none
+    phase: str = ""
+    track: str = ""
 
 
 def ensure_event(*, session: Session, name: str) -> Event:
@@ -490,6 +494,9 @@ _SCORE_FIELDS = (
     "impact_high",
     "performance_low",
     "performance_high",
+    # a YAML change that moves a submission to another phase or track moves its row (one per board name)
+    "phase",
+    "track",
 )
 
 
@@ -502,6 +509,9 @@ def replace_scores(
     now: datetime | None = None,
 ) -> int:
     """Make one board of the event hold exactly ``records``; return how many rows were written or deleted.
+
+    ``board`` is the board's name (live, frozen, final) on every phase and track at once: each record names its
+    phase and track, so one call writes e.g. the live board of every (phase, track) pair.
 
     Only rows that differ are touched (a new result moves a few ranks, not the whole board), so the cost in
     writes follows what changed rather than the board's size; ``computed_at`` of a row says when it last changed.
@@ -561,6 +571,17 @@ def set_excluded(*, session: Session, submission_id: int, excluded: bool, reason
     with store_errors(f"excluding submission {submission_id}"):
         submission.excluded = excluded
         submission.excluded_reason = reason.strip() if excluded and reason else None
+        session.flush()
+    bump_data_version(session=session, event_id=submission.event_id)
+    return submission
+
+
+def set_selected(*, session: Session, submission_id: int, selected: bool) -> Submission:
+    """Select a submission for its phase's final board (``per_team: selected``), or drop the selection; the
+    team's other submissions keep theirs (the ranking takes the latest usable selected one)."""
+    submission = get_submission(session=session, submission_id=submission_id)
+    with store_errors(f"selecting submission {submission_id}"):
+        submission.selected = selected
         session.flush()
     bump_data_version(session=session, event_id=submission.event_id)
     return submission

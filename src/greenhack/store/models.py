@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from greenhack.competition.boards import BOARD_NAMES
 from greenhack.status import Status
 
 __all__ = [
@@ -48,8 +49,9 @@ MAX_ID: Final = 2**31 - 1
 # Performance splits of the truth rows.
 SPLITS: Final = ("public", "private")
 # Boards: live = public split, every scored submission; frozen = public split, jobs finished before the freeze;
-# final = private split, every scored submission (shown when the event closes).
-BOARDS: Final = ("live", "frozen", "final")
+# final = private split, every scored submission (shown when the event closes); one definition, each (phase,
+# track) pair has the three (greenhack.competition.boards)
+BOARDS: Final = BOARD_NAMES
 
 
 def utcnow() -> datetime:
@@ -213,6 +215,8 @@ class Submission(Base):
     reason_code: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
     excluded: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     excluded_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # the team selected it for its phase's final board (``per_team: selected``; greenhack.competition)
+    selected: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     counts_toward_limit: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     # queue
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
@@ -364,16 +368,22 @@ class Score(Base):
     With intervals: ``tied`` says the rank is shared with a neighbour the measurement cannot tell apart
     (``ranking.ties: significant``, shown ``=2``); ``measurements`` how many measurements stand behind the row (more
     than one after a re-measure), ``energy_j``/``impact`` the figures ranked (their median), ``*_low``/``*_high``
-    the intervals of energy, impact (the measurement's part) and performance (the bootstrap's)."""
+    the intervals of energy, impact (the measurement's part) and performance (the bootstrap's).
+
+    A board is keyed by ``(phase, track, board)`` (``greenhack.competition.BoardKey``); a submission belongs to
+    one phase and one track, so ``(submission_id, board)`` stays the key. ``''``: the implicit phase or track
+    of an event without ``phases:`` or ``servers[].track``."""
 
     __tablename__ = "scores"
-    __table_args__ = (sa.Index("ix_scores_board", "event_id", "board", "rank"),)
+    __table_args__ = (sa.Index("ix_scores_board", "event_id", "phase", "track", "board", "rank"),)
 
     submission_id: Mapped[int] = mapped_column(
         sa.ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
     )
     board: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    phase: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    track: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     rank: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     score: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     pareto: Mapped[bool] = mapped_column(sa.Boolean, default=False)

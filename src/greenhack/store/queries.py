@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from greenhack.errors import NotFoundError
 from greenhack.status import Status
+from greenhack.store.board_scope import EVERY_JOB, BoardScope
 from greenhack.store.db import store_errors
 from greenhack.store.models import (
     BOARDS,
@@ -77,7 +78,7 @@ def data_version(*, session: Session, event_id: int) -> int:
     return int(version)
 
 
-def _team_stats(event_id: int, until: datetime | None) -> sa.Subquery:
+def _team_stats(event_id: int, until: datetime | None, scope: BoardScope = EVERY_JOB) -> sa.Subquery:
     stmt = sa.select(
         Submission.team_id.label("team_id"),
         # submissions the platform failed do not count as the team's; their energy still does
@@ -92,14 +93,20 @@ def _team_stats(event_id: int, until: datetime | None) -> sa.Subquery:
     )
     if until is not None:
         stmt = stmt.where(Submission.created_at <= until)
+    if scope.since is not None:
+        stmt = stmt.where(Submission.created_at >= scope.since)
+    if scope.before is not None:
+        stmt = stmt.where(Submission.created_at < scope.before)
+    if scope.servers is not None:
+        stmt = stmt.where(Submission.server.in_(scope.servers))
     return stmt.group_by(Submission.team_id).subquery()
 
 
-def team_totals(*, event_id: int, until: datetime | None = None) -> sa.Subquery:
+def team_totals(*, event_id: int, until: datetime | None = None, scope: BoardScope = EVERY_JOB) -> sa.Subquery:
     """Per team (``team_id``): ``submissions_count`` (jobs counted toward its limit), ``team_energy_j`` and
-    ``team_gwp_kgco2e`` of all its jobs created up to ``until``: the board's team footprint, which the ranking's
-    ``team_*`` quantities read too."""
-    return _team_stats(event_id, until)
+    ``team_gwp_kgco2e`` of all its jobs created up to ``until``, in ``scope`` (a board's phase and track): the
+    board's team footprint, which the ranking's ``team_*`` quantities read too."""
+    return _team_stats(event_id, until, scope)
 
 
 def scored_rows() -> sa.Subquery:
@@ -124,14 +131,19 @@ def board(
     board_name: str,
     until: datetime | None = None,
     impact_criterion: str | None = None,
+    phase: str = "",
+    track: str = "",
+    scope: BoardScope = EVERY_JOB,
 ) -> list[BoardEntry]:
-    """One line per team on ``board_name`` (live, frozen or final): ranked lines by rank, then unranked ones.
+    """One line per team on ``board_name`` (live, frozen or final) of ``phase`` on ``track`` (``""``: the
+    event has none): ranked lines by rank, then unranked ones.
 
-    ``until`` limits the team totals to submissions created up to then (the frozen board's cut);
+    ``until`` limits the team totals to submissions created up to then (the frozen board's cut), ``scope`` to
+    the board's phase and track (:func:`greenhack.store.board_scope.board_scope`);
     ``impact_criterion`` (the event's, e.g. ``gwp``) fills each line's ``impact_use``/``impact_embodied``.
     """
     _check_board(board_name)
-    stats = _team_stats(event_id, until)
+    stats = _team_stats(event_id, until, scope)
     scored = scored_rows()
     performance = Submission.performance_private if board_name == "final" else Submission.performance_public
     stmt = (
@@ -184,6 +196,8 @@ def board(
         .where(
             Score.event_id == event_id,
             Score.board == board_name,
+            Score.phase == phase,
+            Score.track == track,
             Score.best_of_team.is_(True),
             Submission.excluded.is_(False),
         )
@@ -194,8 +208,11 @@ def board(
     return [BoardEntry.model_validate(dict(row)) for row in rows]
 
 
-def pareto_points(*, session: Session, event_id: int, board_name: str) -> list[ParetoPoint]:
-    """Every scored, not excluded submission on ``board_name``, for the performance-vs-impact chart."""
+def pareto_points(
+    *, session: Session, event_id: int, board_name: str, phase: str = "", track: str = ""
+) -> list[ParetoPoint]:
+    """Every scored, not excluded submission on ``board_name`` of ``phase`` on ``track``, for the
+    performance-vs-impact chart."""
     _check_board(board_name)
     performance = Submission.performance_private if board_name == "final" else Submission.performance_public
     stmt = (
@@ -220,6 +237,8 @@ def pareto_points(*, session: Session, event_id: int, board_name: str) -> list[P
         .where(
             Score.event_id == event_id,
             Score.board == board_name,
+            Score.phase == phase,
+            Score.track == track,
             Submission.excluded.is_(False),
             performance.is_not(None),
             Submission.impact_total.is_not(None),

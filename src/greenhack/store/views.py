@@ -254,6 +254,9 @@ class PerformanceView(_View):
 
 class ScoreView(_View):
     board: str
+    # the board's phase and hardware track ("": the event has none)
+    phase: str = ""
+    track: str = ""
     rank: int | None
     score: float | None
     pareto: bool

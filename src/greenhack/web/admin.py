@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from greenhack.competition import event_phases, phase_at
 from greenhack.errors import NotFoundError
 from greenhack.store import crud, queue, tasks
 from greenhack.store.models import MAX_ID
@@ -36,9 +37,11 @@ __all__ = [
     "remeasure",
     "rerun",
     "rescore",
-    "task_status",
     "router",
+    "select",
+    "task_status",
     "unfreeze",
+    "unselect",
 ]
 
 router = APIRouter(
@@ -156,6 +159,49 @@ def rerun(submission_id: SubmissionId, context: ContextDep, session: SessionDep)
     crud.bump_data_version(session=session, event_id=context.event_id)
     context.cache.invalidate()
     return ActionResult(ok=True, message=f"submission {submission_id} queued again")
+
+
+def _select(submission_id: int, context: ContextDep, session: SessionDep, *, selected: bool) -> ActionResult:
+    submission = crud.get_submission(session=session, submission_id=submission_id)
+    if submission.event_id != context.event_id:
+        raise NotFoundError(f"submission {submission_id} does not exist")
+    membership = phase_at(event_phases(context.config), submission.created_at)
+    if membership.phase is None:
+        raise HTTPException(status_code=409, detail=f"submission {submission_id}: {membership.reason}")
+    now = context.clock()
+    if now >= membership.phase.closes:  # selecting closes with the phase
+        raise HTTPException(
+            status_code=409,
+            detail=f"submission {submission_id} belongs to {membership.phase.title}, which closed at "
+            f"{membership.phase.closes.isoformat()}: its selections are final",
+        )
+    crud.set_selected(session=session, submission_id=submission_id, selected=selected)
+    _changed(context, session)
+    what = "selected for" if selected else "no longer selected for"
+    board = f"the final board of {membership.phase.title}"
+    return ActionResult(ok=True, message=f"submission {submission_id} {what} {board}")
+
+
+@router.post(
+    "/submissions/{submission_id}/select",
+    response_model=ActionResult,
+    responses={404: {}, **errors({409: "the submission's phase has closed, or it belongs to none"})},
+)
+def select(submission_id: SubmissionId, context: ContextDep, session: SessionDep) -> ActionResult:
+    """Select a submission for its phase's final board (``per_team: selected``: the board ranks each team's
+    latest usable selected submission, else its best with a note), on the team's request; selecting closes with
+    the phase."""
+    return _select(submission_id, context, session, selected=True)
+
+
+@router.post(
+    "/submissions/{submission_id}/unselect",
+    response_model=ActionResult,
+    responses={404: {}, **errors({409: "the submission's phase has closed, or it belongs to none"})},
+)
+def unselect(submission_id: SubmissionId, context: ContextDep, session: SessionDep) -> ActionResult:
+    """Drop a submission's selection (while its phase is open)."""
+    return _select(submission_id, context, session, selected=False)
 
 
 def _set_freeze(context: ContextDep, session: SessionDep, frozen: bool | None, message: str) -> ActionResult:

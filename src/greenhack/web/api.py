@@ -20,7 +20,14 @@ from greenhack.store.views import (
     TeamDetail,
     TeamSummary,
 )
-from greenhack.web.boards import BoardResponse, ParetoResponse, board_csv, board_for, board_response
+from greenhack.web.boards import (
+    BoardResponse,
+    ParetoResponse,
+    board_csv,
+    board_for,
+    board_key,
+    board_response,
+)
 from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
 from greenhack.web.learning import team_standing
 from greenhack.web.openapi import OPTIONAL_BEARER, errors
@@ -31,12 +38,14 @@ from greenhack.web.presenting import (
     redact_team,
     team_account,
 )
-from greenhack.web.visibility import BoardName
+from greenhack.web.visibility import BoardChoice, BoardName
 
 __all__ = [
     "BoardQuery",
     "EventResponse",
+    "PhaseQuery",
     "TeamResponse",
+    "TrackQuery",
     "VersionResponse",
     "event",
     "leaderboard",
@@ -54,6 +63,17 @@ router = APIRouter(prefix="/api/v1", tags=["leaderboard"])
 
 BoardQuery = Annotated[
     BoardName | None, Query(description="live, frozen or final; omitted: the board this visitor sees now")
+]
+PhaseQuery = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="the phase (phases: in the YAML); omitted: the phase open now, else the last one that opened",
+    ),
+]
+TrackQuery = Annotated[
+    str | None,
+    Query(max_length=40, description="the hardware track (servers[].track); omitted: the first track"),
 ]
 
 
@@ -80,16 +100,21 @@ class TeamResponse(BaseModel):
 @router.get(
     "/leaderboard",
     response_model=BoardResponse,
-    responses=errors({403: "board not public"}),
+    responses=errors({403: "board not public", 404: "no such phase or track"}),
     openapi_extra=OPTIONAL_BEARER,
 )
 def leaderboard(
-    request: Request, context: ContextDep, admin: IsAdminDep, board: BoardQuery = None
+    request: Request,
+    context: ContextDep,
+    admin: IsAdminDep,
+    board: BoardQuery = None,
+    phase: PhaseQuery = None,
+    track: TrackQuery = None,
 ) -> Response:
     """The board: one line per team, ranked, with performance, impact (and its uncertainty), energy, score and
     the team's totals. Before the freeze everyone sees the live board; after it, the frozen one (admins: live);
     once the event closes, the final board on the private rows."""
-    choice = board_for(context, admin=admin, asked=board)
+    choice = board_for(context, admin=admin, asked=board, phase=phase, track=track)
     return board_response(
         request,
         context,
@@ -105,15 +130,20 @@ def leaderboard(
     response_class=Response,
     responses={
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "the board as CSV"},
-        **errors({403: "board not public"}),
+        **errors({403: "board not public", 404: "no such phase or track"}),
     },
     openapi_extra=OPTIONAL_BEARER,
 )
 def leaderboard_csv(
-    request: Request, context: ContextDep, admin: IsAdminDep, board: BoardQuery = None
+    request: Request,
+    context: ContextDep,
+    admin: IsAdminDep,
+    board: BoardQuery = None,
+    phase: PhaseQuery = None,
+    track: TrackQuery = None,
 ) -> Response:
     """The board as CSV (one line per team), for spreadsheets."""
-    choice = board_for(context, admin=admin, asked=board)
+    choice = board_for(context, admin=admin, asked=board, phase=phase, track=track)
     return board_response(
         request,
         context,
@@ -121,19 +151,31 @@ def leaderboard_csv(
         variant="csv",
         media_type="text/csv; charset=utf-8",
         render=lambda view: board_csv(view.board).encode(),
-        headers={"Content-Disposition": f'attachment; filename="leaderboard-{choice.name}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="leaderboard-{_file_part(choice)}.csv"'},
     )
+
+
+def _file_part(choice: BoardChoice) -> str:
+    """The board's key in a file name: ``live``, or ``final-a100-final`` for a phase's and a track's board."""
+    return board_key(choice).text.replace("/", "-")
 
 
 @router.get(
     "/pareto",
     response_model=ParetoResponse,
-    responses=errors({403: "board not public"}),
+    responses=errors({403: "board not public", 404: "no such phase or track"}),
     openapi_extra=OPTIONAL_BEARER,
 )
-def pareto(request: Request, context: ContextDep, admin: IsAdminDep, board: BoardQuery = None) -> Response:
+def pareto(
+    request: Request,
+    context: ContextDep,
+    admin: IsAdminDep,
+    board: BoardQuery = None,
+    phase: PhaseQuery = None,
+    track: TrackQuery = None,
+) -> Response:
     """Performance and impact of every scored submission on the board, the Pareto front flagged."""
-    choice = board_for(context, admin=admin, asked=board)
+    choice = board_for(context, admin=admin, asked=board, phase=phase, track=track)
     return board_response(
         request,
         context,
@@ -171,8 +213,7 @@ def submissions(
     rows = queries.list_submissions(
         session=session, event_id=context.event_id, team_id=team_id, status=status, limit=limit, offset=offset
     )
-    state = context.freeze()
-    return [redact_submission(row, state=state, admin=admin) for row in rows]
+    return [redact_submission(row, state=context.freeze_at(row.created_at), admin=admin) for row in rows]
 
 
 @router.get(
@@ -193,7 +234,7 @@ def submission(
     detail = queries.submission_detail(
         session=session, submission_id=submission_id, event_id=context.event_id
     )
-    return redact_detail(detail, state=context.freeze(), admin=admin)
+    return redact_detail(detail, state=context.freeze_at(detail.submission.created_at), admin=admin)
 
 
 @router.get("/teams", response_model=list[TeamSummary])

@@ -9,16 +9,27 @@ Every board route goes through :func:`board_response`: it picks the board this v
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from fastapi import HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from greenhack.competition import (
+    BoardKey,
+    EventPhase,
+    event_phases,
+    event_tracks,
+    phase_at,
+    phase_named,
+    place_submission,
+    track_of_server,
+)
 from greenhack.competition.baselines import Standing, compare_with_baselines, event_baselines
 from greenhack.config import EventConfig
 from greenhack.store import queries
+from greenhack.store.board_scope import board_scope
 from greenhack.store.db import transaction
 from greenhack.store.views import BaselineComparisonView, BoardEntry, ParetoPoint
 from greenhack.units import Scale, format_number, pick_scale
@@ -29,15 +40,20 @@ from greenhack.web.visibility import BoardChoice, BoardName, choose_board
 
 __all__ = [
     "BoardResponse",
+    "BoardTab",
     "BoardView",
     "ParetoResponse",
+    "SubmissionBoards",
     "board_csv",
     "board_for",
+    "board_key",
     "board_response",
+    "board_tabs",
     "build_board",
     "build_pareto",
     "compare_with_board_baselines",
     "read_board_view",
+    "submission_boards",
 ]
 
 
@@ -54,6 +70,9 @@ class BoardResponse(BaseModel):
 
     event: str
     board: BoardName
+    # the board's phase and hardware track ("": the event has none)
+    phase: str = ""
+    track: str = ""
     frozen: bool
     closed: bool
     cut: datetime | None
@@ -75,6 +94,8 @@ class ParetoResponse(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     board: BoardName
+    phase: str = ""
+    track: str = ""
     metric: str
     higher_is_better: bool
     impact_unit: str
@@ -92,11 +113,17 @@ def build_board(
         board_name=choice.name,
         until=until,
         impact_criterion=config.impact.criterion,
+        phase=choice.phase,
+        track=choice.track,
+        scope=board_scope(config, phase=choice.phase, track=choice.track),
     )
     rows = compare_with_board_baselines(rows, config)
+    ranking = phase_named(event_phases(config), choice.phase).ranking
     return BoardResponse(
         event=config.event.name,
         board=choice.name,
+        phase=choice.phase,
+        track=choice.track,
         frozen=choice.state.frozen,
         closed=choice.state.closed,
         cut=choice.state.cut,
@@ -104,9 +131,9 @@ def build_board(
         higher_is_better=config.performance.higher_is_better,
         impact_criterion=config.impact.criterion,
         impact_unit=config.impact.unit,
-        ranking_method=config.ranking.method,
-        ties=config.ranking.ties,
-        confidence=config.ranking.confidence,
+        ranking_method=ranking.method,
+        ties=ranking.ties,
+        confidence=ranking.confidence,
         data_version=version,
         rows=rows,
     )
@@ -136,14 +163,21 @@ def compare_with_board_baselines(rows: list[BoardEntry], config: EventConfig) ->
     return out
 
 
-def build_pareto(*, session: Session, config: EventConfig, event_id: int, board: BoardName) -> ParetoResponse:
-    """Every scored submission's point on the performance-vs-impact chart of ``board``."""
+def build_pareto(
+    *, session: Session, config: EventConfig, event_id: int, board: BoardName, phase: str = "", track: str = ""
+) -> ParetoResponse:
+    """Every scored submission's point on the performance-vs-impact chart of ``board`` of ``phase`` on
+    ``track``."""
     return ParetoResponse(
         board=board,
+        phase=phase,
+        track=track,
         metric=config.performance.metric,
         higher_is_better=config.performance.higher_is_better,
         impact_unit=config.impact.unit,
-        points=queries.pareto_points(session=session, event_id=event_id, board_name=board),
+        points=queries.pareto_points(
+            session=session, event_id=event_id, board_name=board, phase=phase, track=track
+        ),
     )
 
 
@@ -182,29 +216,136 @@ def read_board_view(
     """The chosen board as of ``version``, with its chart points when ``with_pareto``."""
     board = build_board(session=session, config=config, event_id=event_id, choice=choice, version=version)
     pareto = (
-        build_pareto(session=session, config=config, event_id=event_id, board=choice.name)
+        build_pareto(
+            session=session,
+            config=config,
+            event_id=event_id,
+            board=choice.name,
+            phase=choice.phase,
+            track=choice.track,
+        )
         if with_pareto
         else None
     )
     return BoardView(choice=choice, board=board, pareto=pareto)
 
 
-def board_for(context: AppContext, *, admin: bool, asked: BoardName | None) -> BoardChoice:
-    """The board this visitor may see (403 for a board hidden from them)."""
+def board_for(
+    context: AppContext,
+    *,
+    admin: bool,
+    asked: BoardName | None,
+    phase: str | None = None,
+    track: str | None = None,
+) -> BoardChoice:
+    """The board this visitor may see: of ``phase`` (None: the phase open now, else the last one that opened)
+    on ``track`` (None: the first track); 404 for a phase or track the event does not have, 403 for a board
+    hidden from them."""
+    phases = event_phases(context.config)
+    tracks = event_tracks(context.config)
+    if phase is not None and phase not in {p.name for p in phases}:
+        known = ", ".join(p.name for p in phases if p.name) or "none: the event has no phases"
+        raise HTTPException(status_code=404, detail=f"no phase {phase!r} in the event (phases: {known})")
+    if track is not None and track not in tracks:
+        known = ", ".join(t for t in tracks if t) or "none: the event has no hardware tracks"
+        raise HTTPException(status_code=404, detail=f"no track {track!r} in the event (tracks: {known})")
+    state = context.freeze(phase)
     try:
-        return choose_board(context.freeze(), admin=admin, asked=asked)
+        choice = choose_board(state, admin=admin, asked=asked)
     except PermissionError as exc:
-        raise HTTPException(status_code=403, detail=f"{exc}{_when_public(context, asked)}") from None
+        shown = phase_named(phases, state.phase)
+        raise HTTPException(status_code=403, detail=f"{exc}{_when_public(shown, asked)}") from None
+    return replace(choice, track=track if track is not None else tracks[0])
 
 
-def _when_public(context: AppContext, asked: BoardName | None) -> str:
+def _when_public(phase: EventPhase, asked: BoardName | None) -> str:
     """When the board refused becomes public (the page and the API say it alike)."""
-    closes = fmt_time(context.config.event.closes)
+    closes = fmt_time(phase.closes)
     if asked == "final":
-        return f"; it is published when the event closes, {closes}"
+        if phase.final_shown_at != phase.closes:  # a later phase scores against the same truth file
+            shown = fmt_time(phase.final_shown_at)
+            return f"; it is published at {shown}, when the last phase scoring on the same truth closes"
+        return f"; it is published when {phase.title} closes, {closes}"
     if asked == "live":
-        return f"; it is hidden while the board is frozen, until the event closes, {closes}"
+        return f"; it is hidden while the board is frozen, until {phase.title} closes, {closes}"
     return ""
+
+
+@dataclass(frozen=True)
+class BoardTab:
+    """One (phase, track) pair's boards in the board page's selector.
+
+    Attributes:
+        phase / track: their names (``""``: the event has none).
+        label: how the selector names them (``practice · a100``).
+        query: the link's query string (``phase=practice&track=a100``).
+        current: the page shows this pair's board.
+    """
+
+    phase: str
+    track: str
+    label: str
+    query: str
+    current: bool
+
+
+def board_tabs(config: EventConfig, choice: BoardChoice) -> tuple[BoardTab, ...]:
+    """The event's (phase, track) pairs, phases in time order then tracks in the YAML's order; empty for an
+    event without phases and tracks (its one pair needs no selector)."""
+    pairs = [(p.name, t) for p in event_phases(config) for t in event_tracks(config)]
+    if len(pairs) == 1:
+        return ()
+    return tuple(
+        BoardTab(
+            phase=phase,
+            track=track,
+            label=" · ".join(part for part in (phase, track) if part),
+            query="&".join(f"{k}={v}" for k, v in (("phase", phase), ("track", track)) if v),
+            current=(phase, track) == (choice.phase, choice.track),
+        )
+        for phase, track in pairs
+    )
+
+
+def board_key(choice: BoardChoice) -> BoardKey:
+    """The key of the chosen board (``competition.BoardKey``)."""
+    return BoardKey(choice.phase, choice.track, choice.name)
+
+
+@dataclass(frozen=True)
+class SubmissionBoards:
+    """Which (phase, track) boards a submission is on, for its page.
+
+    Attributes:
+        label: ``phase 'final', track 'a100'``; None for an event without phases and tracks.
+        query: the query string of those boards (``phase=final&track=a100``).
+        note: why it is on no board, None when it is on some: the phase part for everyone, the track part
+            (which server and why it is unknown) for admins only.
+    """
+
+    label: str | None
+    query: str
+    note: str | None
+
+
+def submission_boards(
+    config: EventConfig, *, created_at: datetime, server: str | None, admin: bool
+) -> SubmissionBoards:
+    """The boards of a submission created at ``created_at`` (GitLab's time) that ran on ``server``, as the
+    board refresh places it (``competition.place_submission``)."""
+    phases = event_phases(config)
+    where = place_submission(config, phases, created_at=created_at, server_name=server, cut=None)
+    if where.phase is not None and where.track is not None:
+        parts = (("phase", where.phase.name), ("track", where.track))
+        label = ", ".join(f"{k} {v!r}" for k, v in parts if v) or None
+        return SubmissionBoards(label, "&".join(f"{k}={v}" for k, v in parts if v), None)
+    notes = []
+    if where.phase is None:
+        notes.append(phase_at(phases, created_at).reason)
+    if where.track is None and admin:
+        notes.append(track_of_server(config, server).reason)
+    note = "; ".join(n for n in notes if n) or "it ran on a server whose hardware track is unknown"
+    return SubmissionBoards(None, "", f"On no board: {note}.")
 
 
 def board_response(
@@ -226,7 +367,7 @@ def board_response(
     """
 
     def render_body(version: int) -> bytes:
-        with transaction(context.sessions, f"reading the {choice.name} board") as session:
+        with transaction(context.sessions, f"reading the {board_key(choice).text} board") as session:
             view = read_board_view(
                 session=session,
                 config=context.config,
@@ -237,7 +378,7 @@ def board_response(
             )
         return render(view)
 
-    key = f"{variant}:{choice.name}:{choice.state}:{','.join(choice.allowed)}"
+    key = f"{variant}:{choice.name}:{choice.state}:{choice.track}:{','.join(choice.allowed)}"
     return cached_response(
         request, context.cache, key=key, render=render_body, media_type=media_type, headers=headers
     )

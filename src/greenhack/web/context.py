@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CollectorRegistry
 
+from greenhack.competition import event_phases, phase_at
 from greenhack.config import EventConfig
 from greenhack.settings import Settings
 from greenhack.store import queries
@@ -120,12 +121,27 @@ class AppContext:
     cache: ResponseCache
     clock: Callable[[], datetime]
 
-    def freeze(self) -> FreezeState:
-        """The freeze as it stands now (the admin's override is read through the cache)."""
+    def freeze(self, phase: str | None = None) -> FreezeState:
+        """The freeze of ``phase`` (None: the phase a visitor lands on) as it stands now (the admin's override is
+        read through the cache).
+
+        Raises:
+            KeyError: no phase of that name.
+        """
         state = self.cache.state()
         return freeze_state(
-            self.config, now=self.clock(), override=state.frozen_override, frozen_at=state.frozen_at
+            self.config,
+            now=self.clock(),
+            override=state.frozen_override,
+            frozen_at=state.frozen_at,
+            phase=phase,
         )
+
+    def freeze_at(self, created_at: datetime) -> FreezeState:
+        """The freeze of the phase a job created at ``created_at`` belongs to (its private rows and its place
+        after the cut follow that phase's times), or of the phase a visitor lands on when it belongs to none."""
+        phase = phase_at(event_phases(self.config), created_at).phase
+        return self.freeze(phase.name if phase is not None else None)
 
     def read_event_state(self) -> EventState:
         """Read the event's data version and freeze override from the database."""

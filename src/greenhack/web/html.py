@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from greenhack.competition import event_phases, phase_named
 from greenhack.impacts import equivalences
 from greenhack.impacts.models import J_PER_KWH
 from greenhack.store import queries
 from greenhack.store.models import MAX_ID
 from greenhack.store.views import BoardEntry
 from greenhack.telemetry.models import JobEnergy
-from greenhack.web.boards import BoardView, board_for, board_response
+from greenhack.web.boards import BoardView, board_for, board_response, board_tabs, submission_boards
 from greenhack.web.charts import TimelineSeries, pareto_chart, timeline_chart
 from greenhack.web.deps import ContextDep, IsAdminDep, SessionDep
 from greenhack.web.learning import learning_curve, team_standing, trial_and_error_cost
@@ -73,8 +74,10 @@ def board_page(
     board: BoardName | None = None,
     sort: SortKey = "rank",
     order: Literal["asc", "desc"] = "asc",
+    phase: Annotated[str | None, Query(max_length=40)] = None,
+    track: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    choice = board_for(context, admin=admin, asked=board)
+    choice = board_for(context, admin=admin, asked=board, phase=phase, track=track)
     cfg = context.config
 
     def render(view: BoardView) -> bytes:
@@ -93,6 +96,8 @@ def board_page(
             sort=sort,
             order=order,
             choice=view.choice,
+            tabs=board_tabs(cfg, view.choice),
+            phase=phase_named(event_phases(cfg), view.choice.phase),
             chart=chart,
             admin=admin,
             config=cfg,
@@ -121,7 +126,7 @@ def submission_page(
     detail = queries.submission_detail(
         session=session, submission_id=submission_id, event_id=context.event_id
     )
-    detail = redact_detail(detail, state=context.freeze(), admin=admin)
+    detail = redact_detail(detail, state=context.freeze_at(detail.submission.created_at), admin=admin)
     timeline = None
     if detail.measurement is not None:
         energy = JobEnergy.model_validate(detail.measurement.payload)
@@ -142,6 +147,9 @@ def submission_page(
             "timeline": timeline,
             "equivalences": pictures,
             "admin": admin,
+            "boards": submission_boards(
+                context.config, created_at=detail.submission.created_at, server=detail.submission.server, admin=admin
+            ),
         },
     )
 

@@ -97,6 +97,8 @@ class TeamAccountView(BaseModel):
     submissions_limit_total: int | None = None
     submissions_total: int | None = None
     submissions_left_total: int | None = None
+    # what the total counts over: "the event", or the open phase ("phase 'final'")
+    submissions_total_period: str = "the event"
     # submissions whose evaluation is not final, and limits.in_flight (None when the event sets none)
     evaluating: int = 0
     in_flight_limit: int | None = None
@@ -105,7 +107,7 @@ class TeamAccountView(BaseModel):
 def team_account(*, context: AppContext, session: Session, detail: TeamDetail) -> TeamAccountView:
     """The team's budget gauge and submissions left today: the account the budget check refuses jobs on
     (:func:`greenhack.feedback.accounts.team_account`, a train+predict pipeline counted once)."""
-    limits = context.config.limits
+    limits, _ = accounts.limits_at(context.config, context.clock())  # the open phase's limits
     account = accounts.team_account(
         session,
         config=context.config,
@@ -129,6 +131,7 @@ def team_account(*, context: AppContext, session: Session, detail: TeamDetail) -
         submissions_limit_total=total.rule.limit if total is not None else None,
         submissions_total=total.used if total is not None else None,
         submissions_left_total=total.left if total is not None else None,
+        submissions_total_period=total.rule.period.name if total is not None else "the event",
         evaluating=account.in_flight.evaluating,
         in_flight_limit=account.in_flight.limit,
     )

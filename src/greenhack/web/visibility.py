@@ -1,4 +1,8 @@
-"""Which board a visitor sees, from the event's times, an admin's freeze override and who is asking.
+"""Which board a visitor sees, from the times of the board's phase, an admin's freeze override and who is asking.
+
+Each phase (``greenhack.competition``; an event without ``phases:`` is one, with the event's times) follows
+these rules on its own times (``greenhack.store.freeze.phase_freeze_state``); "closes" below is when its private
+rows may be shown (``EventPhase.final_shown_at``).
 
 - before the freeze: everyone sees the live board (public rows);
 - from the freeze (the YAML's ``event.freeze`` or an admin's freeze) until the event closes: visitors see the
@@ -10,22 +14,30 @@ An admin's unfreeze keeps the live board public until the event closes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from greenhack.competition import BoardName
 from greenhack.store.freeze import FreezeState, freeze_state
 
 __all__ = ["BoardChoice", "BoardName", "FreezeState", "choose_board", "freeze_state"]  # freeze: re-exported
 
-BoardName = Literal["live", "frozen", "final"]
 
 
 @dataclass(frozen=True)
 class BoardChoice:
-    """The board to show and why; ``allowed`` lists the boards this visitor may ask for."""
+    """The board to show and why; ``allowed`` lists the boards this visitor may ask for; ``phase`` and
+    ``track`` name the board's phase and hardware track (``""``: the event has none)."""
 
     name: BoardName
     state: FreezeState
     allowed: tuple[BoardName, ...]
+    phase: str = ""
+    track: str = ""
+
+    @property
+    def query(self) -> str:
+        """The phase and track as a URL's query string starts (``phase=final&track=a100&``; ``""`` for an event
+        without either), so that a link to another board name or sort order stays on this phase and track."""
+        return "".join(f"{k}={v}&" for k, v in (("phase", self.phase), ("track", self.track)) if v)
 
 
 def choose_board(state: FreezeState, *, admin: bool, asked: BoardName | None = None) -> BoardChoice:
@@ -47,4 +59,4 @@ def choose_board(state: FreezeState, *, admin: bool, asked: BoardName | None = N
         allowed, default = ("live",), "live"
     if asked is not None and asked not in allowed:
         raise PermissionError(f"the {asked} board is not public now (available: {', '.join(allowed)})")
-    return BoardChoice(name=asked or default, state=state, allowed=allowed)
+    return BoardChoice(name=asked or default, state=state, allowed=allowed, phase=state.phase)
