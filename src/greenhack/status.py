@@ -34,6 +34,7 @@ __all__ = [
     "Reason",
     "ReasonCode",
     "Status",
+    "TaskStatus",
     "uses_quota",
 ]
 
@@ -46,6 +47,16 @@ class Status(StrEnum):
     SCORED = "scored"
     INVALID = "invalid"
     NEEDS_REVIEW = "needs_review"
+    FAILED = "failed"
+
+
+class TaskStatus(StrEnum):
+    """An admin task's place (``greenhack.store.tasks``): queued, waiting for a worker; running, a worker holds it
+    until its lease expires; done, finished with its result; failed, given up with the error."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
     FAILED = "failed"
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from greenhack.demo.event import DemoOutcome
 from greenhack.factsheet import answer_text
-from greenhack.store.views import BoardEntry
-from greenhack.units import Scale, pick_scale
+from greenhack.store.views import BoardEntry, SubmissionSummary
+from greenhack.units import CRITERION_UNITS, Scale, pick_scale
 
 __all__ = ["board_lines", "greenhack_command", "run_lines", "serve_command", "window_lines"]
 
@@ -20,11 +21,16 @@ def _cell(scale: Scale, value: float | None) -> str:
     return "-" if value is None else scale.number(value)
 
 
+def _impact_unit(rows: Iterable[BoardEntry | SubmissionSummary]) -> str:
+    """The unit the rows' impacts are stored in (the event's criterion's, greenhack.units.CRITERION_UNITS)."""
+    return next((r.impact_unit for r in rows if r.impact_unit), CRITERION_UNITS["gwp"])
+
+
 def run_lines(outcome: DemoOutcome) -> list[str]:
     """Each job: the energy measured locally next to the energy the platform got from telemetry, and its status."""
     by_job = {s.gitlab_job_id: s for s in outcome.submissions}
     # one unit per column (greenhack.units), named in the header
-    carbon = pick_scale([s.impact_total for s in outcome.submissions], "kgCO2e")
+    carbon = pick_scale([s.impact_total for s in outcome.submissions], _impact_unit(outcome.submissions))
     lines = [
         "",
         (f"jobs (the team's command: energy measured on this machine | as the platform integrated it from "
@@ -101,7 +107,7 @@ def board_lines(outcome: DemoOutcome) -> list[str]:
 
 
 def _live_board_lines(board: tuple[BoardEntry, ...], title: str) -> list[str]:
-    carbon = pick_scale([e.impact_total for e in board], "kgCO2e")
+    carbon = pick_scale([e.impact_total for e in board], _impact_unit(board))
     header = f"  {'rank':>4}  {'team':<15} {'accuracy':>8} {'energy J':>9} {carbon.unit:>8} {'score':>6}  note"
     lines = ["", title, header]
     for entry in board:

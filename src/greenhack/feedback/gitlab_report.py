@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from greenhack.gitlab.models import CommitStatus, MergeRequestRef, NoteRef
+from greenhack.status import Status
 from greenhack.units import Scale, format_quantity, pick_scale
 from greenhack.wording import rank_text
 
@@ -210,9 +211,9 @@ def _short(text: str, limit: int) -> str:
 
 def status_state(report: SubmissionReport) -> GitLabState:
     """``pending`` while measuring or awaiting review, ``success`` when scored, ``failed`` otherwise."""
-    if report.status in ("measuring", "needs_review"):
+    if report.status in (Status.MEASURING, Status.NEEDS_REVIEW):
         return "pending"
-    return "success" if report.status == "scored" else "failed"
+    return "success" if report.status == Status.SCORED else "failed"
 
 
 def _rank_text(report: SubmissionReport) -> str:
@@ -221,22 +222,22 @@ def _rank_text(report: SubmissionReport) -> str:
 
 def status_description(report: SubmissionReport) -> str:
     """The one-line summary of the commit status (at most 255 characters)."""
-    if report.status == "measuring":
+    if report.status == Status.MEASURING:
         text = f"measuring job {report.job_id}: energy, carbon and score on their way"
     elif (
-        report.status == "scored" and report.performance is None
+        report.status == Status.SCORED and report.performance is None
     ):  # a train phase: ranked with its predict job
         text = f"{_wh(report.energy_j)} · {_g(report.gwp_g)} · {report.reason or 'not ranked on its own'}"
-    elif report.status == "scored":
+    elif report.status == Status.SCORED:
         metric = (
             f"{report.metric} {report.performance:.4g}"
             if report.performance is not None
             else "no performance"
         )
         text = f"{metric} · {_wh(report.energy_j)} · {_g(report.gwp_g)} · {_rank_text(report)}"
-    elif report.status == "invalid":
+    elif report.status == Status.INVALID:
         text = f"invalid: {report.reason or 'see the comment'}"
-    elif report.status == "needs_review":
+    elif report.status == Status.NEEDS_REVIEW:
         text = f"measured ({_wh(report.energy_j)}), awaiting the organisers' review: {report.reason or ''}"
     else:
         text = (
@@ -245,21 +246,21 @@ def status_description(report: SubmissionReport) -> str:
     return _short(text, _MAX_DESCRIPTION)
 
 
-_HEADLINES = {
-    "scored": "scored",
-    "invalid": "invalid: not scored",
-    "needs_review": "measured, awaiting the organisers' review",
-    "failed": "the platform could not evaluate it",
-    "measuring": "being measured",
+_HEADLINES: dict[str, str] = {  # by Status (a StrEnum: the stored strings look them up)
+    Status.SCORED: "scored",
+    Status.INVALID: "invalid: not scored",
+    Status.NEEDS_REVIEW: "measured, awaiting the organisers' review",
+    Status.FAILED: "the platform could not evaluate it",
+    Status.MEASURING: "being measured",
 }
 
-_ADVICE = {
-    "invalid": "Fix what is listed below and push again; the job's log in GitLab shows what your command printed.",
-    "needs_review": (
+_ADVICE: dict[str, str] = {
+    Status.INVALID: "Fix what is listed below and push again; the job's log in GitLab shows what your command printed.",
+    Status.NEEDS_REVIEW: (
         "Nothing to do on your side: the measurement could not be trusted as is (telemetry gap or another job on "
         "the server at the same time). The organisers will review it; it is not ranked until then."
     ),
-    "failed": (
+    Status.FAILED: (
         "Nothing to do on your side: this is the platform's failure, not your code's. It does not count toward "
         "your daily limit; the organisers are told, and you may push again."
     ),
@@ -277,7 +278,7 @@ def comment_body(report: SubmissionReport) -> str:
         f"#### greenhack · submission {report.submission_id} ({code_span(report.team)}): {headline}",
         "",
     ]
-    if report.status == "scored":
+    if report.status == Status.SCORED:
         lines.append(f"**{_rank_text(report)}** on the public board.")
         lines.append("")
     if report.reason:

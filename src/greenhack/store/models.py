@@ -21,7 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from greenhack.competition.boards import BOARD_NAMES
-from greenhack.status import Status
+from greenhack.status import Status, TaskStatus
 
 __all__ = [
     "BOARDS",
@@ -405,9 +405,8 @@ class Score(Base):
     submission: Mapped[Submission] = relationship(back_populates="scores")
 
 
-# Admin task statuses. queued: waiting for a worker; running: a worker holds it (until its lease expires); done:
-# finished, with its result; failed: given up, with the error.
-TASK_STATUSES: Final = ("queued", "running", "done", "failed")
+# Admin task statuses, as stored (greenhack.status.TaskStatus says what each means)
+TASK_STATUSES: Final = tuple(TaskStatus)
 
 
 class AdminTask(Base):

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from greenhack.errors import NotFoundError, StoreError
+from greenhack.status import TaskStatus
 from greenhack.store.db import store_errors
 from greenhack.store.models import AdminTask
 
@@ -53,7 +54,7 @@ class TaskView(BaseModel):
     id: int
     kind: str
     submission_id: int | None = None
-    status: Literal["queued", "running", "done", "failed"]
+    status: TaskStatus
     done: int
     total: int | None
     result: dict[str, Any] | None
@@ -88,7 +89,7 @@ def enqueue_task(
         )
         waiting = session.execute(
             sa.select(AdminTask)
-            .where(AdminTask.event_id == event_id, AdminTask.kind == kind, AdminTask.status == "queued", about)
+            .where(AdminTask.event_id == event_id, AdminTask.kind == kind, AdminTask.status == TaskStatus.QUEUED, about)
             .order_by(AdminTask.id)
             .limit(1)
         ).scalar_one_or_none()
@@ -98,7 +99,7 @@ def enqueue_task(
             event_id=event_id,
             kind=kind,
             submission_id=submission_id,
-            status="queued",
+            status=TaskStatus.QUEUED,
             done=0,
             attempts=0,
             created_at=now,
@@ -112,8 +113,8 @@ def _claimable(event_id: int, now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(
         AdminTask.event_id == event_id,
         sa.or_(
-            AdminTask.status == "queued",
-            sa.and_(AdminTask.status == "running", AdminTask.lease_expires_at < now),
+            AdminTask.status == TaskStatus.QUEUED,
+            sa.and_(AdminTask.status == TaskStatus.RUNNING, AdminTask.lease_expires_at < now),
         ),
     )
 
@@ -151,7 +152,7 @@ def claim_task(
             stmt = sa.update(AdminTask).where(AdminTask.id == candidate, _claimable(event_id, now))
         row = session.execute(
             stmt.values(
-                status="running",
+                status=TaskStatus.RUNNING,
                 attempts=AdminTask.attempts + 1,
                 claimed_by=worker,
                 lease_expires_at=expires,
@@ -167,7 +168,7 @@ def claim_task(
 
 def _held(task: ClaimedTask) -> sa.ColumnElement[bool]:
     return sa.and_(
-        AdminTask.id == task.task_id, AdminTask.status == "running", AdminTask.claimed_by == task.worker
+        AdminTask.id == task.task_id, AdminTask.status == TaskStatus.RUNNING, AdminTask.claimed_by == task.worker
     )
 
 
@@ -215,7 +216,7 @@ def finish_task(*, session: Session, task: ClaimedTask, result: dict[str, Any], 
         session,
         task,
         "finishing",
-        status="done",
+        status=TaskStatus.DONE,
         result=result,
         error=None,
         finished_at=now,
@@ -230,7 +231,7 @@ def fail_task(*, session: Session, task: ClaimedTask, error: str, max_attempts: 
     Raises:
         StoreError: the worker no longer holds the task.
     """
-    status = "failed" if task.attempt >= max_attempts else "queued"
+    status = TaskStatus.FAILED if task.attempt >= max_attempts else TaskStatus.QUEUED
     _update_held(
         session,
         task,
@@ -239,7 +240,7 @@ def fail_task(*, session: Session, task: ClaimedTask, error: str, max_attempts: 
         error=error,
         lease_expires_at=None,
         claimed_by=None,
-        finished_at=now if status == "failed" else None,
+        finished_at=now if status == TaskStatus.FAILED else None,
     )
     return status
 
