@@ -74,7 +74,7 @@ from greenhack.store.boards import (
 from greenhack.store.db import create_db_engine, make_session_factory, transaction, upgrade_database
 from greenhack.store.freeze import freeze_state
 from greenhack.store.models import BOARDS, Base, Event, Impact, Measurement, Performance, Score, Submission
-from greenhack.store.phases import phase_rank_inputs
+from greenhack.store.pipeline_stages import phase_rank_inputs
 from greenhack.telemetry.idle import attributed_energy_j
 
 __all__ = ["add_intervals", "main", "rescore_before", "timed_refreshes"]

@@ -52,7 +52,7 @@ from greenhack.overlap import Window
 from greenhack.scoring.bootstrap import PerformanceReplicates, bootstrap_performance
 from greenhack.scoring.evaluate import score_predictions
 from greenhack.scoring.models import Performance, Split, Truth
-from greenhack.scoring.phases import phase_of
+from greenhack.scoring.pipeline_stages import phase_of
 from greenhack.status import PLATFORM_FAILURE_REASONS, Reason, ReasonCode, Status
 from greenhack.telemetry import (
     IdleBaselines,
@@ -362,7 +362,7 @@ def run_evaluation(ctx: EvaluationContext, *, project_id: int, job_id: int) -> E
 def evaluate_job(ctx: EvaluationContext, *, job: CiJob) -> EvaluationOutcome:
     """Measure, price and score one finished job (as :func:`fetch_finished_job` returned it).
 
-    A ``train`` phase job (``<name>-train``, see :mod:`greenhack.scoring.phases`) is measured and ends
+    A ``train`` phase job (``<name>-train``, see :mod:`greenhack.scoring.pipeline_stages`) is measured and ends
     ``scored`` with no performance: the board ranks it together with its pipeline's predict job.
 
     Raises:

@@ -10,7 +10,7 @@ from fb_world import write_event
 
 from greenhack.errors import ScoringError
 from greenhack.scoring.models import RankInput
-from greenhack.scoring.phases import Phase, PhaseFootprint, fold_phases, phase_of, project_lifecycle
+from greenhack.scoring.pipeline_stages import Phase, PhaseFootprint, fold_phases, phase_of, project_lifecycle
 
 
 @pytest.mark.parametrize(

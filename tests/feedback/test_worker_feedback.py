@@ -31,7 +31,7 @@ from greenhack.store import crud, queue
 from greenhack.store.boards import board_inputs
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import Submission
-from greenhack.store.phases import phase_rank_inputs
+from greenhack.store.pipeline_stages import phase_rank_inputs
 from greenhack.telemetry import PrometheusClient
 from greenhack.testing.runner_log import LogTimes, runner_log
 from greenhack.worker import Worker, WorkerOptions

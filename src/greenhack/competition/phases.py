@@ -1,6 +1,6 @@
 """The event's phases (``phases:``): which one a submission belongs to, and what each one shows. Pure.
 
-Not to be confused with a pipeline's train/predict jobs (:mod:`greenhack.scoring.phases`): an event phase is a
+Not to be confused with a pipeline's train/predict jobs (:mod:`greenhack.scoring.pipeline_stages`): an event phase is a
 period of the event (a practice phase on the public rows, then the final phase) with its own boards, limits,
 ranking rule for a team's submission and, optionally, its own truth file.
 

@@ -6,8 +6,8 @@
 - :mod:`~greenhack.feedback.router`: ``GET /api/v1/jobs/self/energy`` and ``POST /api/v1/jobs/self/budget-check``.
 
 Submodules are imported where used (the routes pull in the web stack). The train/predict phases and the
-projected deployment footprint are scoring's (:mod:`greenhack.scoring.phases`; the store reads them:
-:mod:`greenhack.store.phases`).
+projected deployment footprint are scoring's (:mod:`greenhack.scoring.pipeline_stages`; the store reads them:
+:mod:`greenhack.store.pipeline_stages`).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from greenhack.errors import GitLabError, GitLabUnavailable, JobTokenError
 from greenhack.gitlab.models import CiJob
 from greenhack.gitlab.server_choice import choose_server
 from greenhack.intake import in_group, submission_job_names, team_name_of
-from greenhack.scoring.phases import Phase, phase_of
+from greenhack.scoring.pipeline_stages import Phase, phase_of
 
 __all__ = ["JobTokenVerifier", "VerifiedJob"]
 

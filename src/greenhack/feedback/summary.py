@@ -20,11 +20,11 @@ from greenhack.errors import NotFoundError, ScoringError
 from greenhack.factsheet import factsheet_reason
 from greenhack.feedback.accounts import team_account
 from greenhack.feedback.gitlab_report import PhaseLine, SubmissionReport
-from greenhack.scoring.phases import project_lifecycle
+from greenhack.scoring.pipeline_stages import project_lifecycle
 from greenhack.store.db import store_errors
 from greenhack.store.freeze import freeze_state
 from greenhack.store.models import Event, Factsheet, Impact, Measurement, Score, Submission, Team
-from greenhack.store.phases import pipeline_phases
+from greenhack.store.pipeline_stages import pipeline_phases
 
 __all__ = ["load_report", "public_board", "submission_page_url"]
 

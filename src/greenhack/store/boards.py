@@ -48,7 +48,7 @@ from greenhack.store.freeze import override_phase, phase_freeze_state
 from greenhack.store.intervals import ShownIntervals, read_intervals
 from greenhack.store.locks import try_xact_lock
 from greenhack.store.models import BOARDS, Event, Impact, Measurement, Submission, Team, utcnow
-from greenhack.store.phases import phase_rank_inputs
+from greenhack.store.pipeline_stages import phase_rank_inputs
 from greenhack.telemetry.idle import attributed_energy_j, attributed_interval_j
 
 __all__ = [

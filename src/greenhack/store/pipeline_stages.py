@@ -1,7 +1,7 @@
 """The train/predict phases of stored pipelines, read for the boards and the teams' reports.
 
 A stored train submission is the measured, ``scored`` submission of a pipeline that has no performance (the
-evaluation gives one to every scored predict or single job); :mod:`greenhack.scoring.phases` folds what is read
+evaluation gives one to every scored predict or single job); :mod:`greenhack.scoring.pipeline_stages` folds what is read
 here into the ranking.
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from greenhack.config import EventConfig
 from greenhack.scoring.models import RankInput
-from greenhack.scoring.phases import Phase, PhaseFootprint, fold_phases
+from greenhack.scoring.pipeline_stages import Phase, PhaseFootprint, fold_phases
 from greenhack.status import RANKABLE_STATUSES, Status
 from greenhack.store.db import store_errors
 from greenhack.store.models import Performance, Submission

@@ -10,7 +10,7 @@ in the YAML, the projected footprint of deploying the model::
 in the event criterion's unit (the same formula gives the projected energy in J). The phase of a job comes from
 its name (:func:`phase_of`); a stored train submission is recognised as the measured, ``scored`` submission of a
 pipeline that has no performance (the evaluation gives one to every scored predict or single job): the store
-reads them (:mod:`greenhack.store.phases`), this module folds them.
+reads them (:mod:`greenhack.store.pipeline_stages`), this module folds them.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def fold_phases(
     Args:
         inputs: the board's inputs (from ``greenhack.store.boards.board_inputs``).
         pipelines: submission id → GitLab pipeline id.
-        phases: pipeline id → its measured jobs (:func:`greenhack.store.phases.pipeline_phases`).
+        phases: pipeline id → its measured jobs (:func:`greenhack.store.pipeline_stages.pipeline_phases`).
         config: the event (``impact.lifecycle``, the criterion's unit).
     """
     lifecycle = config.impact.lifecycle
