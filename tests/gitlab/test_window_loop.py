@@ -92,7 +92,7 @@ class Case:
 def _plan() -> dict[str, Case]:
     names = [
         "cold", "offset", "blind", "forged-inside", "forged-midline", "forged-untimestamped", "no-marks",
-        "twin-a", "twin-b", "stray",
+        "twin-a", "twin-b", "stray", "forged-unreadable",
     ]  # fmt: skip
     t0_s = datetime.now(UTC).timestamp() - len(names) * SPACING_S - 2 * LEAD_S
     cases: dict[str, Case] = {}
@@ -126,6 +126,15 @@ def _plan() -> dict[str, Case]:
             # an older runner without FF_TIMESTAMPS: every mark's time is what it prints
             line = format_mark("end", "script", times.finished + timedelta(minutes=5))
             log = runner_log(times, timestamps=False, team_lines=[(start + timedelta(seconds=4), line)])
+        elif name == "forged-unreadable":
+            # marks whose times are no real time (twelve digits: year 33658), without the runner's timestamps so
+            # that even the section marker counts as the runner's
+            lines = [
+                (start + timedelta(seconds=4), "greenhack_mark:end:script:999999999999"),
+                (start + timedelta(seconds=5), "section_end:999999999999:step_script\r\x1b[0K"),
+                (start + timedelta(seconds=6), "greenhack_mark:start:script:999999999999.5"),
+            ]
+            log = runner_log(times, timestamps=False, team_lines=lines)
         elif name == "no-marks":
             # neither greenhack marks nor the runner's section markers (not GitLab Runner's, or a stripped log)
             log = "".join(
@@ -382,6 +391,18 @@ def test_forged_marks_change_nothing_or_only_lengthen_the_forgers_window(
           f"{_error(inside.energy_j, plan['forged-inside'].script_truth_j):+.3%}, mid-line start "
           f"{_error(midline.energy_j, plan['forged-midline'].script_truth_j):+.3%}, unstamped late end "
           f"{_error(late.energy_j, case.script_truth_j):+.3%}")
+
+
+def test_marks_whose_times_are_no_real_time_are_ignored_and_the_job_is_scored(
+    world: WindowWorld, plan: dict[str, Case]
+) -> None:
+    case = plan["forged-unreadable"]
+    (sub, m) = world.evaluate(["forged-unreadable"])["forged-unreadable"]
+    assert (sub.status, sub.reason, sub.window_fallback) == ("scored", None, None)
+    times = case.sim.log_times()
+    assert (sub.script_start, sub.script_end) == (times.command_start, times.command_end)
+    assert (sub.script_start_source, sub.script_end_source) == ("mark", "mark")
+    assert m is not None and abs(_error(sub.energy_j, case.script_truth_j)) < 0.01
 
 
 def test_a_log_without_marks_falls_back_to_gitlabs_window_with_its_reason(

@@ -157,10 +157,22 @@ def parse_log(text: str) -> list[LogLine]:
     return lines
 
 
-def _unix(seconds: str, fraction: str | None) -> tuple[datetime, float]:
+# A mark's time is its own text: twelve digits of seconds reach year 33658, past what a datetime holds, and a time
+# in year 9999 overflows once a bound adds the second it names or a clock offset. Such a mark is no real time:
+# it is read as the team's text (forged or garbled), like a mark without its suffix, and so never changes a window.
+_LATEST_READABLE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _unix(seconds: str, fraction: str | None) -> tuple[datetime, float] | None:
+    """The time a mark prints and its resolution; None when it is no time a window could have."""
     digits = fraction or ""
     micro = int((digits + "000000")[:6]) if digits else 0
-    moment = datetime.fromtimestamp(int(seconds), tz=UTC) + timedelta(microseconds=micro)
+    try:
+        moment = datetime.fromtimestamp(int(seconds), tz=UTC) + timedelta(microseconds=micro)
+    except (OverflowError, OSError, ValueError):  # past year 9999 (or the platform's time_t)
+        return None
+    if moment >= _LATEST_READABLE:
+        return None
     return moment, 10.0 ** -min(len(digits), 6) if digits else 1.0
 
 
@@ -173,10 +185,15 @@ def find_marks(lines: list[LogLine]) -> list[LogMark]:
 
     Section markers on any stream but the runner's own (00) of a timestamped log are the job's text and are left
     out; without timestamps nothing tells them apart, so all are kept (the window rule makes a forged one harmless).
+    A mark whose time is no real one (past year 9999: twelve digits allow year 33658) is left out too.
     """
     marks: list[LogMark] = []
 
-    def add(kind: MarkKind, line: LogLine, match: re.Match[str], name: str, unix: tuple[datetime, float]) -> None:
+    def add(
+        kind: MarkKind, line: LogLine, match: re.Match[str], name: str, unix: tuple[datetime, float] | None
+    ) -> None:
+        if unix is None:  # no real time: the team's text, not a mark
+            return
         marks.append(
             LogMark(
                 kind=kind,
