@@ -261,7 +261,8 @@ def _gave_up(task: dict[str, Any], waited: str) -> str:
     where = f"{progress}, attempt {task.get('attempts') or 1}"
     if task.get("error"):
         where += f"; last error: {task['error']}"
-    return f"{name} is still {task['status']} after {waited} ({where}); follow it with `greenhack admin task {task['id']}`"
+    follow = f"follow it with `greenhack admin task {task['id']}`"
+    return f"{name} is still {task['status']} after {waited} ({where}); {follow}"
 
 
 def rescore_cmd(
