@@ -43,6 +43,7 @@ __all__ = [
     "BaselineConfig",
     "JOB_TIMEOUT_PATTERN",
     "MAX_YAML_DEPTH",
+    "MAX_YAML_INT_DIGITS",
     "MAX_YAML_VALUES",
     "METRICS",
     "METRIC_RANGES",
@@ -719,7 +720,11 @@ def format_key_path(loc: Loc) -> str:
 
 
 def _walk_nodes(
-    node: yaml.Node, loc: Loc, lines: dict[Loc, int], duplicates: list[tuple[Loc, int]]
+    node: yaml.Node,
+    loc: Loc,
+    lines: dict[Loc, int],
+    duplicates: list[tuple[Loc, int]],
+    oversized: list[tuple[Loc, int]],
 ) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -730,12 +735,36 @@ def _walk_nodes(
                 duplicates.append((child, key_node.start_mark.line + 1))
             seen.add(key)
             lines.setdefault(child, key_node.start_mark.line + 1)
-            _walk_nodes(value_node, child, lines, duplicates)
+            if _oversized_int(key_node):
+                oversized.append((child, key_node.start_mark.line + 1))
+            _walk_nodes(value_node, child, lines, duplicates, oversized)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = (*loc, index)
             lines.setdefault(child, item.start_mark.line + 1)
-            _walk_nodes(item, child, lines, duplicates)
+            _walk_nodes(item, child, lines, duplicates, oversized)
+    elif _oversized_int(node):
+        oversized.append((loc, node.start_mark.line + 1))
+
+
+MAX_YAML_INT_DIGITS = 300
+"""The largest whole number a YAML file may hold is 10**300. Past 4,300 digits Python refuses to read an int
+(ValueError), and past about 10**308 the int cannot become a float (OverflowError in math.isfinite or a comparison
+with one): no setting or answer needs more, so more is a located problem rather than a crash."""
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_INT_LIMIT = 10**MAX_YAML_INT_DIGITS
+_INT_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _oversized_int(node: yaml.Node) -> bool:
+    """A scalar PyYAML reads as an int (decimal, 0x, 0o, 0b or YAML 1.1's 1:30:00) past :data:`MAX_YAML_INT_DIGITS`."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag != _INT_TAG:
+        return False
+    if len(node.value) > 4 * MAX_YAML_INT_DIGITS:  # longer than any form of 10**300 (binary, with underscores)
+        return True
+    value = _INT_CONSTRUCTOR.construct_yaml_int(node)
+    return abs(value) > _INT_LIMIT
 
 
 # An event file holds a few hundred values a few levels deep. Far past that it is not a configuration but an attack
@@ -794,7 +823,13 @@ class LocatedYaml:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         if root is not None:
             self.lines[()] = 1  # problems of the whole document point at its top
-            _walk_nodes(root, (), self.lines, self.duplicates)
+            oversized: list[tuple[Loc, int]] = []
+            _walk_nodes(root, (), self.lines, self.duplicates, oversized)
+            if oversized:  # yaml.safe_load would raise ValueError, or hand on an int no float holds
+                message = f"a number past 10^{MAX_YAML_INT_DIGITS}, larger than any value here may be"
+                raise ConfigError(
+                    [ConfigProblem(filename, line, format_key_path(loc), message) for loc, line in oversized]
+                )
         self.data: Any = yaml.safe_load(text)
 
     def line_of(self, loc: Loc) -> int | None:

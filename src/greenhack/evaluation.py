@@ -120,9 +120,9 @@ class EvaluationContext:
         scrape_deadline_s: after this many seconds past the window's end, measure whatever Prometheus has (gaps
             then show as problems and the job goes to review) instead of waiting for more.
         idle: each server's idle power, for ``impact.idle: subtract`` (measured once per server).
-        max_log_bytes: how much of a job's log is read for its marks (its end mark is near the end; a longer log
-            is read up to this and falls back to GitLab's window for the end, ``log_truncated``). GitLab's own
-            default limit on a job log is 100 MB.
+        max_log_bytes: how much of each end of a job's log is kept for its marks (the start mark is near the
+            start, the end mark near the end; what lies between is streamed past). A mark missing from both ends
+            falls back to GitLab's window, ``log_truncated``. GitLab's own default limit on a job log is 100 MB.
     """
 
     config: EventConfig
@@ -259,7 +259,9 @@ def read_script_window(ctx: EvaluationContext, window: JobWindow) -> ScriptWindo
             "measured, the runner's housekeeping included",
         )
         return api_window(window.start, window.end, fallback=fallback)
-    return script_window(trace.text, api_start=window.start, api_end=window.end, truncated=trace.truncated)
+    return script_window(
+        trace.text, api_start=window.start, api_end=window.end, truncated=trace.truncated, tail=trace.tail
+    )
 
 
 def wait_for_scrape(window: JobWindow, ctx: EvaluationContext, *, until: datetime | None = None) -> None:

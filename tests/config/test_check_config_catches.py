@@ -174,3 +174,24 @@ def test_summary_prints_the_limits_and_the_servers() -> None:
     lines = event_summary(load_event(EXAMPLE))
     assert "limits     10 submissions per team per day, job timeout 20m, carbon budget 500 gCO2e per team" in lines
     assert any(line.startswith("server     gpu-1: 2x Intel Xeon Gold 6248") for line in lines)
+
+
+def test_summary_prints_the_window_mode_and_the_runners(tmp_path: Path) -> None:
+    lines = event_summary(load_event(EXAMPLE))
+    assert (
+        "window     script (fallback to GitLab's window: review); clock offset at most 0.5 s, corrected when known"
+        in lines
+    )
+    assert not any("runners" in line for line in lines)  # the example's server lists none
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert "  scrape_interval: 5s\n\nboavizta:" in text and "    runner_tags: [green-ai-gpu-1]" in text
+    text = text.replace(
+        "  scrape_interval: 5s\n\nboavizta:",
+        "  scrape_interval: 5s\n  window: job\n  max_clock_offset: 2s\n\nboavizta:",
+    ).replace("    runner_tags: [green-ai-gpu-1]", "    runner_tags: [green-ai-gpu-1]\n    runners: [gpu-1-a, 42]")
+    (tmp_path / "event.yaml").write_text(text, encoding="utf-8")
+    shutil.copytree(EXAMPLE.parent / "secrets", tmp_path / "secrets")
+    lines = event_summary(load_event(tmp_path / "event.yaml"))
+    assert "window     job; clock offset at most 2 s, corrected when known" in lines
+    server = next(line for line in lines if line.startswith("server     gpu-1:"))
+    assert server.endswith("; tags green-ai-gpu-1; scrape 5s; runners gpu-1-a, 42"), server

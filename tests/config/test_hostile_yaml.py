@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from greenhack.config import MAX_YAML_DEPTH, MAX_YAML_VALUES, load_event, parse_event
+from greenhack.config import MAX_YAML_DEPTH, MAX_YAML_INT_DIGITS, MAX_YAML_VALUES, load_event, parse_event
 from greenhack.errors import ConfigError
 
 
@@ -128,3 +128,28 @@ def test_task_predictions_may_name_a_file_in_a_folder(event_dir: Path) -> None:
     path = event_dir / "event.yaml"
     path.write_text(path.read_text().replace("  predictions: predictions.csv", "  predictions: out/preds 1.csv"))
     assert load_event(path).task.predictions == "out/preds 1.csv"
+
+
+# Python refuses to turn more than 4,300 digits into an int (ValueError); below that, a number past a float's range
+# (about 10**308) breaks math.isfinite and every comparison with a float (OverflowError)
+@pytest.mark.parametrize(
+    ("digits", "written"),
+    [("9" * 5000, "5000 digits"), ("9" * 4000, "4000 digits"), ("0x" + "f" * 400, "hexadecimal"),
+     ("1" + ":0" * 200, "sexagesimal")],
+)  # fmt: skip
+def test_a_number_past_any_setting_s_range_is_a_located_problem(digits: str, written: str) -> None:
+    found = problems(f"event:\n  name: x\nimpact:\n  pue: {digits}\n")
+    assert found == [f"e.yaml:4: impact.pue: a number past 10^{MAX_YAML_INT_DIGITS}, larger than any value here may be"]
+
+
+def test_check_config_exits_2_on_a_5000_digit_number(event_dir: Path) -> None:
+    path = event_dir / "event.yaml"
+    text = path.read_text()
+    assert "pue: 1.3" in text
+    path.write_text(text.replace("pue: 1.3", "pue: " + "9" * 5000, 1))
+    result = subprocess.run(
+        [sys.executable, "-m", "greenhack.cli", "check-config", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, (result.returncode, result.stderr[-500:])
+    assert f"{path}:" in result.stderr and "impact.pue: a number past 10^" in result.stderr
+    assert "internal error" not in result.stderr

@@ -181,31 +181,33 @@ def recorded_url(
 
 
 def test_a_training_loop_stops_itself_when_its_job_reaches_its_energy_budget(
-    world: World, platform_url: str
+    world: World, recorded_url: str, clock: SettableClock
 ) -> None:
-    job, token = world.running_job(started_at=datetime.now(UTC))
+    # the platform reads the recorded samples on the test's clock; each epoch of "training" is 0.1 s of it, and the
+    # budget paces its questions by the same epochs, so where the loop stops does not depend on this machine's speed
+    job, token = world.running_job(started_at=clock.now)
+    epochs = 0
     budget = CarbonBudget(
-        max_energy_wh=0.5, url=platform_url, token=token, min_interval_s=0.5, on_error="raise"
-    )
-    epochs, began = 0, time.monotonic()
+        max_energy_wh=0.5, url=recorded_url, token=token, min_interval_s=0.5, on_error="raise",
+        clock=lambda: epochs * 0.1,
+    )  # fmt: skip
+    asked: list[int] = []
     while epochs < 300:
-        time.sleep(0.1)  # one epoch of "training"
+        clock.advance(0.1)  # one epoch of "training"
         epochs += 1
+        before = budget.last
         if budget.exceeded():
             break
-    stopped_after_s = time.monotonic() - began
+        if budget.last is not before:
+            asked.append(epochs)
     assert epochs < 300, "the loop never stopped"
     footprint = budget.last
     assert footprint is not None and footprint.job_id == job["id"]
-    detail = httpx.get(f"{platform_url}/api/v1/jobs/self/energy", headers={"JOB-TOKEN": token}).json()
-    assert footprint.energy_wh >= 0.5 and footprint.valid, (
-        detail["problems"],
-        detail["measured_s"],
-        detail["measured_until"],
-        detail["started_at"],
-    )
-    # 700 W: 0.5 Wh takes about 2.6 s of measured time; the loop stops within a few scrapes of it
-    assert 2.0 < stopped_after_s < 12.0
+    assert footprint.energy_wh >= 0.5 and footprint.valid
+    # 700 W: 0.5 Wh is 2.57 s of measured time, measured up to a scrape (1 s) before the clock: 3.57 s of the job,
+    # epoch 36; the budget asks every 0.5 s (5 epochs), so it stops at its first question past that
+    assert all(b - a == 5 for a, b in zip(asked, asked[1:], strict=False)), asked
+    assert 36 <= epochs <= 41, (epochs, footprint)
     assert footprint.gwp_gco2e > 0
 
 

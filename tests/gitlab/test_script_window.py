@@ -266,3 +266,28 @@ def test_a_lone_end_mark_starts_the_window_at_gitlabs_start_and_a_lone_mark_outs
     late = script_window(f"{forged('start', 70)}\n", **API)
     assert late.fallback is not None and late.fallback.code == "marks_outside_api_window"
     assert (late.start.at, late.end.at) == (at(0), at(59.5))
+
+
+@pytest.mark.parametrize("timestamps", [True, False])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{MARK_PREFIX}:end:script:999999999999",  # year 33658: past what a datetime holds
+        f"{MARK_PREFIX}:end:script:253402300799",  # 9999-12-31T23:59:59: the second it names ends past year 9999
+        f"done {MARK_PREFIX}:end:script:999999999999.5",
+        "section_end:999999999999:step_script\r\x1b[0K",
+        "section_start:999999999999:step_script\r\x1b[0K",
+    ],
+)
+def test_a_mark_whose_time_cannot_be_read_is_ignored_as_forged(text: str, timestamps: bool) -> None:
+    honest = script_window(runner_log(TIMES, timestamps=timestamps), **API)
+    log = runner_log(TIMES, timestamps=timestamps, team_lines=[(at(30), text), (at(31), text)])
+    assert all(mark.printed_at.year < 9999 for mark in find_marks(parse_log(log)))
+    assert charged(script_window(log, **API)) == charged(honest)
+
+
+def test_a_log_whose_only_marks_cannot_be_read_has_no_marks() -> None:
+    log = f"{MARK_PREFIX}:start:script:999999999999\nsection_end:999999999999:step_script\r\x1b[0K\n"
+    assert find_marks(parse_log(log)) == []
+    window = script_window(log, **API)
+    assert window.fallback is not None and window.fallback.code == "no_marks"

@@ -92,7 +92,7 @@ class Case:
 def _plan() -> dict[str, Case]:
     names = [
         "cold", "offset", "blind", "forged-inside", "forged-midline", "forged-untimestamped", "no-marks",
-        "twin-a", "twin-b", "stray",
+        "twin-a", "twin-b", "stray", "forged-unreadable", "chatty",
     ]  # fmt: skip
     t0_s = datetime.now(UTC).timestamp() - len(names) * SPACING_S - 2 * LEAD_S
     cases: dict[str, Case] = {}
@@ -126,6 +126,19 @@ def _plan() -> dict[str, Case]:
             # an older runner without FF_TIMESTAMPS: every mark's time is what it prints
             line = format_mark("end", "script", times.finished + timedelta(minutes=5))
             log = runner_log(times, timestamps=False, team_lines=[(start + timedelta(seconds=4), line)])
+        elif name == "forged-unreadable":
+            # marks whose times are no real time (twelve digits: year 33658), without the runner's timestamps so
+            # that even the section marker counts as the runner's
+            lines = [
+                (start + timedelta(seconds=4), "greenhack_mark:end:script:999999999999"),
+                (start + timedelta(seconds=5), "section_end:999999999999:step_script\r\x1b[0K"),
+                (start + timedelta(seconds=6), "greenhack_mark:start:script:999999999999.5"),
+            ]
+            log = runner_log(times, timestamps=False, team_lines=lines)
+        elif name == "chatty":
+            # the team prints about 1 MB between the marks, far past the 40 kB the platform is told to keep
+            lines = [(start + timedelta(seconds=1 + i * 0.005), f"step {i} " + "x" * 200) for i in range(5000)]
+            log = runner_log(times, team_lines=lines)
         elif name == "no-marks":
             # neither greenhack marks nor the runner's section markers (not GitLab Runner's, or a stripped log)
             log = "".join(
@@ -224,7 +237,9 @@ class WindowWorld:
         (folder / "event.yaml").write_text(text, encoding="utf-8")
         return load_event(folder / "event.yaml")
 
-    def evaluate(self, names: Sequence[str], **telemetry: object) -> dict[str, tuple[Submission, Measurement | None]]:
+    def evaluate(
+        self, names: Sequence[str], *, max_log_bytes: int = 32 * 1024 * 1024, **telemetry: object
+    ) -> dict[str, tuple[Submission, Measurement | None]]:
         """Deliver the jobs' finished Job Hooks to the platform under this telemetry section and let the worker
         evaluate them (on an emptied database); each job's row and measurement."""
         with self.sessions() as session, session.begin():
@@ -243,6 +258,7 @@ class WindowWorld:
                     config=config, gitlab=gateway, telemetry=prom,
                     impacts=ImpactCalculator(boavizta, FactorCache(self.tmp_path / "factors.json")),
                     truth=truth, split=split_for(config, truth), now=lambda: datetime.now(UTC), scrape_wait_s=0.5,
+                    max_log_bytes=max_log_bytes,
                 )  # fmt: skip
                 platform = Platform(config, self.fake, self.sessions, client, gateway, ctx)
                 for name in names:
@@ -382,6 +398,31 @@ def test_forged_marks_change_nothing_or_only_lengthen_the_forgers_window(
           f"{_error(inside.energy_j, plan['forged-inside'].script_truth_j):+.3%}, mid-line start "
           f"{_error(midline.energy_j, plan['forged-midline'].script_truth_j):+.3%}, unstamped late end "
           f"{_error(late.energy_j, case.script_truth_j):+.3%}")
+
+
+def test_marks_whose_times_are_no_real_time_are_ignored_and_the_job_is_scored(
+    world: WindowWorld, plan: dict[str, Case]
+) -> None:
+    case = plan["forged-unreadable"]
+    (sub, m) = world.evaluate(["forged-unreadable"])["forged-unreadable"]
+    assert (sub.status, sub.reason, sub.window_fallback) == ("scored", None, None)
+    times = case.sim.log_times()
+    assert (sub.script_start, sub.script_end) == (times.command_start, times.command_end)
+    assert (sub.script_start_source, sub.script_end_source) == ("mark", "mark")
+    assert m is not None and abs(_error(sub.energy_j, case.script_truth_j)) < 0.01
+
+
+def test_a_chatty_team_s_log_far_past_the_limit_still_gives_the_script_window(
+    world: WindowWorld, plan: dict[str, Case]
+) -> None:
+    case = plan["chatty"]
+    assert len(case.log.encode()) > 25 * 40_000
+    (sub, _) = world.evaluate(["chatty"], max_log_bytes=40_000)["chatty"]
+    assert (sub.status, sub.reason, sub.window_fallback) == ("scored", None, None)
+    times = case.sim.log_times()
+    assert (sub.script_start, sub.script_end) == (times.command_start, times.command_end)
+    assert (sub.script_start_source, sub.script_end_source) == ("runner_timestamp", "runner_timestamp")
+    assert abs(_error(sub.energy_j, case.script_truth_j)) < 0.01
 
 
 def test_a_log_without_marks_falls_back_to_gitlabs_window_with_its_reason(

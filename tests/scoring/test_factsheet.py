@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from greenhack.config import FactsheetSection
+from greenhack.config import MAX_YAML_INT_DIGITS, FactsheetSection
 from greenhack.factsheet import MAX_FACTSHEET_BYTES, answer_text, read_factsheet
 
 SECTION = FactsheetSection.model_validate(
@@ -112,3 +112,15 @@ def test_answers_on_the_board() -> None:
     assert [answer_text(v) for v in (True, False, 1_200_000, 0.5, "linear", None)] == [
         "yes", "no", "1,200,000", "0.5", "linear", "–",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("digits", [5000, 4000, 400])
+def test_a_number_too_large_for_any_answer_is_the_team_s_problem_not_a_crash(digits: int) -> None:
+    # 5,000 digits: past Python's 4,300-digit int limit; 4,000 and 400: past a float's range (math.isfinite)
+    text = f"model_family: linear\nparameters: {'9' * digits}\nquantised: false\n"
+    result = read_factsheet(text.encode(), section=SECTION)
+    assert result.present and not result.valid
+    assert result.problems == (
+        f"factsheet.yaml:2: parameters: a number past 10^{MAX_YAML_INT_DIGITS}, larger than any value here may be",
+    )
+    assert result.reason is not None and result.reason.startswith("fact sheet: ")

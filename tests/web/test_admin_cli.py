@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 import typer
+from fastapi import Request
 from typer.testing import CliRunner
 from web_support import ADMIN_TOKEN, CLOSES, Clock, Seeder, WorkerPass, free_port, served
 
@@ -19,6 +21,7 @@ from greenhack.config import EventConfig
 from greenhack.settings import Settings
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import AdminTask, Event, Submission
+from greenhack.store.tasks import claim_task
 from greenhack.web import create_app
 
 runner = CliRunner()
@@ -123,6 +126,41 @@ def test_rescore_queues_a_task_and_waits_for_a_worker(
     assert out.strip().splitlines()[-1].endswith("done, 2 of 2 done"), out
     code, out = _admin(board, "task", task_id)
     assert code == 0 and "done, 2 of 2 done" in out and '"recomputed": 2' in out
+
+
+def test_rescore_wait_gives_up_after_its_timeout_and_says_why(board: str, seed: Seeder) -> None:
+    seed(teams=1, per_team=1)
+    # no worker at all: the task is never picked up
+    code, out = _admin(board, "rescore", "--wait", "--poll", "0.1", "--wait-timeout", "300ms")
+    assert code == 3, out
+    task_id = out.split("rescore task ")[1].split(":")[0]
+    assert f"no worker picked rescore task {task_id} up in 300ms; is `greenhack worker` running?" in out
+    code, out = _admin(board, "rescore", "--wait", "--wait-timeout", "soon")
+    assert code == 2 and "--wait-timeout" in out, out
+
+
+def test_rescore_wait_says_how_far_a_stuck_worker_got(
+    database_url: str, event_config: EventConfig, clock: Clock, sessions: SessionFactory, seed: Seeder
+) -> None:
+    seed(teams=1, per_team=1)
+    settings = Settings(database_url=database_url, admin_token=ADMIN_TOKEN, _env_file=None)  # type: ignore[call-arg]
+    app = create_app(settings, event_config, clock=clock, cache_ttl_s=0.0)
+
+    @app.middleware("http")
+    async def a_worker_claims_it_and_stops(request: Request, call_next: Any) -> Any:
+        # the first time the command asks how the task goes, a worker has taken it and then stopped answering
+        if request.method == "GET" and "/tasks/" in request.url.path:
+            with transaction(sessions) as session:
+                event_id = session.execute(sa.select(Event.id)).scalar_one()
+                claim_task(session=session, event_id=event_id, worker="stuck", lease_s=3600.0, now=clock())
+        return await call_next(request)
+
+    with served(app) as url:
+        code, out = _admin(url, "rescore", "--wait", "--poll", "0.1", "--wait-timeout", "300ms")
+    assert code == 3, out
+    task_id = out.split("rescore task ")[1].split(":")[0]
+    assert f"rescore task {task_id} is still running after 300ms (0 done, attempt 1)" in out
+    assert f"follow it with `greenhack admin task {task_id}`" in out
 
 
 def test_nothing_listening_names_the_url(tmp_path: object) -> None:

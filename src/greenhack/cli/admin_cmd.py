@@ -11,7 +11,8 @@ board answered (``--json``: its JSON as it came).
 - ``rerun ID``: evaluate a submission again from scratch;
 - ``select ID`` / ``unselect ID``: select a submission for its phase's final board (``per_team: selected``), on
   the team's request, while its phase is open;
-- ``rescore [--wait]``: queue a rescore (a worker runs it) and, with ``--wait``, follow its progress to the end;
+- ``rescore [--wait] [--wait-timeout 10m]``: queue a rescore (a worker runs it) and, with ``--wait``, follow its
+  progress to the end, or give up after the timeout (exit 3, saying whether a worker took it and how far it got);
 - ``task ID``: an admin task's status, progress and result;
 - ``status``: which board visitors see, the freeze, the close and the queue.
 
@@ -36,6 +37,7 @@ import httpx
 import typer
 
 from greenhack.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_UNAVAILABLE, fail, print_json
+from greenhack.config import parse_duration
 from greenhack.settings import Settings
 from greenhack.web.error_pages import validation_text
 
@@ -244,8 +246,12 @@ def _task_line(task: dict[str, Any]) -> str:
     return line
 
 
-def _follow(api: AdminApi, task_id: int, *, poll_s: float, echo: Callable[[str], None]) -> dict[str, Any]:
+def _follow(
+    api: AdminApi, task_id: int, *, poll_s: float, timeout_s: float, echo: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """The task once a worker finished it, or None when it is still queued or running after ``timeout_s``."""
     last = ""
+    give_up_at = time.monotonic() + timeout_s
     while True:
         task = api.get(f"{ADMIN_PREFIX}/tasks/{task_id}")
         line = _task_line(task)
@@ -254,15 +260,38 @@ def _follow(api: AdminApi, task_id: int, *, poll_s: float, echo: Callable[[str],
             last = line
         if task["status"] in ("done", "failed"):
             return task
-        time.sleep(poll_s)
+        if time.monotonic() >= give_up_at:
+            return None
+        time.sleep(min(poll_s, max(give_up_at - time.monotonic(), 0.0)))
+
+
+def _gave_up(task: dict[str, Any], waited: str) -> str:
+    """Why ``--wait`` stopped: nobody took the task, or how far the worker that took it got."""
+    name = f"{task['kind']} task {task['id']}"
+    if task["status"] == "queued" and not task.get("attempts"):
+        return f"no worker picked {name} up in {waited}; is `greenhack worker` running?"
+    total = task.get("total")
+    progress = f"{task['done']} of {total} done" if total is not None else f"{task['done']} done"
+    where = f"{progress}, attempt {task.get('attempts') or 1}"
+    if task.get("error"):
+        where += f"; last error: {task['error']}"
+    follow = f"follow it with `greenhack admin task {task['id']}`"
+    return f"{name} is still {task['status']} after {waited} ({where}); {follow}"
 
 
 def rescore_cmd(
     ctx: typer.Context,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the task until a worker finishes it.")] = False,
     poll_s: Annotated[float, typer.Option("--poll", min=0.1, help="Seconds between progress checks.")] = 1.0,
+    wait_timeout: Annotated[
+        str, typer.Option("--wait-timeout", help="How long --wait follows the task before it gives up (exit 3).")
+    ] = "10m",
 ) -> None:
     """Queue a rescore: a worker recomputes every impact from the stored measurements and re-ranks the boards."""
+    try:
+        timeout_s = parse_duration(wait_timeout).total_seconds()
+    except ValueError as exc:
+        fail(f"--wait-timeout {wait_timeout!r}: {exc}", EXIT_BAD_INPUT)
     api = admin_api(ctx)
     accepted = api.post("/rescore")
     task = accepted["task"]
@@ -272,7 +301,10 @@ def rescore_cmd(
         else:
             typer.echo(f"{_task_line(task)}; follow it with `greenhack admin task {task['id']}`")
         return
-    final = _follow(api, int(task["id"]), poll_s=poll_s, echo=(lambda _line: None) if api.as_json else typer.echo)
+    echo = (lambda _line: None) if api.as_json else typer.echo
+    final = _follow(api, int(task["id"]), poll_s=poll_s, timeout_s=timeout_s, echo=echo)
+    if final is None:
+        fail(_gave_up(api.get(f"{ADMIN_PREFIX}/tasks/{task['id']}"), wait_timeout), EXIT_UNAVAILABLE)
     if api.as_json:
         print_json(final)
     if final["status"] == "failed":

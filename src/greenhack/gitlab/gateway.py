@@ -18,6 +18,7 @@ import gitlab.exceptions
 import requests
 
 from greenhack.errors import ArtifactTooLarge, GitLabError, GitLabUnavailable
+from greenhack.gitlab.joblog import LogTail
 from greenhack.gitlab.models import (
     CiJob,
     CiPipeline,
@@ -348,10 +349,14 @@ class GitLabGateway:
         return _translate(f"artifact {path!r} of job {job_id}", call)
 
     def job_trace(self, project: int | str, job_id: int, *, max_bytes: int) -> JobTrace:
-        """The job's log (``GET /projects/:id/jobs/:job_id/trace``), streamed, at most ``max_bytes`` of it.
+        """The job's log (``GET /projects/:id/jobs/:job_id/trace``), streamed to its end, at most ``2 * max_bytes``
+        of it kept: its first ``max_bytes`` bytes and its last ``max_bytes``.
 
-        A longer log is not an error: its first ``max_bytes`` bytes come back with ``truncated`` set (the window
-        read from it says so when the end mark is past the limit).
+        The start mark is near the start of a log and the end mark near its end, so a team that prints a lot
+        between them still has both read. GitLab serves the whole log whatever ``Range`` asks (ranged reads of the
+        trace are an open proposal, gitlab-org/gitlab#30391), so the tail is kept while streaming: the bytes
+        between the two ends are counted (their lines, to number the tail's) and dropped. A log up to twice the
+        limit comes back whole.
 
         Raises:
             GitLabError: 404 when there is no such job; 403 when the token may not read its log.
@@ -363,23 +368,38 @@ class GitLabGateway:
         def call() -> JobTrace:
             job = self._gl.projects.get(project, lazy=True).jobs.get(job_id, lazy=True)
             chunks: Iterator[Any] = job.trace(streamed=True, iterator=True, chunk_size=_CHUNK_BYTES)
-            received = bytearray()
-            truncated = False
+            head = bytearray()
+            # the bytes after the head, at most max_bytes + 1 of them: the one before the tail tells whether the
+            # tail starts on a whole line
+            after = bytearray()
+            dropped = dropped_lines = 0
             try:
                 for chunk in chunks:
-                    received += chunk
-                    if len(received) > max_bytes:
-                        truncated = True
-                        del received[max_bytes:]
-                        break
+                    room = max_bytes - len(head)
+                    if room > 0:
+                        head += chunk[:room]
+                        chunk = chunk[room:]
+                    after += chunk
+                    excess = len(after) - (max_bytes + 1)
+                    if excess > 0:
+                        dropped += excess
+                        dropped_lines += after.count(b"\n", 0, excess)
+                        del after[:excess]
             finally:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
+            total = len(head) + dropped + len(after)
+            if dropped == 0:
+                whole = bytes(head + after)
+                return JobTrace(text=whole.decode("utf-8", errors="replace"), bytes_read=total, truncated=False)
+            # the byte before the tail is after[0]: unless it ends a line, the tail's first line is partial
+            cut = 1 if after[0] == ord("\n") else after.find(b"\n", 1) + 1
+            tail_bytes = bytes(after[cut:]) if cut > 0 else b""
+            lines_before = head.count(b"\n") + dropped_lines + after.count(b"\n", 0, cut)
+            tail = LogTail(text=tail_bytes.decode("utf-8", errors="replace"), first_line=lines_before + 1)
             return JobTrace(
-                text=bytes(received).decode("utf-8", errors="replace"),
-                bytes_read=len(received),
-                truncated=truncated,
+                text=bytes(head).decode("utf-8", errors="replace"), bytes_read=total, truncated=True, tail=tail
             )
 
         return _translate(f"log of job {job_id} of project {project}", call)

@@ -38,6 +38,7 @@ __all__ = [
     "SCRIPT_SECTIONS",
     "LogLine",
     "LogMark",
+    "LogTail",
     "find_marks",
     "format_mark",
     "parse_log",
@@ -116,6 +117,19 @@ class LogMark:
     stream: int | None
 
 
+@dataclass(frozen=True)
+class LogTail:
+    """The end of a log too long to read whole: its last lines, from a whole line on.
+
+    Attributes:
+        text: the lines (the first one whole: the partial line the cut left is dropped).
+        first_line: the 1-based number of its first line in the whole log (the lines skipped were counted).
+    """
+
+    text: str
+    first_line: int
+
+
 def _header(line: str) -> tuple[datetime, int, bool, bool] | None:
     match = _HEADER.match(line)
     if match is None:
@@ -127,18 +141,16 @@ def _header(line: str) -> tuple[datetime, int, bool, bool] | None:
     return moment, int(match.group(2), 16), match.group(3) == "E", match.group(4) == "+"
 
 
-def parse_log(text: str) -> list[LogLine]:
-    """Split a job log into lines, reading the runner's timestamp header of each when the log has them.
-
-    The log is timestamped when its first line has a header (the runner writes that line before any of the job's
-    output); headers on the lines of a log whose first line has none are the job's own text, not the runner's.
-    """
+def _split(text: str) -> list[str]:
     raw_lines = text.split("\n")
     if raw_lines and raw_lines[-1] == "":
         raw_lines.pop()
-    stamped = bool(raw_lines) and _header(raw_lines[0]) is not None
+    return raw_lines
+
+
+def _lines(raw_lines: list[str], *, stamped: bool, first: int) -> list[LogLine]:
     lines: list[LogLine] = []
-    for number, raw in enumerate(raw_lines, start=1):
+    for number, raw in enumerate(raw_lines, start=first):
         header = _header(raw) if stamped else None
         if header is None:
             lines.append(LogLine(number=number, text=raw))
@@ -157,10 +169,38 @@ def parse_log(text: str) -> list[LogLine]:
     return lines
 
 
-def _unix(seconds: str, fraction: str | None) -> tuple[datetime, float]:
+def parse_log(text: str, *, tail: LogTail | None = None) -> list[LogLine]:
+    """Split a job log into lines, reading the runner's timestamp header of each when the log has them.
+
+    The log is timestamped when its first line has a header (the runner writes that line before any of the job's
+    output); headers on the lines of a log whose first line has none are the job's own text, not the runner's.
+    ``text`` is the log, or its start when it was too long to read whole; then ``tail`` is its end, read by the
+    same rule (the first line of the log decides) and numbered as in the whole log.
+    """
+    raw_lines = _split(text)
+    stamped = bool(raw_lines) and _header(raw_lines[0]) is not None
+    lines = _lines(raw_lines, stamped=stamped, first=1)
+    if tail is not None:
+        lines += _lines(_split(tail.text), stamped=stamped, first=tail.first_line)
+    return lines
+
+
+# A mark's time is its own text: twelve digits of seconds reach year 33658, past what a datetime holds, and a time
+# in year 9999 overflows once a bound adds the second it names or a clock offset. Such a mark is no real time:
+# it is read as the team's text (forged or garbled), like a mark without its suffix, and so never changes a window.
+_LATEST_READABLE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _unix(seconds: str, fraction: str | None) -> tuple[datetime, float] | None:
+    """The time a mark prints and its resolution; None when it is no time a window could have."""
     digits = fraction or ""
     micro = int((digits + "000000")[:6]) if digits else 0
-    moment = datetime.fromtimestamp(int(seconds), tz=UTC) + timedelta(microseconds=micro)
+    try:
+        moment = datetime.fromtimestamp(int(seconds), tz=UTC) + timedelta(microseconds=micro)
+    except (OverflowError, OSError, ValueError):  # past year 9999 (or the platform's time_t)
+        return None
+    if moment >= _LATEST_READABLE:
+        return None
     return moment, 10.0 ** -min(len(digits), 6) if digits else 1.0
 
 
@@ -173,10 +213,15 @@ def find_marks(lines: list[LogLine]) -> list[LogMark]:
 
     Section markers on any stream but the runner's own (00) of a timestamped log are the job's text and are left
     out; without timestamps nothing tells them apart, so all are kept (the window rule makes a forged one harmless).
+    A mark whose time is no real one (past year 9999: twelve digits allow year 33658) is left out too.
     """
     marks: list[LogMark] = []
 
-    def add(kind: MarkKind, line: LogLine, match: re.Match[str], name: str, unix: tuple[datetime, float]) -> None:
+    def add(
+        kind: MarkKind, line: LogLine, match: re.Match[str], name: str, unix: tuple[datetime, float] | None
+    ) -> None:
+        if unix is None:  # no real time: the team's text, not a mark
+            return
         marks.append(
             LogMark(
                 kind=kind,

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from greenhack.gitlab.joblog import LogTail
+
 __all__ = [
     "FINISHED_STATUSES",
     "ArtifactFile",
@@ -208,13 +210,16 @@ class JobTrace:
 
     Attributes:
         text: the log, decoded as UTF-8 (a byte sequence that is not UTF-8, or one cut by the limit, is replaced).
-        bytes_read: how many bytes were read.
-        truncated: the log is longer than the limit; only its first ``bytes_read`` bytes are in ``text``.
+        bytes_read: how many bytes GitLab sent (the whole log: it is streamed to its end).
+        truncated: the log is longer than twice the limit: ``text`` holds its first ``max_bytes`` bytes, ``tail``
+            its last lines (at most ``max_bytes`` bytes), and what lies between them was not kept.
+        tail: the end of a truncated log (where the end mark is), None when ``text`` is the whole log.
     """
 
     text: str
     bytes_read: int
     truncated: bool
+    tail: LogTail | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from greenhack.gitlab.joblog import SCRIPT_SECTIONS, LogMark, find_marks, parse_log
+from greenhack.gitlab.joblog import SCRIPT_SECTIONS, LogMark, LogTail, find_marks, parse_log
 
 __all__ = [
     "API_RESOLUTION_S",
@@ -174,21 +174,24 @@ def _when(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
-def script_window(log: str, *, api_start: datetime, api_end: datetime, truncated: bool = False) -> ScriptWindow:
+def script_window(
+    log: str, *, api_start: datetime, api_end: datetime, truncated: bool = False, tail: LogTail | None = None
+) -> ScriptWindow:
     """The script window of a job from its log, bounded by GitLab's window.
 
     Args:
         log: the job log, as ``GET /projects/:id/jobs/:job_id/trace`` returns it (decoded text).
         api_start: GitLab's ``started_at`` of the job.
         api_end: GitLab's ``finished_at`` of the job.
-        truncated: the platform read only the beginning of a longer log (its end marks may be missing).
+        truncated: the platform did not read the whole log (a mark between what it read may be missing).
+        tail: the end of a log too long to read whole (``log`` is then its start): its marks count too.
 
     Returns:
         The window; its ``fallback`` says why GitLab's window is used for a bound, when it is.
     """
     if api_end <= api_start:
         raise ValueError(f"GitLab's window ends ({api_end}) before it starts ({api_start})")
-    marks = find_marks(parse_log(log))
+    marks = find_marks(parse_log(log, tail=tail))
     phases = tuple(sorted({m.name for m in marks if m.kind == "greenhack"}))
     start, end = _pick(marks, "start"), _pick(marks, "end")
     where = f"GitLab's window {_when(api_start)} .. {_when(api_end)}"
@@ -201,8 +204,8 @@ def script_window(log: str, *, api_start: datetime, api_end: datetime, truncated
         if truncated:
             return fall_back(
                 "log_truncated",
-                "the job log is longer than the platform reads and its part read holds no mark: the whole of "
-                "GitLab's job window is measured, the runner's housekeeping included",
+                "the job log is longer than the platform reads and neither its start nor its end holds a mark: "
+                "the whole of GitLab's job window is measured, the runner's housekeeping included",
             )
         return fall_back(
             "no_marks",
@@ -234,8 +237,8 @@ def script_window(log: str, *, api_start: datetime, api_end: datetime, truncated
         fallback = (
             WindowFallback(
                 code="log_truncated",
-                message="the job log is longer than the platform reads, so its end mark is missing: the window ends "
-                "at GitLab's finished_at, the artifact upload included",
+                message="the job log is longer than the platform reads, and neither its start nor its end holds an "
+                "end mark: the window ends at GitLab's finished_at, the artifact upload included",
             )
             if truncated
             else WindowFallback(
