@@ -17,6 +17,7 @@ skipped.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -28,6 +29,14 @@ from greenhack.services.postgres import temporary_database
 from greenhack.services.prometheus import PrometheusServer
 
 PrometheusFactory = Callable[..., PrometheusServer]
+
+
+# A test run started in the background by a non-interactive shell (`cmd &` in a script) inherits SIGINT ignored,
+# and so would every process the tests start (an ignored signal survives exec): the tests that press Ctrl-C on
+# `greenhack demo` and `greenhack measure` then wait for nothing. A handler, unlike SIG_IGN, is reset to the
+# default on exec, so the processes the tests start get Ctrl-C as a terminal would give it.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
