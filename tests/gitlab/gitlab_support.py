@@ -41,6 +41,35 @@ GPU_UUID = "GPU-3b1c8f2e-6a0d-4e7b-9d53-0c2f6e8a1b47"
 INPUTS = [(i, (i * 7) % 11) for i in range(1, 21)]
 
 
+def small_event_config(tmp_path: Path, *, name: str, gitlab_url: str, group: str) -> EventConfig:
+    """An event on one server with a two-row truth and no reachable Prometheus or BoaviztAPI: for the tests of
+    what reaches the queue (intake, reconciler), which never measure."""
+    (tmp_path / "truth.csv").write_text("id,label\n1,big\n2,small\n", encoding="utf-8")
+    path = tmp_path / "event.yaml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            event: {{name: {name}, opens: 2026-01-01T09:00:00+01:00, closes: 2027-12-31T17:00:00+01:00}}
+            task: {{predictions: predictions.csv, truth: truth.csv, public_fraction: 0.5}}
+            performance: {{metric: accuracy}}
+            impact: {{criterion: gwp, pue: 1.2, location: FRA}}
+            ranking: {{method: weighted, weights: {{performance: 0.5, impact: 0.5}}}}
+            limits: {{job_timeout: 10m}}
+            telemetry: {{prometheus: http://127.0.0.1:9}}
+            boavizta: {{url: http://127.0.0.1:9}}
+            servers:
+              - name: gpu-1
+                runner_tags: [green-ai-gpu-1]
+                scaphandre: '{{instance="gpu-1:8080"}}'
+                hardware: {{cpu: {{name: Intel Xeon Gold 6248, units: 2}}, ram_gb: 192}}
+            gitlab: {{url: {gitlab_url}, group: {group}}}
+            """
+        ),
+        encoding="utf-8",
+    )
+    return load_event(path)
+
+
 @dataclass(frozen=True)
 class Windows:
     """Job windows in the recent past, with the simulated exporters busy during each."""

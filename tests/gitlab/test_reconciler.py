@@ -3,14 +3,13 @@ paging stopped at the look-back's horizon, one pass at a time across workers sha
 
 from __future__ import annotations
 
-import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from gitlab_support import perfect_predictions
+from gitlab_support import perfect_predictions, small_event_config
 
-from greenhack.config import EventConfig, load_event
+from greenhack.config import EventConfig
 from greenhack.errors import GitLabError
 from greenhack.gitlab.gateway import GitLabGateway, make_gitlab_client
 from greenhack.reconciler import reconcile
@@ -23,30 +22,7 @@ GROUP = "green-ai-hack-2026"
 
 @pytest.fixture
 def small_event(tmp_path: Path, fake_gitlab: FakeGitLab) -> EventConfig:
-    (tmp_path / "truth.csv").write_text("id,label\n1,big\n2,small\n", encoding="utf-8")
-    path = tmp_path / "event.yaml"
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            event: {{name: Reconciler test, opens: 2026-01-01T09:00:00+01:00, closes: 2027-12-31T17:00:00+01:00}}
-            task: {{predictions: predictions.csv, truth: truth.csv, public_fraction: 0.5}}
-            performance: {{metric: accuracy}}
-            impact: {{criterion: gwp, pue: 1.2, location: FRA}}
-            ranking: {{method: weighted, weights: {{performance: 0.5, impact: 0.5}}}}
-            limits: {{job_timeout: 10m}}
-            telemetry: {{prometheus: http://127.0.0.1:9}}
-            boavizta: {{url: http://127.0.0.1:9}}
-            servers:
-              - name: gpu-1
-                runner_tags: [green-ai-gpu-1]
-                scaphandre: '{{instance="gpu-1:8080"}}'
-                hardware: {{cpu: {{name: Intel Xeon Gold 6248, units: 2}}, ram_gb: 192}}
-            gitlab: {{url: {fake_gitlab.url}, group: {GROUP}}}
-            """
-        ),
-        encoding="utf-8",
-    )
-    return load_event(path)
+    return small_event_config(tmp_path, name="Reconciler test", gitlab_url=fake_gitlab.url, group=GROUP)
 
 
 def _gateway(fake: FakeGitLab) -> GitLabGateway:

@@ -133,6 +133,21 @@ class _Runner:
     runner_type: str = "group_type"
     name: str | None = None
 
+    def job_entity(self) -> dict[str, Any]:
+        """The runner as the Jobs API shows it on a job that ran (``GET /projects/:id/jobs/:job_id``)."""
+        return {
+            "id": self.id,
+            "description": self.description,
+            "ip_address": None,
+            "active": True,
+            "paused": False,
+            "is_shared": self.runner_type == "instance_type",
+            "runner_type": self.runner_type,
+            "name": self.name,
+            "online": True,
+            "status": "online",
+        }
+
 
 @dataclass
 class _State:
@@ -460,22 +475,7 @@ class FakeGitLab:
                     "status": pipeline["status"],
                 },
                 "ref": pipeline["ref"],
-                "runner": (
-                    {
-                        "id": runner.id,
-                        "description": runner.description,
-                        "ip_address": None,
-                        "active": True,
-                        "paused": False,
-                        "is_shared": runner.runner_type == "instance_type",
-                        "runner_type": runner.runner_type,
-                        "name": runner.name,
-                        "online": True,
-                        "status": "online",
-                    }
-                    if runner
-                    else None
-                ),
+                "runner": runner.job_entity() if runner else None,
                 "stage": stage,
                 "status": status,
                 "tag": False,
@@ -530,18 +530,7 @@ class FakeGitLab:
                     else []
                 )
                 + [{"file_type": "trace", "size": 1500, "filename": "job.log", "file_format": "raw"}],
-                runner={
-                    "id": runner.id,
-                    "description": runner.description,
-                    "ip_address": None,
-                    "active": True,
-                    "paused": False,
-                    "is_shared": runner.runner_type == "instance_type",
-                    "runner_type": runner.runner_type,
-                    "name": runner.name,
-                    "online": True,
-                    "status": "online",
-                },
+                runner=runner.job_entity(),
             )
             self._state.pipelines[job["pipeline"]["id"]]["updated_at"] = _iso(datetime.now(UTC))
         if log is not None:
