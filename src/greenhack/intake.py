@@ -34,6 +34,7 @@ from greenhack.gitlab.models import CiJob, ProjectRef
 from greenhack.gitlab.webhooks import HookJob
 from greenhack.status import Reason, ReasonCode
 from greenhack.store import crud, queue
+from greenhack.store.models import Team
 
 __all__ = [
     "Intake",
@@ -42,6 +43,7 @@ __all__ = [
     "origin_problem",
     "project_team",
     "rename_teams",
+    "team_from_api",
     "submission_job_names",
     "submission_jobs",
     "team_name_of",
@@ -176,6 +178,24 @@ def enqueue_hook_jobs(
     return Intake(tuple(created), tuple(refused))
 
 
+def team_from_api(
+    *, session: Session, config: EventConfig, event_id: int, project_id: int, path: str, url: str | None = None
+) -> Team:
+    """The team of a project as GitLab's API names it (``path``: its ``path_with_namespace``), created on first
+    use; an existing team takes the project's current name and baseline flag (:func:`project_team`)."""
+    name, baseline = project_team(config, path, project_id)
+    return crud.ensure_team(
+        session=session,
+        event_id=event_id,
+        name=name,
+        baseline=baseline,
+        gitlab_project_id=project_id,
+        gitlab_path=path,
+        project_url=url,
+        rename=True,
+    )
+
+
 def rename_teams(*, session: Session, config: EventConfig, projects: Iterable[ProjectRef]) -> int:
     """Give the existing team of each project (paths from GitLab's API) its project's current name; teams are
     never created here. Returns how many were renamed."""
@@ -185,16 +205,7 @@ def rename_teams(*, session: Session, config: EventConfig, projects: Iterable[Pr
     for team in crud.teams_of_projects(session=session, event_id=event.id, project_ids=by_id):
         project = by_id[int(team.gitlab_project_id or 0)]
         before = team.name
-        name, baseline = project_team(config, project.path, project.id)
-        crud.ensure_team(
-            session=session,
-            event_id=event.id,
-            name=name,
-            baseline=baseline,
-            gitlab_project_id=project.id,
-            gitlab_path=project.path,
-            rename=True,
-        )
+        team_from_api(session=session, config=config, event_id=event.id, project_id=project.id, path=project.path)
         if team.name != before:
             log.info("team %r is now %r (project %s renamed)", before, team.name, project.id)
             renamed += 1

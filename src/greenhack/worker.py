@@ -53,9 +53,9 @@ from greenhack.errors import (
 )
 from greenhack.evaluation import EvaluationContext, EvaluationOutcome, evaluate_job, fetch_finished_job
 from greenhack.gitlab.models import CiJob, ProjectRef
-from greenhack.intake import origin_problem, project_team
+from greenhack.intake import origin_problem, team_from_api
 from greenhack.status import Reason, ReasonCode, Status
-from greenhack.store import crud, queue
+from greenhack.store import queue
 from greenhack.store.boards import boards_refresh_due, refresh_if_stale
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.models import utcnow
@@ -334,16 +334,10 @@ class Worker:
                 job_url=job.web_url,
                 submitted_at=job.created_at,
             )
-            name, baseline = project_team(self.ctx.config, project.path, project.id)
-            crud.ensure_team(
-                session=session,
-                event_id=self.event_id,
-                name=name,
-                baseline=baseline,
-                gitlab_project_id=project.id,
-                gitlab_path=project.path,
-                rename=True,
-            )
+            team_from_api(
+                session=session, config=self.ctx.config, event_id=self.event_id, project_id=project.id,
+                path=project.path,
+            )  # fmt: skip
 
     def _measuring(self, claimed: queue.ClaimedEvaluation, job: CiJob) -> None:
         """Measuring starts: tell GitLab."""

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from greenhack.competition import current_phase, event_phases, phase_at
 from greenhack.config import EventConfig, LimitsSection
+from greenhack.intake import team_from_api
 from greenhack.scoring.accounting import event_period, event_timezone, quota_rules, team_accounts
 from greenhack.scoring.models import JobRecord, Period, QuotaUse, TeamAccount
 from greenhack.status import FINAL_STATUSES, ReasonCode, Status, uses_quota
@@ -302,33 +303,21 @@ def record_refusal(
     session: Session,
     *,
     config: EventConfig,
-    team_name: str,
     project_id: int,
-    project_url: str | None,
+    project_path: str,
     job_id: int,
     pipeline_id: int | None,
     created_at: datetime | None,
     reasons: Iterable[str],
     now: datetime,
-    baseline: bool | None = None,
-    gitlab_path: str | None = None,
 ) -> int:
     """Record a refused job as a finished, not-counted submission, so the evaluation never runs it and it never
     uses a submission (the webhook of its end finds the row and leaves it). Returns the submission id.
 
-    ``gitlab_path``: the project's full path as GitLab's API gave it with the job (the job token's own view):
-    then the team's name and baseline flag follow it, as they do in the worker."""
+    ``project_path``: the project's full path as GitLab's API gave it with the job (the job token's own view):
+    the team's name and baseline flag follow it, as they do in the worker."""
     event = crud.ensure_event(session=session, name=config.event.name)
-    team = crud.ensure_team(
-        session=session,
-        event_id=event.id,
-        name=team_name,
-        gitlab_project_id=project_id,
-        project_url=project_url,
-        baseline=baseline,
-        gitlab_path=gitlab_path or None,
-        rename=bool(gitlab_path),
-    )
+    team = team_from_api(session=session, config=config, event_id=event.id, project_id=project_id, path=project_path)
     result = queue.enqueue(
         session=session,
         event_id=event.id,

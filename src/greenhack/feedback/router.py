@@ -192,16 +192,13 @@ def make_feedback_router(*, config: EventConfig, services: Callable[[], Feedback
                     record_refusal(
                         session,
                         config=config,
-                        team_name=team_name,
                         project_id=job.project_id,
-                        project_url=None,
+                        project_path=job.project_path,
                         job_id=job.id,
                         pipeline_id=job.pipeline_id or None,
                         created_at=job.created_at,
                         reasons=verdict.reasons,
                         now=now,
-                        baseline=baseline,
-                        gitlab_path=job.project_path,
                     )
         except StoreError as exc:
             return _refusal(request, 503, f"the platform's database is unavailable ({exc}); try again")
