@@ -22,6 +22,7 @@ from greenhack.store import crud
 from greenhack.store.boards import refresh_boards
 from greenhack.store.db import SessionFactory, transaction
 from greenhack.store.synthetic import synthetic_factors, synthetic_job, write_synthetic_submission
+from greenhack.units import format_number
 from greenhack.web import create_app
 
 YAML = """
@@ -199,3 +200,42 @@ def test_a_submission_s_page_names_its_boards_or_why_it_is_on_none(client: TestC
         "2026-12-01T11:30:00+00:00) and phase &#39;final&#39; (opens at 2026-12-01T12:00:00+00:00)"
     ) in late
     assert all(row["team_name"] != "late-owl" for row in client.get("/api/v1/leaderboard").json()["rows"])
+
+
+def test_once_the_event_is_over_a_team_s_curve_is_drawn_against_its_phase_s_baseline(
+    tmp_path: Path, database_url: str, sessions: SessionFactory
+) -> None:
+    """The final board shows the private rows, so the team page's dashed reference (the curve plots public rows) is
+    the baseline's line on the live board of the same phase and track, not of the event without phases."""
+    (tmp_path / "truth.csv").write_text("id,label\n1,a\n", encoding="utf-8")
+    yaml = YAML + "gitlab: {url: 'https://gitlab.example.org', group: g}\n"
+    yaml += "baselines:\n  - {project: logreg, name: Ref}\n"
+    config = parse_event(yaml, source=tmp_path / "event.yaml")
+    rng = random.Random(7)
+    with transaction(sessions) as s:
+        event = crud.ensure_event(session=s, name=config.event.name)
+        factors = synthetic_factors("FRA", fetched_at=T)
+        for job_id, (team, baseline) in enumerate([("amber", False), ("Ref", True)], start=1):
+            row = crud.ensure_team(session=s, event_id=event.id, name=team, gitlab_project_id=job_id,
+                                   baseline=baseline)  # fmt: skip
+            write_synthetic_submission(
+                session=s, config=config, event_id=event.id, team_id=row.id, project_id=job_id, job_id=job_id,
+                job=synthetic_job(rng, server="gpu-1", start=T + timedelta(hours=13, minutes=job_id)),
+                factors=factors,
+            )  # fmt: skip
+        refresh_boards(session=s, event_id=event.id, config=config, now=T + timedelta(hours=15))
+    settings = Settings(database_url=database_url, admin_token=ADMIN_TOKEN, _env_file=None)  # type: ignore[call-arg]
+    clock = Clock(T + timedelta(hours=18))  # the event is over: visitors see the final phase's final board
+    with TestClient(create_app(settings, config, clock=clock, cache_ttl_s=0.0)) as client:
+        board = client.get("/api/v1/leaderboard").json()
+        live = client.get(  # the live board itself is no longer public once the final one is
+            "/api/v1/leaderboard",
+            params={"phase": "final", "board": "live"},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        ).json()
+        amber = next(t for t in client.get("/api/v1/teams").json() if t["name"] == "amber")
+        page = client.get(f"/teams/{amber['id']}").text
+    assert (board["phase"], board["board"]) == ("final", "final")
+    ref = next(row for row in live["rows"] if row["baseline"])
+    metric = config.performance.metric
+    assert f"<title>baseline Ref: {metric} {format_number(ref['performance'], sig=4)}</title>" in page

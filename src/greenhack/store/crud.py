@@ -50,8 +50,8 @@ __all__ = [
     "savepoints_supported",
     "set_excluded",
     "set_frozen_override",
-    "teams_of_projects",
     "set_selected",
+    "teams_of_projects",
 ]
 
 

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from greenhack.store import queries
+from greenhack.store.board_scope import board_scope
 from greenhack.store.views import BaselineComparisonView, BoardEntry, TeamDetail
 from greenhack.units import format_quantity
 from greenhack.web.boards import build_board
@@ -65,7 +66,14 @@ def team_standing(*, context: AppContext, session: Session, choice: BoardChoice,
     vs = tuple(own.vs_baselines) if own is not None else ()
     public_rows = list(board.rows)
     if choice.name == "final":  # the curve plots public rows: the baseline's are the live board's
-        public_rows = queries.board(session=session, event_id=context.event_id, board_name="live")
+        public_rows = queries.board(
+            session=session,
+            event_id=context.event_id,
+            board_name="live",
+            phase=choice.phase,  # the live board of the same phase and track
+            track=choice.track,
+            scope=board_scope(context.config, phase=choice.phase, track=choice.track),
+        )
     reference = _headline_baseline(public_rows, vs)
     return TeamStanding(
         board=choice.name,
