@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from greenhack.config import load_event
 from greenhack.demo.teams import DEMO_BASELINE, DEMO_TEAMS
 from greenhack.services.ports import free_port
 from greenhack.settings import Settings
+from greenhack.status import ReasonCode
 from greenhack.web.app import create_app
 
 GREENHACK = str(Path(sys.executable).parent / "greenhack")
@@ -61,6 +63,12 @@ def wait_for_line(path: Path, text: str, process: subprocess.Popen[bytes], timeo
     raise AssertionError(f"{text!r} not printed; output:\n{path.read_text(errors='replace')}")
 
 
+def _aware(stamp: str) -> datetime:
+    """An API timestamp as an aware datetime (the SQLite store gives naive UTC ones)."""
+    when = datetime.fromisoformat(stamp)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
@@ -100,16 +108,28 @@ def test_the_demo_runs_the_event_and_its_board_is_served_by_the_api(tmp_path: Pa
 
     assert board["phase"] == "final" and practice["phase"] == "practice" and practice["board"] == "live"
     practice_teams = [t.name for t in DEMO_TEAMS[:2]]
-    assert sorted(row["team_name"] for row in practice["rows"]) == sorted(practice_teams)
-    assert sorted(row["team_name"] for row in board["rows"]) == sorted(t.name for t in (*DEMO_TEAMS, DEMO_BASELINE))
+    # the baseline and every team once in the final phase, the first two teams in the practice phase too
+    boundary = config.phases[0].closes
+    in_practice = [s for s in submissions if _aware(s["created_at"]) < boundary]
+    in_final = [s for s in submissions if _aware(s["created_at"]) >= boundary]
+    assert sorted(s["team_name"] for s in in_practice) == sorted(practice_teams), submissions
+    assert sorted(s["team_name"] for s in in_final) == sorted(t.name for t in (*DEMO_TEAMS, DEMO_BASELINE))
+    # a loaded machine can leave a measurement in doubt (scrapes missed, a clock not checked): that job awaits an
+    # organiser's review, for that reason alone, and its team is on that phase's board once a job of it there is
+    # rankable (tests/store/test_boards.py); every other job is scored
+    doubts = {ReasonCode.TELEMETRY, ReasonCode.NO_SAMPLES, ReasonCode.CLOCK_OFFSET,
+              ReasonCode.CLOCK_UNKNOWN, ReasonCode.WINDOW_FALLBACK}
+    for sub in submissions:
+        assert sub["status"] == "scored" or (
+            sub["status"] == "needs_review" and sub["reason_code"] in doubts
+        ), (sub, result.stdout)
+    assert sum(s["status"] == "scored" for s in submissions) >= 4, (submissions, result.stdout)
+    for phase_board, jobs in ((practice, in_practice), (board, in_final)):
+        scored = sorted(s["team_name"] for s in jobs if s["status"] == "scored")
+        listed = sorted(row["team_name"] for row in phase_board["rows"])
+        assert scored and listed == scored, (phase_board, result.stdout)
     assert '<a href="?phase=practice">practice</a>' in page and 'aria-current="page">final</a>' in page
     assert hidden.status_code == 403  # the practice phase's private rows wait for the final phase's close
-    # the baseline and every team once in the final phase, the first two teams in the practice phase too
-    assert sorted(s["team_name"] for s in submissions) == sorted(
-        [t.name for t in (*DEMO_TEAMS, DEMO_BASELINE)] + practice_teams
-    )
-    assert all(s["status"] in ("scored", "needs_review") for s in submissions), submissions
-    assert sum(s["status"] == "scored" for s in submissions) >= 4, submissions
     for sub in submissions:  # measured, turned into impacts, scored against the hidden truth
         assert sub["energy_j"] > 0 and sub["impact_total"] > 0 and sub["server"] == "demo-1"
     ranked = [row for row in board["rows"] if row["rank"] is not None]
@@ -122,30 +142,38 @@ def test_the_demo_runs_the_event_and_its_board_is_served_by_the_api(tmp_path: Pa
         (row,) = [row for row in board["rows"] if row["team_name"] == "naive-bayesics"]
         assert row["rank"] is None
     assert board["impact_unit"] == "kgCO2e" and board["ranking_method"] == "weighted"
-    # issue 19: lean-linear answers the fact sheet, shown on the board; energy per 1,000 predictions (539 rows)
-    lean = next(row for row in board["rows"] if row["team_name"] == "lean-linear")
-    assert lean["factsheet_answers"]["model_family"] == "linear" and lean["factsheet_answers"]["parameters"] == 650
-    assert lean["scored_rows"] == 539
-    assert lean["energy_wh_per_1k"] == pytest.approx(lean["energy_j"] / 3600 * 1000 / 539)
-    assert all(row["factsheet_answers"] == {} for row in board["rows"] if row["team_name"] != "lean-linear")
-    assert "fact sheets: lean-linear: model_family linear, parameters 650" in result.stdout
+    # issue 19: lean-linear answers the fact sheet, kept with its job whatever its status, shown on the board with
+    # its energy per 1,000 predictions (539 rows); the organisers' baseline ran like a team's job, is listed with
+    # its badge and never ranked; every ranked team's line says how it compares with it, on the board and in the
+    # terminal. Each board line needs its job scored (above: a job in doubt waits for review, off the board)
+    final_of = {s["team_name"]: s for s in in_final}
     with TestClient(create_app(settings, config)) as client:
-        page = client.get(f"/submissions/{lean['submission_id']}").text
+        page = client.get(f"/submissions/{final_of['lean-linear']['id']}").text
     assert "Fact sheet</h2>" in page and "How many trainable parameters?" in page
-    # issue 19: the organisers' baseline ran like a team's job, is listed with its badge and never ranked; every
-    # ranked team's line says how it compares with it, on the board and in the terminal
-    (baseline,) = [row for row in board["rows"] if row["baseline"]]
-    assert baseline["team_name"] == DEMO_BASELINE.name and baseline["rank"] is None
-    assert baseline["energy_j"] > 0 and baseline["performance"] > 0.9
-    assert "baseline, never ranked" in baseline["note"]
-    assert all(row["vs_baselines"] and "the baseline" in row["vs_baselines"][0]["text"] for row in ranked)
-    assert f"[Baseline] {DEMO_BASELINE.name}: the organisers' reference, listed, never ranked" in result.stdout
-    (against,) = [line for line in result.stdout.splitlines() if line.startswith("  against the baseline: ")]
-    assert f"{lean['team_name']} {lean['vs_baselines'][0]['text']}" in against, (against, board["rows"])
-    with TestClient(create_app(settings, config)) as client:
-        html = client.get("/").text
-    assert re.search(r'<tr class="baseline-row">.*?' + DEMO_BASELINE.name + r'</a>.*?>Baseline</span>', html, re.S)
-    assert 'class="point baseline-point"' in html
+    assert all(row["factsheet_answers"] == {} for row in board["rows"] if row["team_name"] != "lean-linear")
+    assert all(row["vs_baselines"] for row in ranked) == (final_of[DEMO_BASELINE.name]["status"] == "scored")
+    if final_of["lean-linear"]["status"] == "scored":
+        (lean,) = [row for row in board["rows"] if row["team_name"] == "lean-linear"]
+        assert lean["factsheet_answers"]["model_family"] == "linear"
+        assert lean["factsheet_answers"]["parameters"] == 650
+        assert lean["scored_rows"] == 539
+        assert lean["energy_wh_per_1k"] == pytest.approx(lean["energy_j"] / 3600 * 1000 / 539)
+        assert "fact sheets: lean-linear: model_family linear, parameters 650" in result.stdout
+    if final_of[DEMO_BASELINE.name]["status"] == "scored":
+        (baseline,) = [row for row in board["rows"] if row["baseline"]]
+        assert baseline["team_name"] == DEMO_BASELINE.name and baseline["rank"] is None
+        assert baseline["energy_j"] > 0 and baseline["performance"] > 0.9
+        assert "baseline, never ranked" in baseline["note"]
+        assert all("the baseline" in row["vs_baselines"][0]["text"] for row in ranked)
+        assert f"[Baseline] {DEMO_BASELINE.name}: the organisers' reference, listed, never ranked" in result.stdout
+        (against,) = [line for line in result.stdout.splitlines() if line.startswith("  against the baseline: ")]
+        for row in ranked:
+            assert f"{row['team_name']} {row['vs_baselines'][0]['text']}" in against, (against, board["rows"])
+        with TestClient(create_app(settings, config)) as client:
+            html = client.get("/").text
+        row_pattern = r'<tr class="baseline-row">.*?' + DEMO_BASELINE.name + r"</a>.*?>Baseline</span>"
+        assert re.search(row_pattern, html, re.DOTALL)
+        assert 'class="point baseline-point"' in html
 
 
 @pytest.mark.slow
