@@ -239,3 +239,24 @@ def test_once_the_event_is_over_a_team_s_curve_is_drawn_against_its_phase_s_base
     ref = next(row for row in live["rows"] if row["baseline"])
     metric = config.performance.metric
     assert f"<title>baseline Ref: {metric} {format_number(ref['performance'], sig=4)}</title>" in page
+
+
+def test_the_projector_shows_the_chosen_board_and_counts_down_to_its_phase_s_freeze_and_close(
+    client: TestClient, clock: Clock
+) -> None:
+    # the final phase is open (15:00), freezes at 16:00 and closes at 17:00; the event itself names no freeze
+    screen = client.get("/screen").text
+    assert "amber" in screen and "hopper" not in screen  # the open phase on the first track
+    assert 'data-until="2026-12-01T16:00:00+00:00"' in screen  # the phase's freeze
+    assert 'data-until="2026-12-01T17:00:00+00:00"' in screen
+    assert "final · a100" in screen  # which board the room reads
+    h100 = client.get("/screen", params={"phase": "final", "track": "h100"}).text
+    assert "hopper" in h100 and "amber" not in h100 and "final · h100" in h100
+    # a closed phase: its live board, its close passed (11:30), no countdown
+    practice = client.get("/screen", params={"phase": "practice"}).text
+    assert "early" in practice and "amber" not in practice
+    assert '<time datetime="2026-12-01T11:30:00+00:00">' in practice and "data-until" not in practice
+    assert client.get("/screen", params={"phase": "warmup"}).status_code == 404
+    clock.now = T + timedelta(hours=16, minutes=30)  # frozen: the room reads the frozen board, never the live one
+    frozen = client.get("/screen").text
+    assert "Frozen board" in frozen and 'data-until="2026-12-01T16:00:00+00:00"' not in frozen

@@ -93,13 +93,18 @@ def _team_stats(event_id: int, until: datetime | None, scope: BoardScope = EVERY
     )
     if until is not None:
         stmt = stmt.where(Submission.created_at <= until)
+    return _in_scope(stmt, scope).group_by(Submission.team_id).subquery()
+
+
+def _in_scope(stmt: sa.Select[Any], scope: BoardScope) -> sa.Select[Any]:
+    """``stmt`` limited to the submissions of ``scope`` (a board's phase, by GitLab's created_at, and track)."""
     if scope.since is not None:
         stmt = stmt.where(Submission.created_at >= scope.since)
     if scope.before is not None:
         stmt = stmt.where(Submission.created_at < scope.before)
     if scope.servers is not None:
         stmt = stmt.where(Submission.server.in_(scope.servers))
-    return stmt.group_by(Submission.team_id).subquery()
+    return stmt
 
 
 def team_totals(*, event_id: int, until: datetime | None = None, scope: BoardScope = EVERY_JOB) -> sa.Subquery:
@@ -322,15 +327,17 @@ def list_submissions(
     return [SubmissionSummary.model_validate(dict(row)) for row in rows]
 
 
-def latest_evaluated(*, session: Session, event_id: int, limit: int = 10) -> list[SubmissionSummary]:
-    """The submissions whose evaluation finished last (any outcome), newest first."""
+def latest_evaluated(
+    *, session: Session, event_id: int, limit: int = 10, scope: BoardScope = EVERY_JOB
+) -> list[SubmissionSummary]:
+    """The submissions whose evaluation finished last (any outcome), newest first; those of ``scope`` (a
+    board's phase and track) only."""
     stmt = (
         sa.select(*_SUMMARY_COLUMNS)
         .join(Team, Team.id == Submission.team_id)
         .where(Submission.event_id == event_id, Submission.finished_at.is_not(None))
-        .order_by(Submission.finished_at.desc(), Submission.id.desc())
-        .limit(limit)
     )
+    stmt = _in_scope(stmt, scope).order_by(Submission.finished_at.desc(), Submission.id.desc()).limit(limit)
     with store_errors("listing the latest evaluations"):
         rows = session.execute(stmt).mappings().all()
     return [SubmissionSummary.model_validate(dict(row)) for row in rows]
